@@ -1,0 +1,209 @@
+"""The records passed between stages: frozen dataclasses, one docstring line per field.
+
+Facts and actions inside an `Instance` are in canonical Blocksworld terms (predicates on,
+ontable, clear, handempty, holding; actions pick-up, put-down, stack, unstack; blocks a, b, c, ...);
+its `vocabulary` names how they are spelled in PDDL and prompts (see `vocab.py`).
+Plans that leave the canonical world (extracted from text, validated) are PDDL action strings in
+the instance's own vocabulary, such as "(overcome b c)".
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+Fact = tuple[str, ...]
+"""A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
+
+SCHEMA_VERSION = 1
+"""Version of the `Sample` row layout; bumped whenever a column changes meaning."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One planning problem, generated or imported, with its certified optimal plan."""
+
+    id: str
+    """Unique within its set, e.g. "mystery-b05-s08-0003" or "blocksworld/instance-12"."""
+    domain: str
+    """"blocksworld", "mystery" or "randomized"."""
+    vocabulary: str
+    """Name accepted by `vocab.get`: "blocksworld", "mystery", "planbench-randomized", "randomized:SEED"."""
+    blocks: tuple[str, ...]
+    """Canonical block names, in order: ("a", "b", "c", ...)."""
+    init: tuple[Fact, ...]
+    """Initial state as canonical facts, sorted."""
+    goal: tuple[Fact, ...]
+    """Goal facts (canonical `on` facts, possibly a partial goal), sorted."""
+    optimal_plan: tuple[Fact, ...]
+    """A certified optimal plan as canonical actions; its length is the step count."""
+    seed: int | None = None
+    """Seed the instance was generated from; None for imported instances."""
+    source: str = "generated"
+    """"generated", or the path of the imported PDDL file."""
+
+    @property
+    def optimal_length(self) -> int:
+        """The step count: the number of actions in an optimal plan."""
+        return len(self.optimal_plan)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the model sees for one instance, in both completion and chat form."""
+
+    instance_id: str
+    """The `Instance.id` it was rendered for."""
+    text: str
+    """Plain-completion form: the whole prompt as one string."""
+    messages: tuple[tuple[str, str], ...]
+    """Chat form: (role, content) pairs, a system message first."""
+    style: str = "nl"
+    """"nl" (natural language) or "pddl"."""
+    shots: int = 0
+    """Number of solved examples in the prompt (0 or 1)."""
+    template: str = "default"
+    """Template source: "default" (ours) or "planbench:<config>"."""
+
+    @property
+    def hash(self) -> str:
+        """Short stable hash of the prompt text and messages, stored with every sample."""
+        payload = self.text + "\x00" + "\x00".join(f"{r}\x01{c}" for r, c in self.messages)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer from a model backend."""
+
+    text: str
+    """The generated text, without the prompt."""
+    prompt_tokens: int
+    """Tokens in the prompt as the backend counted them."""
+    completion_tokens: int
+    """Tokens generated."""
+    finish_reason: str
+    """"stop", "length" (cut at max_tokens) or the backend's own word."""
+
+
+class Outcome(str, enum.Enum):
+    """What the extractor found in an answer."""
+
+    PLAN = "plan"
+    """A plan was found (it may still be invalid)."""
+    NO_PLAN = "no_plan"
+    """The answer states no plan (refusal, question, only reasoning)."""
+    EMPTY = "empty"
+    """The answer is empty or whitespace."""
+    UNREADABLE = "unreadable"
+    """Binary junk or text the extractor cannot read as language."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A line of the answer that looked like it might be an action but was not taken."""
+
+    line: int
+    """1-based line number in the answer."""
+    text: str
+    """The line as written (cut to 200 characters)."""
+    why: str
+    """Why it was skipped, in a few words."""
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The plan an answer states, and what was left out of it."""
+
+    actions: tuple[str, ...]
+    """PDDL action strings in the instance's vocabulary, e.g. "(overcome b c)"."""
+    outcome: Outcome
+    """Whether a plan was found at all."""
+    skipped: tuple[Skipped, ...] = ()
+    """Action-like lines that were not taken, with the reason."""
+
+
+class Reason(str, enum.Enum):
+    """Why a plan is valid or not."""
+
+    VALID = "valid"
+    """Every action applies and the goal holds at the end."""
+    EMPTY_PLAN = "empty_plan"
+    """No actions and the goal does not hold initially."""
+    UNKNOWN_ACTION = "unknown_action"
+    """An action name the domain does not have."""
+    UNKNOWN_OBJECT = "unknown_object"
+    """An object the problem does not have."""
+    WRONG_ARITY = "wrong_arity"
+    """An action with the wrong number of arguments."""
+    INAPPLICABLE = "inapplicable"
+    """An action whose preconditions do not hold."""
+    GOAL_NOT_REACHED = "goal_not_reached"
+    """All actions apply but some goal facts are false at the end."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The validator's answer for one plan; never an exception."""
+
+    valid: bool
+    """True when the plan is executable and reaches the goal."""
+    reason: Reason
+    """Why, see `Reason`."""
+    failed_step: int | None = None
+    """0-based index of the first failing action; None when valid or the goal is missed."""
+    unmet: tuple[str, ...] = ()
+    """Exactly the unmet preconditions, or the missing goal facts, as PDDL facts "(clear b)"."""
+    trace: tuple[frozenset[str], ...] | None = field(default=None, compare=False)
+    """States before each step and after the last, as sets of PDDL facts, when asked for."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One stored row of a run: one completion, its extraction and its verdict."""
+
+    instance_id: str
+    """The `Instance.id`."""
+    domain: str
+    """The instance's domain."""
+    vocabulary: str
+    """The instance's vocabulary name."""
+    n_blocks: int
+    """Number of blocks."""
+    optimal_length: int
+    """The instance's optimal plan length (step count)."""
+    sample_index: int
+    """0-based index of the independent sample (repeated sampling) or chain (revision)."""
+    round: int
+    """0 for a first answer; r for the r-th revision in a chain."""
+    strategy: str
+    """"sample", "revise" or "self-revise"."""
+    prompt_hash: str
+    """`Prompt.hash` of the prompt that produced it."""
+    text: str
+    """The completion text."""
+    prompt_tokens: int
+    """Prompt tokens."""
+    completion_tokens: int
+    """Generated tokens."""
+    finish_reason: str
+    """`Completion.finish_reason`."""
+    outcome: str
+    """`Extraction.outcome` value."""
+    plan: str
+    """Extracted actions joined by newlines."""
+    n_actions: int
+    """Number of extracted actions."""
+    valid: bool
+    """`Verdict.valid`."""
+    reason: str
+    """`Verdict.reason` value."""
+    failed_step: int
+    """`Verdict.failed_step`, or -1."""
+    unmet: str
+    """`Verdict.unmet` joined by spaces."""
+    seed: int
+    """Sampling seed of this request."""
+    schema_version: int = SCHEMA_VERSION
+    """Layout version of this row."""

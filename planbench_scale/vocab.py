@@ -1,0 +1,134 @@
+"""Domain vocabularies: how canonical Blocksworld names are spelled in PDDL.
+
+A `Vocabulary` renames the 5 predicates, the 4 actions and (for randomized vocabularies) the
+objects. "blocksworld" is the identity, "mystery" is PlanBench's fixed obfuscation,
+"planbench-randomized" is PlanBench's published random vocabulary (objects o0, o1, ...), and
+"randomized:SEED" draws fresh random tokens for every name from SEED.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .errors import PlanbenchError
+from .records import Fact
+
+PREDICATES = ("on", "ontable", "clear", "handempty", "holding")
+ACTIONS = ("pick-up", "put-down", "stack", "unstack")
+ARITY = {"on": 2, "ontable": 1, "clear": 1, "handempty": 0, "holding": 1,
+         "pick-up": 1, "put-down": 1, "stack": 2, "unstack": 2}
+DOMAINS = ("blocksworld", "mystery", "randomized")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A renaming of canonical Blocksworld names."""
+
+    name: str
+    """The name `get` accepts for it."""
+    domain: str
+    """"blocksworld", "mystery" or "randomized"."""
+    pddl_domain: str
+    """The PDDL domain name."""
+    names: tuple[tuple[str, str], ...]
+    """(canonical, own) pairs for the predicates and actions."""
+    object_prefix: str | None = None
+    """Objects are spelled prefix + index ("o0", "o1", ...); None keeps canonical names."""
+    object_seed: int | None = None
+    """Objects are random tokens drawn from this seed; None keeps names or uses the prefix."""
+
+    def own(self, canonical: str) -> str:
+        """The spelling of a canonical predicate or action name."""
+        return dict(self.names)[canonical]
+
+    def canonical(self, own: str) -> str | None:
+        """The canonical predicate or action for a spelling (case-insensitive), or None."""
+        return _inverse(self.names).get(own.lower())
+
+    def obj(self, block: str) -> str:
+        """The spelling of a canonical block name."""
+        if self.object_seed is not None:
+            return random_token(f"randomized:{self.object_seed}:object:{block_index(block)}")
+        if self.object_prefix is not None:
+            return f"{self.object_prefix}{block_index(block)}"
+        return block
+
+    def fact(self, fact: Fact) -> str:
+        """A canonical fact or action as a PDDL string in this vocabulary: "(craves a b)"."""
+        return "(" + " ".join([self.own(fact[0]), *(self.obj(b) for b in fact[1:])]) + ")"
+
+
+@lru_cache(maxsize=None)
+def _inverse(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {own.lower(): canonical for canonical, own in names}
+
+
+def block_names(n: int) -> tuple[str, ...]:
+    """Canonical names of n blocks: a..z, then a1..z1, a2.., in that order."""
+    return tuple(block_name(i) for i in range(n))
+
+
+def block_name(index: int) -> str:
+    """Canonical name of block number `index` (0-based)."""
+    letter, round_ = string.ascii_lowercase[index % 26], index // 26
+    return letter if round_ == 0 else f"{letter}{round_}"
+
+
+def block_index(name: str) -> int:
+    """Inverse of `block_name`."""
+    if not re.fullmatch(r"[a-z]\d*", name):
+        raise PlanbenchError(f"not a canonical block name: {name!r}")
+    return string.ascii_lowercase.index(name[0]) + 26 * int(name[1:] or 0)
+
+
+def random_token(seed: str, length: int = 16) -> str:
+    """A random name of lowercase letters and digits that starts with a letter, fixed by `seed`."""
+    rng = random.Random(seed)
+    alphabet = string.ascii_lowercase + string.digits
+    return rng.choice(string.ascii_lowercase) + "".join(rng.choice(alphabet) for _ in range(length - 1))
+
+
+def _pairs(own: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(zip(PREDICATES + ACTIONS, own))
+
+
+BLOCKSWORLD = Vocabulary("blocksworld", "blocksworld", "blocksworld-4ops", _pairs(PREDICATES + ACTIONS))
+MYSTERY = Vocabulary("mystery", "mystery", "mystery-4ops", _pairs(
+    ("craves", "planet", "province", "harmony", "pain", "attack", "succumb", "overcome", "feast")))
+PLANBENCH_RANDOMIZED = Vocabulary(
+    "planbench-randomized", "randomized", "obfuscated_randomized_blocksworld",
+    _pairs(("b6e9q4r60gagvdcn", "af9tse23ljclsqad", "tv30k33pzoulql6w", "cql4o62p1yeke3ok",
+            "a46zhwykn6jvbabk", "u64y1a9apusmslxb", "kip9uw781pv62umn", "j4gv801gnu2it0yj",
+            "wio5amhq7814n006")),
+    object_prefix="o")
+NAMED = {v.name: v for v in (BLOCKSWORLD, MYSTERY, PLANBENCH_RANDOMIZED)}
+
+
+def randomized(seed: int) -> Vocabulary:
+    """A fresh random vocabulary: every predicate, action and object name drawn from `seed`."""
+    tokens = tuple(random_token(f"randomized:{seed}:{name}") for name in PREDICATES + ACTIONS)
+    return Vocabulary(f"randomized:{seed}", "randomized", f"randomized-{seed}",
+                      _pairs(tokens), object_seed=seed)
+
+
+def get(name: str) -> Vocabulary:
+    """The vocabulary called `name`: a named one or "randomized:SEED"."""
+    if name in NAMED:
+        return NAMED[name]
+    match = re.fullmatch(r"randomized:(\d+)", name)
+    if match:
+        return randomized(int(match.group(1)))
+    raise PlanbenchError(f"unknown vocabulary {name!r}; known: {', '.join(NAMED)}, randomized:SEED")
+
+
+def for_domain(domain: str, seed: int = 0) -> Vocabulary:
+    """The default vocabulary of a domain; "randomized" draws its names from `seed`."""
+    if domain == "randomized":
+        return randomized(seed)
+    if domain in ("blocksworld", "mystery"):
+        return NAMED[domain]
+    raise PlanbenchError(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
