@@ -1,18 +1,13 @@
-from pathlib import Path
-
 from planbench_scale import pddl, vocab
 from planbench_scale.records import Instance
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "instances"
-
 
 def _words(text):
     return text.replace("(", " ( ").replace(")", " ) ").split()
 
 
-def test_mystery_domain_matches_planbench_modulo_layout():
+def test_mystery_domain_matches_planbench_modulo_layout(planbench):
     ours = _words(pddl.domain_pddl(vocab.get("mystery")))
-    theirs = _words((SHARED / "mystery_blocksworld" / "generated_domain.pddl").read_text())
+    theirs = _words((planbench / "instances" / "mystery_blocksworld" / "generated_domain.pddl").read_text())
     assert ours == theirs
 
 
