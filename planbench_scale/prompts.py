@@ -1,0 +1,260 @@
+"""Prompts: an instance written out for a model, in natural language or PDDL, zero- or one-shot.
+
+Templates are data. "default" is the project's own wording, one file per domain under
+planbench_scale/domains/ (blocksworld.yaml, mystery.yaml, randomized.yaml). "planbench:PATH" reads
+one of PlanBench's YAML configs (domain_intro, actions, predicates, encoded_objects) over PlanBench's
+fixed wording in domains/planbench_layout.yaml, and reproduces PlanBench's prompts byte for byte;
+PATH may also name a config shipped in domains/planbench/ ("planbench:obfuscated_randomized_blocksworld").
+
+PDDL-style prompts quote the instance's own PDDL files when it was imported from files (its
+`source` and the domain file beside it), as PlanBench does, and otherwise the PDDL our writer makes.
+The one-shot example is the pool instance just before the query in natural id order (the next one
+for the first): PlanBench's rule, instance-(N-1) for instance-N.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from . import pddl
+from .errors import PlanbenchError
+from .records import Fact, Instance, Prompt
+from .vocab import ACTIONS, ARITY, PREDICATES, Vocabulary, block_index, get
+
+
+@dataclass(frozen=True)
+class Template:
+    """Everything a prompt is written from: the wording and the phrases for actions, facts, objects."""
+
+    name: str
+    """"default" or "planbench:<config>"."""
+    system: str
+    """The system message of the chat form."""
+    intro: str
+    """The domain introduction; "{pick-up}", "{on}", ... stand for the vocabulary's own names."""
+    statement: str
+    """One problem statement, with "{init}" and "{goal}"."""
+    question: str
+    """The closing request of a zero-shot prompt."""
+    plan_lead: str
+    """Text before the plan delimiter where a plan follows (examples, one-shot query)."""
+    plan_start: str
+    """Opening plan delimiter, e.g. "[PLAN]"."""
+    plan_end: str
+    """Closing plan delimiter, e.g. "[PLAN END]"."""
+    pddl_question: str
+    """Opening request of a zero-shot PDDL prompt."""
+    pddl_question_example: str
+    """Opening request of a one-shot PDDL prompt."""
+    pddl_plan_end: str
+    """Closing plan delimiter of PDDL prompts."""
+    actions: tuple[tuple[str, str], ...]
+    """(action name, format string) pairs; names are own or canonical, "{}" the objects."""
+    predicates: tuple[tuple[str, str], ...]
+    """(predicate name, format string) pairs, like `actions`."""
+    object_format: str = "{name}"
+    """How an object reads: {name} its PDDL name, {index} its number, {colour} its colour."""
+    objects: tuple[tuple[str, str], ...] = ()
+    """Fixed phrases by PDDL object name (PlanBench's encoded_objects); they win over the format."""
+    colours: tuple[str, ...] = ()
+    """Colour names by block letter, for {colour}."""
+
+
+def render(instance: Instance, style: str = "nl", shots: int = 0, pool: Sequence[Instance] = (),
+           templates: str = "default") -> Prompt:
+    """The prompt for `instance`; a one-shot prompt takes its solved example from `pool`."""
+    if shots not in (0, 1):
+        raise PlanbenchError(f"shots must be 0 or 1, not {shots}")
+    template = load_template(templates, instance.domain)
+    example = example_for(instance, pool) if shots == 1 else None
+    if style == "nl":
+        text = _nl_text(template, instance, example)
+    elif style == "pddl":
+        text = _pddl_text(template, instance, example)
+    else:
+        raise PlanbenchError(f"unknown prompt style {style!r}; known: nl, pddl")
+    return Prompt(instance_id=instance.id, text=text,
+                  messages=(("system", template.system), ("user", text)),
+                  style=style, shots=shots, template=template.name)
+
+
+def revision_prompt(prompt: Prompt, answer: str, feedback: str) -> Prompt:
+    """The conversation continued: the model's answer, then our feedback as the next request."""
+    text = f"{prompt.text}\n{answer.strip()}\n\n{feedback.strip()}\n"
+    messages = prompt.messages + (("assistant", answer), ("user", feedback))
+    return Prompt(instance_id=prompt.instance_id, text=text, messages=messages,
+                  style=prompt.style, shots=prompt.shots, template=prompt.template)
+
+
+def describe_action(instance: Instance, action_pddl: str, templates: str = "default") -> str:
+    """An action such as "(unstack a b)" in the prompt's English: "unstack the red block from ..."."""
+    action = _canonical(instance, action_pddl, ACTIONS)
+    return phrase(load_template(templates, instance.domain), get(instance.vocabulary), action)
+
+
+def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default") -> str:
+    """A fact such as "(clear a)" in the prompt's English: "the red block is clear"."""
+    fact = _canonical(instance, fact_pddl, PREDICATES)
+    return phrase(load_template(templates, instance.domain), get(instance.vocabulary), fact)
+
+
+def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
+    """The one-shot example: the pool instance just before `instance` in natural id order."""
+    others = sorted((p for p in pool if p.id != instance.id), key=lambda p: natural_key(p.id))
+    if not others:
+        raise PlanbenchError(f"no example for {instance.id}: the pool holds no other instance")
+    before = [p for p in others if natural_key(p.id) < natural_key(instance.id)]
+    return before[-1] if before else others[0]
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders "instance-9" before "instance-10"."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def phrase(template: Template, vocab: Vocabulary, fact: Fact) -> str:
+    """A canonical fact or action in the template's words."""
+    own = vocab.own(fact[0])
+    table = dict(template.actions if fact[0] in ACTIONS else template.predicates)
+    form = table.get(own, table.get(fact[0]))
+    if form is None:
+        raise PlanbenchError(f"template {template.name} has no phrase for {own!r} ({fact[0]})")
+    return form.format(*(object_phrase(template, vocab, b) for b in fact[1:]), name=own)
+
+
+def object_phrase(template: Template, vocab: Vocabulary, block: str) -> str:
+    """How a canonical block reads in the template: "red block", "object a", "object_0", ..."""
+    name = vocab.obj(block)
+    fixed = dict(template.objects).get(name)
+    if fixed is not None:
+        return fixed
+    index = block_index(block)
+    colour = name
+    if template.colours:
+        colour = template.colours[index % len(template.colours)] + (block[1:] if len(block) > 1 else "")
+    return template.object_format.format(name=name, index=index, colour=colour)
+
+
+def facts_text(template: Template, vocab: Vocabulary, facts: Sequence[Fact]) -> str:
+    """Facts in PlanBench's order (by their PDDL spelling), joined "x, y and z"."""
+    ordered = sorted(facts, key=lambda f: vocab.own(f[0]) + " " + " ".join(vocab.obj(b) for b in f[1:]))
+    parts = [phrase(template, vocab, f) for f in ordered]
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+
+
+def plan_lines(template: Template, vocab: Vocabulary, plan: Sequence[Fact]) -> str:
+    """A plan in the template's words, one action a line, each line ending in a newline."""
+    return "".join(phrase(template, vocab, action) + "\n" for action in plan)
+
+
+def _nl_text(template: Template, instance: Instance, example: Instance | None) -> str:
+    vocab = get(instance.vocabulary)
+    names = dict(vocab.names)
+    text = re.sub(r"\{([a-z-]+)\}", lambda m: names.get(m.group(1), m.group(0)), template.intro)
+    if example is not None:
+        text += (_statement(template, example) + template.plan_lead + template.plan_start + "\n"
+                 + plan_lines(template, get(example.vocabulary), example.optimal_plan)
+                 + template.plan_end + "\n")
+        return text + _statement(template, instance) + template.plan_lead + template.plan_start
+    return text + _statement(template, instance) + template.question
+
+
+def _statement(template: Template, instance: Instance) -> str:
+    vocab = get(instance.vocabulary)
+    body = template.statement.format(init=facts_text(template, vocab, instance.init),
+                                     goal=facts_text(template, vocab, instance.goal))
+    return f"\n{body}\n\n"
+
+
+def _pddl_text(template: Template, instance: Instance, example: Instance | None) -> str:
+    domain, problem = pddl_texts(instance)
+    if example is None:
+        return (f"{template.pddl_question}\n[DOMAIN]\n{domain}\n[QUERY PROBLEM]\n"
+                f"{problem.strip()}\n\n\n")
+    vocab = get(example.vocabulary)
+    plan = "".join(vocab.fact(action) + "\n" for action in example.optimal_plan)
+    return (f"{template.pddl_question_example}\n[DOMAIN]\n{domain}\n[PROBLEM]\n"
+            f"{pddl_texts(example)[1].strip()}\n\n{template.plan_start}\n{plan}{template.pddl_plan_end}"
+            f"\n\n[QUERY PROBLEM]\n{problem.strip()}\n\n\n")
+
+
+def pddl_texts(instance: Instance) -> tuple[str, str]:
+    """(domain, problem) PDDL of an instance: its imported files if it has them, else ours."""
+    source = Path(instance.source)
+    if instance.source != "generated" and source.is_file():
+        domains = sorted(source.parent.glob("*domain*.pddl"))
+        if domains:
+            return domains[0].read_text(), source.read_text()
+    return pddl.domain_pddl(get(instance.vocabulary)), pddl.problem_pddl(instance)
+
+
+def _canonical(instance: Instance, text: str, kinds: Sequence[str]) -> Fact:
+    """A PDDL fact or action in the instance's vocabulary, as a canonical tuple."""
+    vocab = get(instance.vocabulary)
+    parts = text.strip().strip("()").split()
+    name = vocab.canonical(parts[0]) if parts else None
+    blocks = {vocab.obj(b).lower(): b for b in instance.blocks}
+    objects = [blocks.get(p.lower()) for p in parts[1:]]
+    if name not in kinds or None in objects or len(objects) != ARITY[name]:
+        raise PlanbenchError(f"{text!r} is not a {'/'.join(kinds[:1])}-like term of instance "
+                             f"{instance.id} in vocabulary {instance.vocabulary}")
+    return (name, *objects)
+
+
+@lru_cache(maxsize=None)
+def load_template(templates: str, domain: str) -> Template:
+    """The template named `templates` ("default" or "planbench:PATH") for a domain."""
+    if templates == "default":
+        data = _read_yaml(resources.files("planbench_scale").joinpath(f"domains/{domain}.yaml"))
+        return _template("default", data)
+    if templates.startswith("planbench:"):
+        return _planbench_template(templates[len("planbench:"):])
+    raise PlanbenchError(f"unknown templates {templates!r}; use 'default' or 'planbench:PATH'")
+
+
+def _planbench_template(path_text: str) -> Template:
+    path = Path(path_text)
+    if not path.is_file():
+        path = Path(str(resources.files("planbench_scale").joinpath(f"domains/planbench/{path_text}.yaml")))
+    if not path.is_file():
+        raise PlanbenchError(f"PlanBench config not found: {path_text}")
+    config = _read_yaml(path)
+    layout = _read_yaml(resources.files("planbench_scale").joinpath("domains/planbench_layout.yaml"))
+    missing = [key for key in ("domain_name", "domain_intro", "actions", "predicates") if key not in config]
+    if missing:
+        raise PlanbenchError(f"not a PlanBench config, it lacks {', '.join(missing)}", file=str(path))
+    data = {**layout, "intro": config["domain_intro"], "actions": config["actions"],
+            "predicates": config["predicates"]}
+    if "obfuscated" in config["domain_name"]:
+        data["object_format"] = "object_{index}"
+    else:
+        data["objects"] = config.get("encoded_objects") or {}
+    return _template(f"planbench:{path.stem}", data)
+
+
+def _template(name: str, data: dict) -> Template:
+    fields = {key: data[key] for key in Template.__dataclass_fields__ if key in data and key != "name"}
+    for key in ("actions", "predicates", "objects"):
+        fields[key] = tuple((str(k), str(v)) for k, v in (data.get(key) or {}).items())
+    fields["colours"] = tuple(data.get("colours") or ())
+    try:
+        return Template(name=name, **fields)
+    except TypeError as error:
+        raise PlanbenchError(f"template {name} is incomplete: {error}") from None
+
+
+def _read_yaml(path) -> dict:
+    try:
+        data = yaml.safe_load(Path(str(path)).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise PlanbenchError(f"cannot read template: {error}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise PlanbenchError("template file is not a mapping", file=str(path))
+    return data

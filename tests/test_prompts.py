@@ -1,0 +1,115 @@
+"""Prompt rendering: our templates, PlanBench's templates (byte for byte), describe_*, revision."""
+
+from dataclasses import replace
+
+import pytest
+
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.prompts import (describe_action, describe_fact, example_for, load_template,
+                                     render, revision_prompt)
+from planbench_scale.records import Instance
+from planbench_scale.vocab import get
+
+# b on a, c on the table; goal: a on b. Optimal: unstack b a, put-down b, pick-up a, stack a b.
+THREE = Instance(
+    id="bw-b03-s04-0002", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b", "c"),
+    init=(("clear", "b"), ("clear", "c"), ("handempty",), ("on", "b", "a"), ("ontable", "a"),
+          ("ontable", "c")),
+    goal=(("on", "a", "b"),),
+    optimal_plan=(("unstack", "b", "a"), ("put-down", "b"), ("pick-up", "a"), ("stack", "a", "b")))
+OTHER = replace(THREE, id="bw-b03-s04-0001", goal=(("on", "c", "b"),),
+                optimal_plan=(("pick-up", "c"), ("stack", "c", "b")))
+LATER = replace(THREE, id="bw-b03-s04-0010")
+
+
+def planbench_config(planbench, name):
+    return f"planbench:{planbench / 'configs' / name}.yaml"
+
+
+def test_zero_shot_default_states_init_goal_and_asks_for_a_plan():
+    prompt = render(THREE)
+    assert "the blue block is on top of the red block" in prompt.text
+    assert "My goal is that the red block is on top of the blue block." in prompt.text
+    assert prompt.text.endswith("in the same words as above.")
+    assert prompt.messages[0][0] == "system" and prompt.messages[1] == ("user", prompt.text)
+    assert (prompt.style, prompt.shots, prompt.template) == ("nl", 0, "default")
+
+
+def test_one_shot_takes_the_previous_pool_instance_never_the_query():
+    assert example_for(THREE, [LATER, THREE, OTHER]) is OTHER
+    assert example_for(OTHER, [LATER, THREE, OTHER]) is THREE
+    prompt = render(THREE, shots=1, pool=[OTHER, THREE])
+    example_plan = "[PLAN]\npick up the orange block\nstack the orange block on top of the blue block\n[PLAN END]"
+    assert example_plan in prompt.text
+    assert prompt.text.endswith("My plan is as follows:\n\n[PLAN]")
+    assert "unstack the blue block" not in prompt.text
+
+
+def test_one_shot_without_another_instance_is_an_error():
+    with pytest.raises(PlanbenchError, match="no example"):
+        render(THREE, shots=1, pool=[THREE])
+    with pytest.raises(PlanbenchError, match="shots"):
+        render(THREE, shots=2)
+    with pytest.raises(PlanbenchError, match="style"):
+        render(THREE, style="yaml")
+
+
+def test_pddl_style_of_a_generated_instance_uses_our_writer():
+    prompt = render(THREE, style="pddl", shots=1, pool=[OTHER])
+    assert "(define (domain blocksworld-4ops)" in prompt.text
+    assert "[PLAN]\n(pick-up c)\n(stack c b)\n[PLAN END]" in prompt.text
+    assert prompt.text.count("(define (problem") == 2
+
+
+def test_mystery_and_randomized_speak_their_own_vocabulary():
+    mystery = replace(THREE, domain="mystery", vocabulary="mystery")
+    assert describe_action(mystery, "(feast b a)") == "feast object b from object a"
+    assert describe_fact(mystery, "(craves b a)") == "object b craves object a"
+    randomized = replace(THREE, domain="randomized", vocabulary="randomized:3")
+    text = render(randomized).text
+    assert "{" not in text and "stack" not in text and "block" not in text
+    stack_c_b = describe_action(randomized, get("randomized:3").fact(("stack", "c", "b")))
+    example = replace(OTHER, domain="randomized", vocabulary="randomized:3")
+    assert f"\n{stack_c_b}\n[PLAN END]" in render(randomized, shots=1, pool=[example]).text
+
+
+def test_describe_with_planbench_templates(planbench):
+    config = planbench_config(planbench, "blocksworld")
+    assert describe_action(THREE, "(UNSTACK b a)", config) == \
+        "unstack the blue block from on top of the red block"
+    assert describe_fact(THREE, "(ontable c)", config) == "the orange block is on the table"
+    random = planbench_config(planbench, "random_blocksworld")
+    assert describe_action(THREE, "(stack a b)", random) == "2ijg9q8swj2shjel object a from object b"
+
+
+def test_describe_rejects_names_outside_the_instance():
+    with pytest.raises(PlanbenchError):
+        describe_action(THREE, "(stack a z)")
+    with pytest.raises(PlanbenchError):
+        describe_action(THREE, "(clear a)")
+    with pytest.raises(PlanbenchError):
+        describe_fact(THREE, "(on a)")
+
+
+def test_revision_prompt_adds_answer_and_feedback():
+    first = render(THREE)
+    revised = revision_prompt(first, "pick up the red block", "Step 1 fails: the red block is not clear.")
+    assert revised.messages[:2] == first.messages
+    assert revised.messages[2:] == (("assistant", "pick up the red block"),
+                                    ("user", "Step 1 fails: the red block is not clear."))
+    assert revised.text.startswith(first.text) and revised.text.endswith("is not clear.\n")
+    assert revised.hash != first.hash
+
+
+def test_bad_template_sources_are_clear_errors(tmp_path):
+    with pytest.raises(PlanbenchError, match="not found"):
+        load_template("planbench:/no/such/config.yaml", "blocksworld")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("domain_name: x\nactions: {}\n")
+    with pytest.raises(PlanbenchError, match="lacks"):
+        load_template(f"planbench:{bad}", "blocksworld")
+    bad.write_text("[unclosed")
+    with pytest.raises(PlanbenchError, match="cannot read"):
+        load_template(f"planbench:{bad}", "blocksworld")
+    with pytest.raises(PlanbenchError, match="unknown templates"):
+        load_template("ours", "blocksworld")
