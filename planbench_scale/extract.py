@@ -1,0 +1,309 @@
+"""Plan extraction: the plan a free-text answer states, as PDDL actions in the instance's vocabulary.
+
+An answer is read line by line. A line is an action when, after list markers, step numbers,
+markdown and a filler word ("Then", "Finally"), it starts with an action's name and names exactly
+as many objects as the action takes, or when it holds PDDL s-expressions "(stack a b)". Objects
+may be written as the prompt wrote them ("the red block", "object a", "object_0"), as bare colours
+("red"), as PDDL names ("o3", "b"; a lone letter only where it cannot be the article "a"), or as
+"block B" / "object B". Lines that start like an action but cannot be read are reported as skipped
+with the reason, and an unreadable numbered step inside the plan keeps its place as an unknown
+action, so that a plan is never made valid by dropping one of its steps.
+
+Answers often state a plan more than once (a draft, then "the final plan"). The action lines are
+cut into runs: a new run starts at a plan delimiter ("[PLAN]", a code fence), where step numbers
+restart, and where a line of prose is followed by the run's first action again. The last run is
+the plan. Reasoning inside <think> ... </think> is ignored, and so is anything after the model
+starts a new "[STATEMENT]" of its own once a plan was given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .prompts import load_template, object_phrase
+from .records import Extraction, Instance, Outcome, Skipped
+from .vocab import ACTIONS, ARITY, Vocabulary, block_index, get
+
+UNREADABLE_STEP = "(unreadable-step)"
+"""Stands in the plan for a numbered step that could not be read; the validator rejects it."""
+
+_PREFIX = re.compile(
+    r"^(?:\s|[-*+•>#|]|\*\*|__|`"
+    r"|(?P<num>\d{1,4})\s*[.):]|step\s*(?P<step>\d{1,4})\s*[.):-]?|(?:action|move)\s*(?:\d{1,4}\s*[.):-]?|:)"
+    r"|(?:first|then|next|finally|lastly|now|after that|afterwards|and)\b,?"
+    r"|(?:perform|do|apply|execute)\s+(?:the\s+)?(?:action\s+)?"
+    r"|i\s+(?:will|would|can|should|need to|must)?\b)+", re.IGNORECASE)
+_SEXPR = re.compile(r"\(\s*([A-Za-z][\w-]*)((?:\s+[\w-]+)*)\s*\)")
+_OPEN = re.compile(r"^\W*\[[a-z _]*plan\]", re.IGNORECASE)
+_CLOSE = re.compile(r"\[[a-z _]*plan[ _]end\]", re.IGNORECASE)
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
+_NEW_PROBLEM = re.compile(r"^\W*\[statement\]", re.IGNORECASE)
+_GAP = re.compile(r"[\W_]*(?:(?:the|object|block|a|an|from|on|top|of|onto|to|off|and|with|over"
+                  r"|in|into|upon|using|by)[\W_]+)*", re.IGNORECASE)
+_TABLE = re.compile(r"\b(?:table|down)\b", re.IGNORECASE)
+_EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
+_THINK = re.compile(r"<(/?)think>", re.IGNORECASE)
+_MAX_SKIPPED = 50
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """What one instance's actions and objects look like in text."""
+
+    verbs: re.Pattern
+    """Matches an action name at the start of a line; group names are canonical action indexes."""
+    objects: re.Pattern
+    """Finds object mentions; the group name "o<index>" says which block."""
+    actions: dict
+    """Lower-case own or canonical action name -> canonical action, for s-expressions."""
+    names: dict
+    """Lower-case PDDL object name or "object_<index>" -> canonical block."""
+    groups: dict
+    """Regex group name in `objects` -> canonical block."""
+    vocab: Vocabulary
+    """The instance's vocabulary."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of the answer, classified."""
+
+    number: int
+    """1-based line number."""
+    text: str
+    """The line as written."""
+    actions: tuple
+    """Canonical actions read from it (empty when none)."""
+    step: int | None
+    """Its step number, if it has one."""
+    why: str | None
+    """Why an action-like line was not read; None otherwise."""
+    mark: str | None = None
+    """"open", "close" or "fence" for a plan delimiter line."""
+
+
+def extract(text: str, instance: Instance, templates: str = "default") -> Extraction:
+    """The plan an answer states, with the action-like lines that were not taken and why."""
+    if text is None or not text.strip():
+        return Extraction(actions=(), outcome=Outcome.EMPTY)
+    if _unreadable(text):
+        return Extraction(actions=(), outcome=Outcome.UNREADABLE)
+    reader = _reader(instance.vocabulary, instance.blocks, templates, instance.domain)
+    lines = _classify(_without_thinking(text), reader)
+    state = _runs(lines)
+    if not state.runs:
+        skipped = tuple(_skip(line, line.why) for line in lines if line.why)[:_MAX_SKIPPED]
+        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped)
+    plan = state.best()
+    actions = []
+    for line in plan:
+        actions += [reader.vocab.fact(a) for a in line.actions] or [UNREADABLE_STEP]
+    skipped = [_skip(line, line.why) for line in plan if line.why]
+    skipped += [_skip(line, "its numbered step already has an action") for line in state.restated]
+    skipped += [_skip(line, "another statement of the plan was preferred")
+                for lines, _ in state.runs if lines is not plan for line in lines]
+    skipped.sort(key=lambda item: item.line)
+    return Extraction(actions=tuple(actions), outcome=Outcome.PLAN,
+                      skipped=tuple(skipped[:_MAX_SKIPPED]))
+
+
+def _skip(line: _Line, why: str) -> Skipped:
+    return Skipped(line=line.number, text=line.text.strip()[:200], why=why)
+
+
+def _unreadable(text: str) -> bool:
+    """Binary junk: many control or replacement characters, or no letters at all."""
+    sample = text[:20000]
+    junk = sum(1 for ch in sample if (ch < " " and ch not in "\n\r\t") or ch == "\ufffd")
+    return junk > len(sample) * 0.05 or not any(ch.isalpha() for ch in sample)
+
+
+def _without_thinking(text: str) -> str:
+    """The answer without <think> blocks; an unclosed block runs to the end, and a closing tag
+    with no opening one ends reasoning that started with the answer."""
+    kept, start, inside, opened = [], 0, False, False
+    for tag in _THINK.finditer(text):
+        closing = bool(tag.group(1))
+        if not closing and not inside:
+            kept.append(text[start:tag.start()])
+            inside = opened = True
+        elif closing and (inside or not opened):
+            kept = kept if opened else []
+            start, inside = tag.end(), False
+    if not inside:
+        kept.append(text[start:])
+    return "".join(kept)
+
+
+def _classify(text: str, reader: _Reader) -> list[_Line]:
+    """Every line read as actions, a delimiter, or prose; stops at a new [STATEMENT] after a plan."""
+    lines, seen_action = [], False
+    for number, raw in enumerate(text.splitlines(), 1):
+        if _NEW_PROBLEM.match(raw) and seen_action:
+            break
+        line = _read_line(number, raw[:2000], reader)
+        seen_action = seen_action or bool(line.actions)
+        lines.append(line)
+    return lines
+
+
+def _read_line(number: int, raw: str, reader: _Reader) -> _Line:
+    raw = _EMPHASIS.sub(r"\1", raw.replace("**", "").replace("`", ""))
+    for mark, pattern in (("open", _OPEN), ("close", _CLOSE), ("fence", _FENCE)):
+        if pattern.match(raw):
+            return _Line(number, raw, (), None, None, mark)
+    prefix = _PREFIX.match(raw)
+    rest = raw[prefix.end():] if prefix else raw
+    step = prefix and (prefix.group("num") or prefix.group("step"))
+    step = int(step) if step else None
+    sexprs = _SEXPR.findall(raw)
+    if sexprs:
+        actions = [_sexpr_action(name, args, reader) for name, args in sexprs]
+        if all(actions):
+            return _Line(number, raw, tuple(actions), step, None)
+        if any(actions) or rest.lstrip().startswith("("):
+            return _Line(number, raw, (), step, "s-expression is not an action of this problem")
+    verb = reader.verbs.match(rest.lstrip("*_`'\" "))
+    if not verb:
+        return _Line(number, raw, (), step, None)
+    after = rest.lstrip("*_`'\" ")[verb.end():]
+    action = _placing(after) if verb.lastgroup == "place" else ACTIONS[int(verb.lastgroup[1:])]
+    objects, end = [], 0
+    for match in reader.objects.finditer(after):
+        if len(objects) == ARITY[action]:
+            break
+        if not _GAP.fullmatch(after, end, match.start()):
+            return _Line(number, raw, (), step, f"words other than objects after {action}")
+        objects.append(reader.groups[match.lastgroup])
+        end = match.end()
+    if len(objects) < ARITY[action]:
+        return _Line(number, raw, (), step, f"{action} needs {ARITY[action]} object(s)")
+    return _Line(number, raw, ((action, *objects),), step, None)
+
+
+def _placing(after: str) -> str:
+    """"put/place X on the table" or "put X down" is put-down; "put/place X on Y" is stack."""
+    return "put-down" if _TABLE.search(after) else "stack"
+
+
+def _sexpr_action(name: str, args: str, reader: _Reader):
+    action = reader.actions.get(name.lower())
+    blocks = [reader.names.get(arg.lower()) for arg in args.split()]
+    if action is None or None in blocks or len(blocks) != ARITY[action]:
+        return None
+    return (action, *blocks)
+
+
+@dataclass
+class _Runs:
+    """The action lines cut into runs, each a candidate statement of the plan."""
+
+    runs: list = field(default_factory=list)
+    """(lines, delimited) pairs in answer order; delimited runs sat between plan delimiters."""
+    restated: list = field(default_factory=list)
+    """Unnumbered action lines under a numbered step that already has its action."""
+    current: list = field(default_factory=list)
+    """The run being built."""
+    inside: bool = False
+    """Whether an opening delimiter or code fence is open."""
+
+    def close(self, delimited: bool) -> None:
+        """Keep the current run if it holds an action; start a new one."""
+        while self.current and not self.current[-1].actions:
+            self.current.pop()
+        if any(line.actions for line in self.current):
+            self.runs.append((self.current, delimited))
+        self.current = []
+
+    def best(self) -> list:
+        """The last delimited run if there is one, else the last run."""
+        delimited = [lines for lines, is_delimited in self.runs if is_delimited]
+        return (delimited or [lines for lines, _ in self.runs])[-1]
+
+
+def _runs(lines: list[_Line]) -> _Runs:
+    state = _Runs()
+    prose_since, last_step, step_actions = False, None, set()
+    for line in lines:
+        if line.mark in ("open", "close", "fence"):
+            closing = line.mark == "close" or (line.mark == "fence" and state.inside)
+            state.close(delimited=state.inside or closing)
+            state.inside = not closing
+            prose_since, last_step, step_actions = False, None, set()
+            continue
+        if not (line.actions or (line.why and line.step is not None)):
+            prose_since = prose_since or bool(line.text.strip())
+            continue
+        if last_step is not None and line.step is None and step_actions:
+            state.restated.append(line)
+            continue
+        restart = line.step is not None and last_step is not None and line.step <= last_step
+        repeat = prose_since and state.current and line.actions[:1] == state.current[0].actions[:1]
+        if restart or repeat:
+            state.close(delimited=False)
+            step_actions = set()
+        state.current.append(line)
+        if line.step is not None:
+            last_step, step_actions = line.step, set()
+        step_actions |= set(line.actions)
+        prose_since = False
+    state.close(delimited=state.inside)
+    return state
+
+
+@lru_cache(maxsize=256)
+def _reader(vocabulary: str, blocks: tuple[str, ...], templates: str, domain: str) -> _Reader:
+    vocab = get(vocabulary)
+    template = load_template(templates, domain)
+    verbs, actions = {}, {}
+    for index, action in enumerate(ACTIONS):
+        own = vocab.own(action)
+        spellings = {own, own.replace("-", " ")}
+        form = dict(template.actions).get(own, dict(template.actions).get(action, ""))
+        spellings.add(form.split("{}")[0].replace("{name}", own).strip())
+        if vocab.name == "blocksworld":
+            spellings |= {action.replace("-", " "), action.replace("-", "")}
+        verbs[index] = sorted((s.lower() for s in spellings if s), key=len, reverse=True)
+        actions.update({s.lower().replace(" ", "-"): action for s in spellings if s})
+        actions[own.lower()] = action
+    verb_pattern = "|".join(f"(?P<v{i}>{'|'.join(_words(s) for s in names)})"
+                            for i, names in verbs.items())
+    if vocab.name == "blocksworld":
+        verb_pattern += "|(?P<place>put|place|set)"
+    names, groups, alternatives = _object_names(vocab, blocks, template)
+    return _Reader(verbs=re.compile(rf"(?:{verb_pattern})(?![\w-])", re.IGNORECASE),
+                   objects=re.compile("|".join(alternatives)), actions=actions, names=names,
+                   groups=groups, vocab=vocab)
+
+
+def _words(spelling: str) -> str:
+    """A spelling as a pattern where any run of spaces or hyphens may stand between words."""
+    return r"[\s-]*".join(re.escape(word) for word in re.split(r"[\s-]+", spelling))
+
+
+def _object_names(vocab: Vocabulary, blocks: tuple[str, ...], template) -> tuple[dict, dict, list]:
+    """Lookups by PDDL name and by regex group, and one named regex alternative per block."""
+    names, groups, alternatives = {}, {}, []
+    for block in blocks:
+        pddl_name, key = vocab.obj(block), f"o{block_index(block)}"
+        phrase = object_phrase(template, vocab, block)
+        phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
+        spellings = {phrase, f"object_{block_index(block)}", f"object {pddl_name}",
+                     f"block {pddl_name}"}
+        if phrase.endswith(" block"):
+            spellings.add(phrase[:-len(" block")])
+        if len(pddl_name) > 1:
+            spellings.add(pddl_name)
+        words = "|".join(_words(s) for s in sorted(spellings, key=len, reverse=True))
+        single = ""
+        if len(pddl_name) == 1:
+            lone = pddl_name.lower()
+            guard = r"(?!\s+(?!from\b|on\b|onto\b|to\b|and\b|then\b|in\b)[a-z]{2})" if lone == "a" else ""
+            single = rf"|(?<![\w'-]){lone.upper()}(?![\w'-])|(?<![\w'-]){lone}(?![\w'-]){guard}"
+        alternatives.append(rf"(?P<{key}>(?<![\w-])(?i:{words})(?![\w-]){single})")
+        groups[key] = block
+        names[pddl_name.lower()] = block
+        names[f"object_{block_index(block)}"] = block
+    return names, groups, alternatives

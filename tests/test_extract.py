@@ -1,0 +1,162 @@
+"""Plan extraction: what models really write, bad input, and round trips through our own prompts."""
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planbench_scale.extract import UNREADABLE_STEP, extract
+from planbench_scale.prompts import load_template, plan_lines
+from planbench_scale.records import Instance, Outcome
+from planbench_scale.vocab import ACTIONS, ARITY, block_names, get
+
+# a=red, b=blue, c=orange, d=yellow. b on a; goal a on b.
+BW = Instance(
+    id="t/instance-1", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b", "c", "d"),
+    init=(("clear", "b"), ("clear", "c"), ("clear", "d"), ("handempty",), ("on", "b", "a"),
+          ("ontable", "a"), ("ontable", "c"), ("ontable", "d")),
+    goal=(("on", "a", "b"),),
+    optimal_plan=(("unstack", "b", "a"), ("put-down", "b"), ("pick-up", "a"), ("stack", "a", "b")))
+MYSTERY = replace(BW, domain="mystery", vocabulary="mystery")
+RANDOM = replace(BW, domain="randomized", vocabulary="planbench-randomized")
+PLAN = ("(unstack b a)", "(put-down b)", "(pick-up a)", "(stack a b)")
+
+
+def plan_of(text, instance=BW, templates="default"):
+    extraction = extract(text, instance, templates)
+    assert extraction.outcome == Outcome.PLAN, extraction
+    return extraction.actions
+
+
+def test_numbered_list_with_colours_markdown_and_punctuation():
+    text = ("Here is the plan:\n\n1. **Unstack the Blue block from on top of the red block.**\n"
+            "2) Put down the blue block;\n3. pick up RED block\n4. Stack red on blue.\n")
+    assert plan_of(text) == PLAN
+
+
+def test_plan_block_wins_over_an_explanation_list_after_it():
+    text = ("[PLAN]\nunstack the blue block from on top of the red block\nput down the blue block\n"
+            "pick up the red block\nstack the red block on top of the blue block\n[PLAN END]\n\n"
+            "The key steps are:\n1. Use the blue block first.\n2. Stack red on blue to finish.\n")
+    assert plan_of(text) == PLAN
+
+
+def test_a_restated_plan_is_taken_once_and_the_final_statement_wins():
+    draft = "1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n4. Stack red on yellow\n"
+    final = "1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n4. Stack red on blue\n"
+    text = f"Let me try:\n{draft}\nWait, the goal is red on blue. Final plan:\n{final}"
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert {s.why for s in extraction.skipped} == {"another statement of the plan was preferred"}
+    unnumbered = "Plan:\nunstack blue from red\nput down blue\nSo the plan is:\nunstack blue from red\nput down blue\n"
+    assert plan_of(unnumbered) == PLAN[:2]
+
+
+def test_pddl_s_expressions_in_a_code_fence_and_a_plan_wrapper():
+    text = "```pddl\n(plan\n  (unstack b a)\n  (put-down b)\n  (pick-up a) (stack a b)\n)\n```"
+    assert plan_of(text) == PLAN
+    assert plan_of("1. (UNSTACK B A)\n2. (put-down b)") == PLAN[:2]
+
+
+def test_think_blocks_are_reasoning_not_the_answer():
+    text = "<think>\n1. Pick up the yellow block\n2. Stack yellow on blue\n</think>\n" + "\n".join(PLAN)
+    assert plan_of(text) == PLAN
+    assert extract("<think>1. Pick up the yellow block", BW).outcome == Outcome.NO_PLAN
+
+
+def test_explanation_lines_that_mention_blocks_are_not_actions():
+    text = ("Initial state: the blue block is on the red block.\n"
+            "1. Unstack the blue block from the red block\n   - This makes the red block clear.\n"
+            "   - Preconditions: the blue block is clear, the hand is empty.\n"
+            "   - Pick up the blue block from the red block, since blue is clear.\n"
+            "2. Put down the blue block\n3. Pick up the red block\n4. Stack the red block on the blue block\n"
+            "Result: the red block is on top of the blue block.\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert [s.why for s in extraction.skipped] == ["its numbered step already has an action"]
+
+
+def test_state_tracking_answers_take_the_action_line_of_each_step():
+    text = ("1. Current State: the blue block is clear, the hand is empty\n"
+            "   Action: unstack the blue block from on top of the red block\n"
+            "   Reason: the blue block is clear.\n   Resulting State: the hand is holding the blue block\n"
+            "2. Current State: the hand is holding the blue block\n   Action: put down the blue block\n")
+    assert plan_of(text) == PLAN[:2]
+
+
+def test_put_and_place_read_as_put_down_or_stack():
+    text = "1. Unstack blue from red\n2. Put blue on the table\n3. Pick up red\n4. Place red on blue"
+    assert plan_of(text) == PLAN
+
+
+def test_mystery_vocabulary_object_letters_and_emphasis():
+    text = "1. **Feast object b from object a**\n2. **Succumb _b_**\n3. Attack a\n4. Overcome a b"
+    assert plan_of(text, MYSTERY) == ("(feast b a)", "(succumb b)", "(attack a)", "(overcome a b)")
+    assert extract("Pick up a block and put it down.", MYSTERY).outcome == Outcome.NO_PLAN
+
+
+def test_randomized_vocabulary_reads_planbench_object_names():
+    text = "1. Perform `j4gv801gnu2it0yj` on `object_0` and `object_1`.\n2. u64y1a9apusmslxb o2"
+    assert plan_of(text, RANDOM) == ("(j4gv801gnu2it0yj o0 o1)", "(u64y1a9apusmslxb o2)")
+
+
+def test_planbench_random_config_reads_its_tokens_for_blocksworld_instances(planbench):
+    config = f"planbench:{planbench / 'configs' / 'random_blocksworld.yaml'}"
+    text = "xptxjrdkbi3pqsqr object b from object a\n9big8ruzarkkquyu object b\n[PLAN END]"
+    assert plan_of(text, BW, config) == PLAN[:2]
+
+
+def test_a_step_that_cannot_be_read_keeps_its_place():
+    extraction = extract("1. Unstack blue from red\n2. Put down blue\n3. Stack red\n4. Stack red on blue", BW)
+    assert extraction.actions == (*PLAN[:2], UNREADABLE_STEP, PLAN[3])
+    assert [(s.line, s.why) for s in extraction.skipped] == [(3, "stack needs 2 object(s)")]
+
+
+def test_a_new_problem_the_model_invents_after_its_plan_is_ignored():
+    text = "pick up the red block\n[PLAN END]\n\n[STATEMENT]\nAs initial conditions...\n[PLAN]\nput down the red block"
+    assert plan_of(text) == ("(pick-up a)",)
+
+
+def test_bad_input_gives_an_outcome_never_an_exception():
+    assert extract("", BW).outcome == Outcome.EMPTY
+    assert extract(" \n\t ", BW).outcome == Outcome.EMPTY
+    assert extract("\x00\x01\x02\x03binary\xff\x00\x00" * 50, BW).outcome == Outcome.UNREADABLE
+    assert extract("I cannot find a plan; the goal is impossible.", BW).outcome == Outcome.NO_PLAN
+    assert extract("1. Attack object a\n2. Succumb object a", BW).outcome == Outcome.NO_PLAN
+    assert extract("(stack a z)\n(fly a b)", BW).outcome == Outcome.NO_PLAN
+    huge = "unstack the blue block from on top of the red block\n" + "blah " * 400_000
+    assert plan_of(huge) == PLAN[:1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_junk_never_raises(text):
+    extraction = extract(text, BW)
+    assert extraction.outcome in Outcome
+    assert all(action.startswith("(") for action in extraction.actions)
+
+
+VOCABULARIES = [("blocksworld", "blocksworld"), ("mystery", "mystery"),
+                ("randomized", "planbench-randomized"), ("randomized", "randomized:5")]
+
+
+@st.composite
+def rendered_plans(draw):
+    domain, vocabulary = draw(st.sampled_from(VOCABULARIES))
+    blocks = block_names(draw(st.integers(3, 12)))
+    plan = draw(st.lists(st.sampled_from(ACTIONS).flatmap(
+        lambda a: st.tuples(st.just(a), *[st.sampled_from(blocks)] * ARITY[a])), min_size=1, max_size=12))
+    instance = replace(BW, domain=domain, vocabulary=vocabulary, blocks=blocks)
+    return instance, plan, draw(st.sampled_from(["", "{}. ", "- ", "Step {}: ", "**{}.** "]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rendered_plans())
+def test_a_plan_rendered_in_our_words_reads_back(case):
+    instance, plan, marker = case
+    vocab = get(instance.vocabulary)
+    lines = plan_lines(load_template("default", instance.domain), vocab, plan).splitlines()
+    text = "Here is my plan:\n" + "\n".join(marker.format(i) + line for i, line in enumerate(lines, 1))
+    assert extract(text, instance).actions == tuple(vocab.fact(a) for a in plan)
+    pddl = "\n".join(vocab.fact(a) for a in plan)
+    assert extract(pddl, instance).actions == tuple(vocab.fact(a) for a in plan)
