@@ -1,0 +1,315 @@
+"""Metrics over a run's samples: accuracy by step count, pass@k and coverage, majority vote,
+revision rounds, the coverage power-law fit of Large Language Monkeys, and cost.
+
+Everything works on pandas DataFrames with `records.Sample`'s columns plus a "run" column naming
+the run (several runs are compared side by side). The 6-million-row case is handled by
+aggregating to one row per instance (`per_instance`) first; only majority vote and revision
+rounds look at single samples again, and they read only small integer columns.
+
+Conventions: pass@k, coverage and majority vote use the independent samples (round 0); the
+first-sample accuracy is sample 0 of round 0 (the greedy answer when temperature is 0).
+A value that needs k samples where an instance has fewer is NaN, and a group mean that would
+need such an instance is NaN too (no silent averaging over a shrinking subset).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+STEP_EDGES = (1, 3, 5, 7, 9, 13, 17, 21, 31, 41)
+"""Left edges of the step-count buckets used for coverage fits: 1-2, 3-4, ..., 31-40, 41+."""
+
+INSTANCE_COLUMNS = ("domain", "vocabulary", "n_blocks", "optimal_length")
+"""Sample columns that describe the instance, carried through `per_instance` when present."""
+
+
+def wilson_interval(successes, trials, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval (95% for z = 1.96) for successes out of trials, elementwise."""
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return centre - half, centre + half
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k (Chen et al. 2021) for c correct out of n samples, in the stable product form.
+
+    1 - C(n-c, k) / C(n, k) = 1 - prod_{i=n-c+1}^{n} (1 - k/i); NaN when n < k.
+    """
+    if n < k:
+        return math.nan
+    if n - c < k:
+        return 1.0
+    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1, dtype=float)))
+
+
+def pass_at_k_many(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
+    """`pass_at_k` for arrays of (n, c), computed once per distinct pair."""
+    pairs, inverse = np.unique(np.stack([np.asarray(n), np.asarray(c)]), axis=1, return_inverse=True)
+    values = np.array([pass_at_k(int(a), int(b), k) for a, b in pairs.T], dtype=float)
+    return values[inverse.ravel()]
+
+
+def k_values(max_samples: int) -> list[int]:
+    """k = 1, 2, 4, ... up to max_samples, and max_samples itself."""
+    ks = [2 ** i for i in range(max(int(max_samples), 1).bit_length()) if 2 ** i <= max_samples]
+    return ks + [int(max_samples)] if max_samples > 0 and ks[-1] != max_samples else ks
+
+
+def step_bucket(optimal_length: pd.Series, edges: Sequence[int] = STEP_EDGES) -> pd.Series:
+    """Step-count bucket labels ("1-2", "3-4", ..., "41+") as an ordered categorical."""
+    labels = [f"{lo}-{hi - 1}" if hi - 1 > lo else str(lo) for lo, hi in zip(edges, edges[1:])]
+    labels.append(f"{edges[-1]}+")
+    return pd.cut(optimal_length, bins=[*edges, np.inf], right=False, labels=labels)
+
+
+def with_run(samples: pd.DataFrame, name: str = "run") -> pd.DataFrame:
+    """The samples with a "run" column (added, named `name`, when missing)."""
+    return samples if "run" in samples else samples.assign(run=name)
+
+
+def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, instance): independent samples n, valid among them c, first-sample
+    verdict, token sums over all rows, and the instance columns (domain, lengths, blocks)."""
+    s = with_run(samples)
+    round0 = s["round"].to_numpy() == 0
+    valid = s["valid"].to_numpy(dtype=bool)
+    first = round0 & (s["sample_index"].to_numpy() == 0)
+    slim = pd.DataFrame({
+        "run": s["run"], "instance_id": s["instance_id"],
+        "n": round0.astype(np.int64), "c": (round0 & valid).astype(np.int64),
+        "has_first": first.astype(np.int64), "first_valid": (first & valid).astype(np.int64),
+        "rows": np.ones(len(s), dtype=np.int64), "valid_rows": valid.astype(np.int64),
+        "prompt_tokens": s["prompt_tokens"].to_numpy(dtype=np.int64),
+        "completion_tokens": s["completion_tokens"].to_numpy(dtype=np.int64),
+    })
+    carried = [c for c in (*INSTANCE_COLUMNS, "strategy") if c in s]
+    for column in carried:
+        slim[column] = s[column].to_numpy()
+    sums = {c: "sum" for c in slim.columns if c not in ("run", "instance_id", *carried)}
+    table = slim.groupby(["run", "instance_id"], observed=True, sort=True).agg(
+        {**sums, **{c: "first" for c in carried}}).reset_index()
+    if "optimal_length" in table:
+        table["steps"] = step_bucket(table["optimal_length"])
+    return table
+
+
+def accuracy(instances: pd.DataFrame, by: str | Sequence[str] = "domain") -> pd.DataFrame:
+    """First-sample accuracy per run and `by` group, with the 95% Wilson interval.
+
+    Instances whose sample 0 is missing (a partial run) are left out and counted in "missing".
+    """
+    keys = ["run", *([by] if isinstance(by, str) else by)]
+    has = instances["has_first"] > 0
+    table = instances.assign(has=has, ok=instances["first_valid"] > 0).groupby(
+        keys, observed=True).agg(instances=("has", "sum"), correct=("ok", "sum"),
+                                  missing=("has", lambda h: int((~h).sum()))).reset_index()
+    table["accuracy"] = table["correct"] / table["instances"].where(table["instances"] > 0)
+    table["ci_low"], table["ci_high"] = wilson_interval(table["correct"], table["instances"])
+    return table
+
+
+def pass_at_k_table(instances: pd.DataFrame, by: Sequence[str] = ("domain", "optimal_length"),
+                    ks: Sequence[int] | None = None) -> pd.DataFrame:
+    """Mean pass@k over instances per run and `by` group, for k = 1, 2, 4, ... (long form).
+
+    Columns: run, *by, k, instances, pass_at_k; NaN where any instance has fewer than k samples.
+    """
+    keys = ["run", *by]
+    ks = list(ks) if ks is not None else k_values(int(instances["n"].max()))
+    n, c = instances["n"].to_numpy(), instances["c"].to_numpy()
+    parts = [instances[keys].assign(k=k, value=pass_at_k_many(n, c, k)) for k in ks]
+    return _mean_by(pd.concat(parts, ignore_index=True), [*keys, "k"], "pass_at_k")
+
+
+def coverage(instances: pd.DataFrame, by: Sequence[str] = ("domain",),
+             ks: Sequence[int] | None = None) -> pd.DataFrame:
+    """Coverage curves: the fraction of instances solved by at least one of k samples, per group."""
+    return pass_at_k_table(instances, by=by, ks=ks).rename(columns={"pass_at_k": "coverage"})
+
+
+def _mean_by(values: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+    """Group mean of the "value" column that stays NaN when any member is NaN, with counts."""
+    grouped = values.groupby(keys, observed=True, sort=True)["value"]
+    table = grouped.agg(instances="size", **{name: lambda v: v.mean(skipna=False)})
+    return table.reset_index()
+
+
+def plan_codes(plans: pd.Series) -> np.ndarray:
+    """Integer codes of canonicalised plans (lower case, one action a line, spaces collapsed);
+    -1 for an empty plan. Equal codes mean the same plan."""
+    raw, uniques = pd.factorize(plans, use_na_sentinel=True)
+    canonical = ["\n".join(" ".join(line.split()) for line in str(p).lower().splitlines()
+                           if line.strip()) for p in uniques]
+    codes, canon = pd.factorize(pd.Series([*canonical, ""], dtype=object))
+    codes = np.where(np.asarray(canon, dtype=object)[codes] == "", -1, codes)
+    return codes[raw].astype(np.int64)
+
+
+def majority_vote(samples: pd.DataFrame, ks: Sequence[int] | None = None,
+                  by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+    """Majority vote@k: the most frequent non-empty plan among the first k independent samples
+    is taken as the answer (ties go to the plan seen first in the run); accuracy per group.
+
+    Needs columns run, instance_id, sample_index, round, valid and "plan_code" (`plan_codes`).
+    """
+    s = with_run(samples)
+    s = s.loc[s["round"] == 0, ["run", "instance_id", "sample_index", "plan_code", "valid",
+                                *[b for b in by if b in s]]]
+    s = s.sort_values(["run", "instance_id", "sample_index"], kind="stable")
+    starts = np.flatnonzero(~s.duplicated(["run", "instance_id"]).to_numpy())
+    bounds = np.append(starts, len(s))
+    ks = list(ks) if ks is not None else k_values(int(np.diff(bounds).max(initial=0)))
+    codes, valid = s["plan_code"].to_numpy(), s["valid"].to_numpy(dtype=bool)
+    votes = np.array([[_vote(codes[a:b], valid[a:b], k) for k in ks]
+                      for a, b in zip(bounds[:-1], bounds[1:])]).reshape(len(starts), len(ks))
+    heads = s.iloc[starts][["run", *[b for b in by if b in s]]].reset_index(drop=True)
+    parts = [heads.assign(k=k, value=votes[:, i]) for i, k in enumerate(ks)]
+    keys = ["run", *[b for b in by if b in s], "k"]
+    return _mean_by(pd.concat(parts, ignore_index=True), keys, "majority_vote")
+
+
+def _vote(codes: np.ndarray, valid: np.ndarray, k: int) -> float:
+    """1.0 when the majority plan of the first k samples is valid, 0.0 if not, NaN if < k samples."""
+    if len(codes) < k:
+        return math.nan
+    head = codes[:k]
+    voted = head[head >= 0]
+    if not len(voted):
+        return 0.0
+    labels, inverse = np.unique(voted, return_inverse=True)
+    winner = labels[np.argmax(np.bincount(inverse))]
+    return float(valid[:k][head == winner][0])
+
+
+def revision_rounds(samples: pd.DataFrame, by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+    """First-valid accuracy after r rounds of revision, and tokens spent by then, per group.
+
+    A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
+    0..r is valid; chains stop at their first valid plan. Per instance the chains are averaged,
+    then instances. Only runs whose strategy is a revision strategy are included.
+    """
+    s = with_run(samples)
+    s = s.loc[s["strategy"].astype(str).str.contains("revise"),
+              ["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
+               "completion_tokens", *[b for b in by if b in s]]]
+    if s.empty:
+        return pd.DataFrame(columns=["run", *by, "round", "instances", "accuracy", "tokens"])
+    chain = ["run", "instance_id", "sample_index"]
+    s = s.assign(tokens=s["prompt_tokens"] + s["completion_tokens"],
+                 solved_at=s["round"].where(s["valid"].astype(bool), np.inf))
+    solved_at = s.groupby(chain, observed=True)["solved_at"].transform("min")
+    s = s.assign(solved_at=solved_at)
+    parts = []
+    for r in range(int(s["round"].max()) + 1):
+        upto = s.loc[s["round"] <= r].groupby(chain, observed=True).agg(
+            solved_at=("solved_at", "first"), tokens=("tokens", "sum"),
+            **{b: (b, "first") for b in by if b in s}).reset_index()
+        upto["ok"] = (upto["solved_at"] <= r).astype(float)
+        per_inst = upto.groupby(["run", "instance_id", *[b for b in by if b in s]],
+                                observed=True)[["ok", "tokens"]].mean().reset_index()
+        parts.append(per_inst.assign(round=r))
+    rounds = pd.concat(parts, ignore_index=True)
+    return rounds.groupby(["run", *[b for b in by if b in s], "round"], observed=True).agg(
+        instances=("ok", "size"), accuracy=("ok", "mean"), tokens=("tokens", "mean")).reset_index()
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """log(coverage) = a * k**b, fitted in log-log space on -log(coverage) (Brown et al. 2024)."""
+
+    a: float
+    """Scale: log-coverage at k = 1 (negative when coverage is below 1)."""
+    b: float
+    """Exponent: negative when coverage rises toward 1 with more samples."""
+    points: int
+    """Number of (k, coverage) points with 0 < coverage < 1 used in the fit."""
+    rmse: float
+    """Root-mean-square error of the fit in log(-log coverage)."""
+
+    def coverage(self, k) -> np.ndarray:
+        """Predicted coverage at k samples."""
+        return np.exp(self.a * np.power(np.asarray(k, dtype=float), self.b))
+
+    def samples_for(self, target: float) -> float:
+        """Predicted k reaching `target` coverage: (log target / a) ** (1 / b); inf if never."""
+        if not (self.a < 0 and self.b < 0 and 0 < target < 1):
+            return math.inf if self.a < 0 and target < 1 else math.nan
+        return float((math.log(target) / self.a) ** (1 / self.b))
+
+
+def fit_power_law(k: Sequence[float], cov: Sequence[float]) -> PowerLawFit | None:
+    """Least-squares fit of log(-log coverage) = log(-a) + b log k; None with < 2 usable points."""
+    k, cov = np.asarray(k, dtype=float), np.asarray(cov, dtype=float)
+    use = np.isfinite(cov) & (cov > 0) & (cov < 1)
+    if use.sum() < 2 or len(np.unique(k[use])) < 2:
+        return None
+    x, y = np.log(k[use]), np.log(-np.log(cov[use]))
+    b, intercept = np.polyfit(x, y, 1)
+    rmse = float(np.sqrt(np.mean((intercept + b * x - y) ** 2)))
+    return PowerLawFit(a=-float(np.exp(intercept)), b=float(b), points=int(use.sum()), rmse=rmse)
+
+
+def coverage_fits(cov: pd.DataFrame, by: Sequence[str] = ("domain", "steps"),
+                  target: float = 0.9) -> pd.DataFrame:
+    """Power-law fit per run and group of a `coverage` table, with the k predicted for `target`."""
+    rows = []
+    for key, group in cov.groupby(["run", *by], observed=True, sort=True):
+        fit = fit_power_law(group["k"], group["coverage"])
+        rows.append({**dict(zip(["run", *by], key)), "a": fit.a if fit else math.nan,
+                     "b": fit.b if fit else math.nan, "points": fit.points if fit else 0,
+                     "rmse": fit.rmse if fit else math.nan, "target": target,
+                     "k_for_target": fit.samples_for(target) if fit else math.nan})
+    return pd.DataFrame(rows, columns=["run", *by, "a", "b", "points", "rmse", "target",
+                                       "k_for_target"])
+
+
+def cost(instances: pd.DataFrame, parameters: dict[str, float] | None = None,
+         by: Sequence[str] = ()) -> pd.DataFrame:
+    """Tokens per instance and per valid plan, and FLOPs = 2 * parameters * tokens, per run.
+
+    `parameters` maps run name to the model's parameter count; NaN FLOPs where unknown.
+    """
+    keys = ["run", *by]
+    table = instances.groupby(keys, observed=True).agg(
+        instances=("instance_id", "size"), samples=("rows", "sum"), valid_plans=("valid_rows", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+    ).reset_index()
+    tokens = table["prompt_tokens"] + table["completion_tokens"]
+    table["prompt_tokens_per_instance"] = table["prompt_tokens"] / table["instances"]
+    table["generated_tokens_per_instance"] = table["completion_tokens"] / table["instances"]
+    table["tokens_per_valid_plan"] = tokens / table["valid_plans"].where(table["valid_plans"] > 0)
+    table["parameters"] = table["run"].map(parameters or {}).astype(float)
+    table["flops_per_instance"] = 2 * table["parameters"] * tokens / table["instances"]
+    table["flops_per_valid_plan"] = 2 * table["parameters"] * table["tokens_per_valid_plan"]
+    return table
+
+
+def tokens_vs_accuracy(instances: pd.DataFrame, rounds: pd.DataFrame,
+                       by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+    """Accuracy against tokens spent per instance, for comparing strategies at equal compute.
+
+    Sampling: coverage at k against k times the mean tokens of one sample. Revision: accuracy
+    after r rounds against the tokens spent by then (from `revision_rounds`).
+    """
+    sampled = instances.loc[instances["n"] > 0]
+    cov = coverage(sampled, by=by)
+    per_sample = sampled.assign(t=(sampled["prompt_tokens"] + sampled["completion_tokens"])
+                                / sampled["rows"]).groupby(["run", *by], observed=True)["t"].mean()
+    cov = cov.join(per_sample.rename("per_sample"), on=["run", *by])
+    sampling = cov.assign(budget=cov["k"], unit="samples", tokens=cov["k"] * cov["per_sample"],
+                          accuracy=cov["coverage"])
+    revision = rounds.assign(budget=rounds["round"], unit="rounds")
+    columns = ["run", *by, "unit", "budget", "tokens", "accuracy"]
+    revised_runs = set(revision["run"])
+    sampling = sampling.loc[~sampling["run"].isin(revised_runs)]
+    return pd.concat([sampling[columns], revision[columns]], ignore_index=True)
