@@ -1,0 +1,67 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from planbench_scale import metrics, plots
+
+
+@pytest.fixture(scope="module")
+def tables():
+    """Metric tables from a small synthetic sampling run and a revision run."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(24):
+        length = 2 + i // 4
+        for j, ok in enumerate(rng.random(16) < 0.6 / length):
+            rows.append(dict(run="tiny · sample", instance_id=f"i{i}", domain="mystery",
+                             optimal_length=length, n_blocks=length, sample_index=j, round=0,
+                             strategy="sample", prompt_tokens=50, completion_tokens=20,
+                             valid=bool(ok)))
+        for r in range(3):
+            rows.append(dict(run="tiny · revise", instance_id=f"i{i}", domain="mystery",
+                             optimal_length=length, n_blocks=length, sample_index=0, round=r,
+                             strategy="revise", prompt_tokens=80, completion_tokens=20,
+                             valid=bool(r == 2 and i % 2)))
+    samples = pd.DataFrame(rows)
+    inst = metrics.per_instance(samples)
+    cov = metrics.coverage(inst, by=("domain", "steps"))
+    rounds = metrics.revision_rounds(samples)
+    return dict(accuracy=metrics.accuracy(inst, ["domain", "optimal_length"]),
+                pass_k=metrics.pass_at_k_table(inst), coverage=cov,
+                fits=metrics.coverage_fits(cov), rounds=rounds,
+                tokens=metrics.tokens_vs_accuracy(inst, rounds))
+
+
+def _check(paths, *texts):
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[0].stat().st_size > 10_000
+    svg = paths[1].read_text()
+    for text in texts:
+        assert text in svg, text
+
+
+def test_accuracy_vs_length(tables, tmp_path):
+    paths = plots.accuracy_vs_length(tables["accuracy"], tables["pass_k"], tmp_path)
+    _check(paths, "optimal plan length (steps)", "tiny · sample · first sample", "pass@16",
+           "domain: mystery")
+
+
+def test_coverage_and_fail_at_k(tables, tmp_path):
+    _check(plots.coverage_vs_samples(tables["coverage"], tables["fits"], tmp_path),
+           "samples per instance k (log scale)", "tiny · sample · mystery", "1-2 steps")
+    _check(plots.fail_at_k(tables["coverage"], tables["fits"], tmp_path),
+           "fail@k = 1 - coverage (log scale)")
+
+
+def test_rounds_and_tokens(tables, tmp_path):
+    _check(plots.accuracy_vs_round(tables["rounds"], tmp_path), "revision rounds r",
+           "tiny · revise · mystery")
+    _check(plots.accuracy_vs_tokens(tables["tokens"], tmp_path), "tokens spent per instance",
+           "more samples", "more rounds")
+
+
+def test_empty_tables_draw_nothing(tables, tmp_path):
+    empty = tables["rounds"].iloc[0:0]
+    assert plots.accuracy_vs_round(empty, tmp_path) == []
+    assert plots.accuracy_vs_length(tables["accuracy"].iloc[0:0], tables["pass_k"], tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
