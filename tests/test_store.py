@@ -1,0 +1,183 @@
+"""The run store: round trips, resume rules, torn writes, interrupted seals, kill -9 and a full disk."""
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Instance, Sample
+from planbench_scale.store import (SAMPLE_FIELDS, RunWriter, environment, export_parquet,
+                                   read_config, read_instances, read_samples)
+
+INSTANCE = Instance(id="bw-0", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b"),
+                    init=(("clear", "a"), ("handempty",), ("on", "a", "b"), ("ontable", "b")),
+                    goal=(("on", "b", "a"),),
+                    optimal_plan=(("unstack", "a", "b"), ("put-down", "a"), ("pick-up", "b"),
+                                  ("stack", "b", "a")), seed=3)
+CONFIG = {"model": "m", "engine": "vllm", "strategy": "sample",
+          "sampling": {"temperature": 0.7, "max_tokens": 64}, "seed": 0,
+          "environment": environment()}
+
+
+def sample(index: int, text: str = "ok") -> Sample:
+    """A stored row for sample `index` of INSTANCE."""
+    return Sample(instance_id=INSTANCE.id, domain="blocksworld", vocabulary="blocksworld",
+                  n_blocks=2, optimal_length=4, sample_index=index, round=0, strategy="sample",
+                  prompt_hash="abc", text=f"{text} {index}\nline two", prompt_tokens=10,
+                  completion_tokens=5, finish_reason="stop", outcome="plan",
+                  plan="(unstack a b)", n_actions=1, valid=index % 3 == 0,
+                  reason="valid" if index % 3 == 0 else "goal_not_reached",
+                  failed_step=-1, unmet="", seed=index // 4)
+
+
+def rows(run_dir) -> list[dict]:
+    """The stored samples as dicts, sorted by sample index."""
+    frame = read_samples(run_dir).sort_values("sample_index")
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def test_round_trip_across_segments(tmp_path):
+    run = tmp_path / "run"
+    with RunWriter(run, CONFIG, [INSTANCE], segment_rows=7) as writer:
+        for start in range(0, 20, 3):
+            writer.append(sample(i) for i in range(start, min(start + 3, 20)))
+        assert read_samples(run)["sample_index"].tolist() == list(range(20))
+    assert len(list((run / "samples").glob("*.parquet"))) == 3
+    assert rows(run) == [vars(sample(i)) for i in range(20)]
+    assert read_instances(run) == [INSTANCE]
+    assert read_config(run)["schema_version"] == 1
+    assert list(read_samples(run).columns) == list(SAMPLE_FIELDS)
+
+
+def test_selected_columns_and_empty_run(tmp_path):
+    RunWriter(tmp_path, CONFIG, [INSTANCE]).close()
+    empty = read_samples(tmp_path, ["instance_id", "valid"])
+    assert list(empty.columns) == ["instance_id", "valid"] and len(empty) == 0
+    with pytest.raises(PlanbenchError, match="unknown sample columns"):
+        read_samples(tmp_path, ["nope"])
+    with pytest.raises(PlanbenchError, match="no run here"):
+        read_samples(tmp_path / "missing")
+
+
+def test_export_parquet(tmp_path):
+    import pandas as pd
+    with RunWriter(tmp_path / "run", CONFIG, [INSTANCE], segment_rows=4) as writer:
+        writer.append(sample(i) for i in range(10))
+    assert export_parquet(tmp_path / "run", tmp_path / "all.parquet") == 10
+    assert pd.read_parquet(tmp_path / "all.parquet")["sample_index"].tolist() == list(range(10))
+
+
+def test_existing_run_needs_resume_and_same_config(tmp_path):
+    with RunWriter(tmp_path, CONFIG, [INSTANCE]) as writer:
+        writer.append([sample(0)])
+    with pytest.raises(PlanbenchError, match="--resume"):
+        RunWriter(tmp_path, CONFIG, [INSTANCE])
+    changed = {**CONFIG, "sampling": {"temperature": 1.0, "max_tokens": 64}}
+    with pytest.raises(PlanbenchError, match=r"sampling\.temperature: stored 0\.7, now 1\.0"):
+        RunWriter(tmp_path, changed, [INSTANCE], resume=True)
+    other = dataclasses.replace(INSTANCE, seed=4)
+    with pytest.raises(PlanbenchError, match="instance set differs"):
+        RunWriter(tmp_path, CONFIG, [other], resume=True)
+    new_versions = {**CONFIG, "environment": {"packages": {"vllm": "9.9"}}}
+    with RunWriter(tmp_path, new_versions, [INSTANCE], resume=True) as writer:
+        writer.append([sample(1)])
+    assert read_samples(tmp_path)["sample_index"].tolist() == [0, 1]
+    assert read_config(tmp_path)["environment"] == CONFIG["environment"]
+    assert "9.9" in (tmp_path / "resumes.jsonl").read_text()
+
+
+def test_second_writer_is_refused(tmp_path):
+    with RunWriter(tmp_path, CONFIG, [INSTANCE]):
+        with pytest.raises(PlanbenchError, match="another process"):
+            RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True)
+
+
+def test_torn_last_line_is_ignored_then_cut_on_resume(tmp_path):
+    writer = RunWriter(tmp_path, CONFIG, [INSTANCE])
+    writer.append(sample(i) for i in range(3))
+    active = next((tmp_path / "samples").glob("*.jsonl"))
+    with open(active, "ab") as handle:
+        handle.write(json.dumps(vars(sample(3)))[:40].encode())
+    writer._lock.close()  # the process "died" here
+    assert read_samples(tmp_path)["sample_index"].tolist() == [0, 1, 2]
+    with RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True) as writer:
+        writer.append([sample(3)])
+    assert rows(tmp_path) == [vars(sample(i)) for i in range(4)]
+
+
+def test_crash_between_seal_and_delete_keeps_rows_once(tmp_path):
+    writer = RunWriter(tmp_path, CONFIG, [INSTANCE])
+    writer.append(sample(i) for i in range(5))
+    active = next((tmp_path / "samples").glob("*.jsonl"))
+    saved = active.read_bytes()
+    writer.close()
+    active.write_bytes(saved)  # the Parquet file was renamed in, the JSON lines not yet deleted
+    (tmp_path / "samples" / "part-000001.parquet.tmp").write_bytes(b"half a file")
+    assert read_samples(tmp_path)["sample_index"].tolist() == list(range(5))
+    with RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True) as writer:
+        writer.append([sample(5)])
+    assert read_samples(tmp_path)["sample_index"].tolist() == list(range(6))
+    assert not list((tmp_path / "samples").glob("*.tmp"))
+
+
+WRITER_SCRIPT = textwrap.dedent("""
+    import resource, signal, sys
+    sys.path.insert(0, {tests!r})
+    from test_store import CONFIG, INSTANCE, sample
+    from planbench_scale.store import RunWriter
+    from planbench_scale.errors import PlanbenchError
+    writer = RunWriter({run!r}, CONFIG, [INSTANCE], segment_rows=50)
+    if {fsize}:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize}, {fsize}))
+    index = 0
+    while index < 100000:
+        try:
+            writer.append(sample(i, "x" * 300) for i in range(index, index + 7))
+        except PlanbenchError as error:
+            print("error", error, flush=True)
+            break
+        index += 7
+        print(index, flush=True)
+""")
+
+
+def start_writer(run: Path, fsize: int = 0) -> subprocess.Popen:
+    """A separate Python process appending batches of 7 samples to `run`, printing its count."""
+    script = WRITER_SCRIPT.format(tests=str(Path(__file__).parent), run=str(run), fsize=fsize)
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+
+
+def test_kill_minus_9_loses_nothing_flushed(tmp_path):
+    process = start_writer(tmp_path)
+    flushed = 0
+    while flushed < 400:
+        flushed = int(process.stdout.readline())
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stored = read_samples(tmp_path)["sample_index"].tolist()
+    assert stored == list(range(len(stored))) and len(stored) >= flushed
+    with RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True) as writer:
+        writer.append(sample(i) for i in range(len(stored), len(stored) + 3))
+    assert read_samples(tmp_path)["sample_index"].tolist() == list(range(len(stored) + 3))
+
+
+def test_full_disk_is_a_clear_error_and_resumable(tmp_path):
+    process = start_writer(tmp_path, fsize=20_000)
+    output = process.communicate(timeout=60)[0].splitlines()
+    assert output[-1].startswith("error") and "--resume" in output[-1]
+    flushed = int(output[-2]) if len(output) > 1 else 0
+    stored = read_samples(tmp_path)["sample_index"].tolist()
+    assert stored == list(range(flushed))
+    with RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True) as writer:
+        writer.append([sample(flushed)])
+    assert read_samples(tmp_path)["sample_index"].tolist() == list(range(flushed + 1))
