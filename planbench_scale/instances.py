@@ -1,0 +1,221 @@
+"""Instance sets: stratified random sets with certified optimal plans, manifests, PlanBench import.
+
+A generated set draws uniformly random initial and goal states (bwstates) and keeps, for every
+step count (optimal plan length) in the range, `per_step` instances. The draws depend only on the
+seed, not on the domain, so the Blocksworld, Mystery and Randomized sets of one seed hold the
+same problems in three vocabularies. A plan of a hand-empty Blocksworld problem with an `on` goal
+moves whole blocks, two actions per move, so only even step counts exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from . import blocks as bw
+from .errors import PlanbenchError
+from .planbench_import import load_planbench
+from .pddl import domain_pddl, problem_pddl
+from .records import Instance
+from .vocab import block_names, for_domain, get
+
+MANIFEST = "manifest.jsonl"
+CACHE_VERSION = 1
+"""Bump when the records a PlanBench import produces change, so that old cache entries go unused."""
+Progress = Callable[[str], None]
+
+
+def random_problem(n_blocks: int, seed: int, partial_goals: bool = False):
+    """(blocks, init facts, goal facts) of the random problem fixed by n_blocks and seed.
+
+    Initial and goal state are uniform over all states of n blocks; the goal is the goal state's
+    `on` facts, or with `partial_goals` each of them kept with probability 1/2.
+    """
+    rng = random.Random(seed)
+    names = block_names(n_blocks)
+    init = bw.state_facts(names, bw.random_state(n_blocks, rng))
+    goal = bw.on_facts(names, bw.random_state(n_blocks, rng))
+    if partial_goals:
+        goal = tuple(fact for fact in goal if rng.random() < 0.5)
+    return names, init, goal
+
+
+def generate_set(domain: str, blocks: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
+                 per_step: int = 20, seed: int = 0, partial_goals: bool = False,
+                 progress: Progress | None = None, patience: int = 20_000) -> list[Instance]:
+    """`per_step` instances for every reachable step count in `steps`, with blocks in range `blocks`.
+
+    Step counts that cannot exist (odd, or above 4 * (max blocks - 1)) are skipped; a step count
+    still short after `patience` draws in a row that filled nothing is reported and left short.
+    """
+    vocab = for_domain(domain, seed)
+    wanted = _reachable_steps(blocks, steps, per_step, progress)
+    buckets: dict[int, list[Instance]] = {length: [] for length in wanted}
+    sizes = _SizeChooser(blocks)
+    rng, seen, idle, draws = random.Random(seed), set(), 0, 0
+    while idle < patience and any(len(b) < per_step for b in buckets.values()):
+        n = sizes.choose([s for s, b in buckets.items() if len(b) < per_step], rng)
+        instance_seed = rng.getrandbits(31)
+        names, init, goal = random_problem(n, instance_seed, partial_goals)
+        draws, idle = draws + 1, idle + 1
+        if set(goal) <= set(init) or (init, goal) in seen:
+            continue
+        seen.add((init, goal))
+        plan = bw.optimal_plan(names, init, goal)
+        sizes.record(n, len(plan))
+        bucket = buckets.get(len(plan))
+        if bucket is not None and len(bucket) < per_step:
+            idle = 0
+            bucket.append(Instance(f"{vocab.domain}-b{n:02d}-s{len(plan):02d}-{len(bucket):04d}",
+                                   vocab.domain, vocab.name, names, init, goal, plan, instance_seed))
+            if progress and len(bucket) == per_step:
+                progress(f"step count {len(plan)}: {per_step} instances after {draws} draws")
+    _report_short(buckets, per_step, draws, progress)
+    return [instance for length in sorted(buckets) for instance in buckets[length]]
+
+
+def _reachable_steps(blocks, steps, per_step, progress) -> list[int]:
+    low, high = blocks
+    if not 1 <= low <= high or not 0 <= steps[0] <= steps[1] or per_step < 1:
+        raise PlanbenchError(f"bad ranges: blocks {low}-{high}, steps {steps[0]}-{steps[1]}, per step {per_step}")
+    longest = 4 * (high - 1)
+    wanted = [s for s in range(max(steps[0], 2), steps[1] + 1) if s % 2 == 0 and s <= longest]
+    skipped = [s for s in range(steps[0], steps[1] + 1) if s not in wanted]
+    if progress and skipped:
+        progress(f"skipping step counts that cannot exist with {low}-{high} blocks "
+                 f"(odd, zero or above {longest}): {', '.join(map(str, skipped))}")
+    if not wanted:
+        raise PlanbenchError(f"no step count in {steps[0]}-{steps[1]} is possible with {low}-{high} blocks")
+    return wanted
+
+
+def _report_short(buckets, per_step, draws, progress) -> None:
+    short = {s: len(b) for s, b in buckets.items() if len(b) < per_step}
+    if progress:
+        filled = len(buckets) - len(short)
+        progress(f"{filled} of {len(buckets)} step counts filled after {draws} draws"
+                 + (f"; short: {', '.join(f'{s} ({k}/{per_step})' for s, k in short.items())}" if short else ""))
+
+
+class _SizeChooser:
+    """Picks the block count most likely to hit a step count still wanted, from the lengths seen so far."""
+
+    def __init__(self, blocks: tuple[int, int]):
+        self.sizes = list(range(blocks[0], blocks[1] + 1))
+        self.tries = dict.fromkeys(self.sizes, 0)
+        self.hits: dict[int, dict[int, int]] = {n: {} for n in self.sizes}
+
+    def record(self, n: int, length: int) -> None:
+        self.tries[n] += 1
+        self.hits[n][length] = self.hits[n].get(length, 0) + 1
+
+    def choose(self, wanted: list[int], rng: random.Random) -> int:
+        untried = [n for n in self.sizes if self.tries[n] < 3]
+        if untried:
+            return untried[0]
+        if rng.random() < 0.1:
+            return rng.choice(self.sizes)
+        return max(self.sizes, key=lambda n: (sum(self.hits[n].get(s, 0) for s in wanted) + 0.01)
+                   / (self.tries[n] + 1))
+
+
+def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
+    """Write domain PDDL (one per vocabulary), one problem PDDL per instance and manifest.jsonl."""
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PlanbenchError(f"{out}: exists and is not an empty folder; choose a new one")
+    out.mkdir(parents=True, exist_ok=True)
+    vocabularies = sorted({i.vocabulary for i in instances})
+    domain_files = {v: "domain.pddl" if len(vocabularies) == 1 else f"domain-{_file_stem(v)}.pddl"
+                    for v in vocabularies}
+    for name, file in domain_files.items():
+        (out / file).write_text(domain_pddl(get(name)))
+    lines = []
+    for instance in instances:
+        problem_file = f"{_file_stem(instance.id)}.pddl"
+        (out / problem_file).write_text(problem_pddl(instance))
+        vocab = get(instance.vocabulary)
+        lines.append(json.dumps({
+            "id": instance.id, "domain": instance.domain, "vocabulary": instance.vocabulary,
+            "n_blocks": len(instance.blocks), "optimal_length": instance.optimal_length,
+            "seed": instance.seed, "domain_file": domain_files[instance.vocabulary],
+            "problem_file": problem_file, "plan": [vocab.fact(a) for a in instance.optimal_plan],
+            **{k: v for k, v in asdict(instance).items() if k not in ("id", "domain", "vocabulary", "seed")}}))
+    (out / MANIFEST).write_text("".join(line + "\n" for line in lines))
+    return out
+
+
+def _file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def load_instances(path: str | Path) -> list[Instance]:
+    """Instances of a generated set (its folder or manifest.jsonl) or of a PlanBench config folder."""
+    path = Path(path)
+    if path.is_file() and path.name.endswith(".jsonl"):
+        return read_manifest(path)
+    if (path / MANIFEST).is_file():
+        return read_manifest(path / MANIFEST)
+    if path.is_dir() and any(path.glob("generated_domain*.pddl")):
+        return _cached_planbench(path)
+    raise PlanbenchError(f"{path}: neither a generated set ({MANIFEST}) nor a PlanBench instance folder "
+                         "(generated_domain.pddl + instance-N.pddl)")
+
+
+def read_manifest(path: Path) -> list[Instance]:
+    """The instances listed in a manifest.jsonl written by `write_set`."""
+    instances = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                instances.append(instance_from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as error:
+                raise PlanbenchError(f"not an instance record: {error}", str(path), number) from None
+    return instances
+
+
+def instance_from_dict(record: dict) -> Instance:
+    """An Instance from its `dataclasses.asdict` form (lists for tuples); extra keys are ignored."""
+    return Instance(
+        id=record["id"], domain=record["domain"], vocabulary=record["vocabulary"],
+        blocks=tuple(record["blocks"]), init=tuple(map(tuple, record["init"])),
+        goal=tuple(map(tuple, record["goal"])), optimal_plan=tuple(map(tuple, record["optimal_plan"])),
+        seed=record.get("seed"), source=record.get("source", "generated"))
+
+
+def _cached_planbench(folder: Path) -> list[Instance]:
+    """`load_planbench`, cached: unified-planning reads about 20 problems a second.
+
+    The cache lives in $PLANBENCH_SCALE_CACHE (default ~/.cache/planbench_scale), one JSON file per
+    folder keyed by a hash of every file in it; a cache that cannot be written only costs time.
+    """
+    digest = hashlib.sha256(f"planbench-import-{CACHE_VERSION}".encode())
+    for file in sorted(p for p in folder.iterdir() if p.is_file()):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+    cache = _cache_dir() / f"planbench-{_file_stem(folder.name)}-{digest.hexdigest()[:24]}.json"
+    if cache.is_file():
+        try:
+            return [instance_from_dict(record) for record in json.loads(cache.read_text())]
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged cache entry is rebuilt below
+    instances = load_planbench(folder)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps([asdict(i) for i in instances]))
+        temporary.replace(cache)
+    except OSError:
+        pass
+    return instances
+
+
+def _cache_dir() -> Path:
+    if os.environ.get("PLANBENCH_SCALE_CACHE"):
+        return Path(os.environ["PLANBENCH_SCALE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planbench_scale"
