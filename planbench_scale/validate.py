@@ -1,0 +1,277 @@
+"""Plan validation over a grounded `Task`: a bad plan is a `Verdict`, never an exception.
+
+`validate` checks one plan and can record the state trace. `validate_many` (action strings) and
+`validate_texts` (plan file texts) check many plans: each batch of plans is simulated together,
+one numpy operation per step for the whole batch, so a million plans cost about as much Python
+work as their action lookups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from .errors import PlanSyntaxError
+from .pddl import MAX_PLAN_CHARS, parse_plan, plan_line
+from .records import Reason, Verdict
+from .task import Task
+
+BATCH = 4096
+"""Plans simulated together; memory stays flat however many batches stream through."""
+MAX_LINES = 1_000_000
+"""Distinct plan text lines remembered per task before the memory is emptied."""
+MAX_VERDICTS = 100_000
+"""Distinct failure verdicts remembered per task before the memory is emptied."""
+
+VALID = Verdict(True, Reason.VALID)
+"""The verdict of every valid plan (verdicts are immutable, so one object serves all)."""
+
+_ACTION_TEXT = re.compile(r"\(?\s*([^\s()]+)((?:\s+[^\s()]+)*)\s*\)?")
+
+
+def validate(task: Task, plan: Sequence[str], trace: bool = False) -> Verdict:
+    """Check a plan (PDDL action strings, any case) against a task; record states on request."""
+    state, states = task.init, [task.init]
+    verdict = VALID
+    for step, action in enumerate(plan):
+        index = action_id(task, action)
+        if index is None:
+            verdict = Verdict(False, unknown_reason(task, action), step)
+            break
+        unmet = task.pre[index] & ~state
+        if unmet:
+            verdict = Verdict(False, Reason.INAPPLICABLE, step, task.fact_names(unmet))
+            break
+        state = (state & ~task.delete[index]) | task.add[index]
+        states.append(state)
+    else:
+        missing = task.goal & ~state
+        if missing:
+            reason = Reason.GOAL_NOT_REACHED if len(plan) else Reason.EMPTY_PLAN
+            verdict = Verdict(False, reason, None, task.fact_names(missing))
+    if trace:
+        named = tuple(frozenset(task.fact_names(s)) for s in states)
+        verdict = dataclasses.replace(verdict, trace=named)
+    return verdict
+
+
+def action_id(task: Task, action: str) -> int | None:
+    """The id of an action string such as "(Stack A  B)", or None if the task has no such action."""
+    index = task.index.get(action)
+    if index is None:
+        index = task.index.get("(" + " ".join(action.strip().strip("()").lower().split()) + ")")
+    return index
+
+
+def unknown_reason(task: Task, action: str) -> Reason:
+    """Why an action string names no action of the task."""
+    match = _ACTION_TEXT.fullmatch(action.strip().lower())
+    if not match or match.group(1) not in task.schemas:
+        return Reason.UNKNOWN_ACTION
+    args = match.group(2).split()
+    if len(args) != task.schemas[match.group(1)]:
+        return Reason.WRONG_ARITY
+    return Reason.UNKNOWN_OBJECT  # an unknown object, or one of the wrong type
+
+
+def explain(task: Task, plan: Sequence[str], verdict: Verdict) -> str:
+    """One readable line for a verdict: what failed, where, and why."""
+    if verdict.valid:
+        return f"valid plan of {len(plan)} actions"
+    if verdict.failed_step is None:
+        return f"{verdict.reason.value}: missing goal facts {' '.join(verdict.unmet)}"
+    action = plan[verdict.failed_step]
+    where = f"step {verdict.failed_step + 1} {action.strip()}"
+    if verdict.reason is Reason.INAPPLICABLE:
+        return f"{where}: unmet preconditions {' '.join(verdict.unmet)}"
+    if verdict.reason is Reason.UNKNOWN_OBJECT:
+        unknown = [a for a in action.strip("() ").lower().split()[1:] if a not in task.objects]
+        return f"{where}: unknown object {' '.join(unknown)}" if unknown else \
+            f"{where}: objects of the wrong type"
+    if verdict.reason is Reason.WRONG_ARITY:
+        name = action.strip("() ").lower().split()[0]
+        return f"{where}: {name} takes {task.schemas[name]} arguments"
+    return f"{where}: unknown action; known: {', '.join(sorted(task.schemas))}"
+
+
+# ---- batches -------------------------------------------------------------------------------
+
+def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdict]:
+    """Verdicts of many plans (sequences of action strings), in order, streamed batch by batch."""
+    tables = _tables(task)
+    for batch in _batched(plans, BATCH):
+        ids = [[tables.ids.get(a, -1) for a in plan] for plan in batch]
+        for plan, row in zip(batch, ids):
+            if -1 in row:
+                row[:] = [tables.unknown if i is None else i
+                          for i in (action_id(task, a) for a in plan)]
+        yield from _simulate(task, tables, ids, lambda i, step: batch[i][step])
+
+
+def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanSyntaxError]:
+    """Verdicts of many plan texts (read as `parse_plan` reads them), in order.
+
+    A text that is not a plan yields its PlanSyntaxError instead of a verdict (it is not raised).
+    Each distinct line is read once per task and remembered, as sampled plans share most lines.
+    """
+    tables = _tables(task)
+    for batch in _batched(texts, BATCH):
+        ids = [_line_ids(task, tables, text) for text in batch]
+        errors = {i: _syntax_error(batch[i]) for i, row in enumerate(ids) if row is None}
+        ids = [row or [] for row in ids]
+        verdicts = _simulate(task, tables, ids, lambda i, step: parse_plan(batch[i])[step])
+        yield from (errors.get(i, v) for i, v in enumerate(verdicts))
+
+
+_SKIP, _BAD = -2, -3
+
+
+def _line_ids(task: Task, tables: _Tables, text: str) -> list[int] | None:
+    """The action ids of a plan text, or None if a line cannot be read."""
+    if len(text) > MAX_PLAN_CHARS:
+        return None
+    row = list(map(tables.lines.get, text.split("\n")))
+    if None in row:
+        row = [_line_id(task, tables, line) for line in text.split("\n")]
+    if _BAD in row:
+        return None
+    return [i for i in row if i != _SKIP] if _SKIP in row else row
+
+
+def _line_id(task: Task, tables: _Tables, line: str) -> int:
+    index = tables.lines.get(line)
+    if index is None:
+        try:
+            action = plan_line(line)
+            index = _SKIP if action is None else action_id(task, action)
+            index = tables.unknown if index is None else index
+        except PlanSyntaxError:
+            index = _BAD
+        if len(tables.lines) >= MAX_LINES:
+            tables.lines.clear()
+        tables.lines[line] = index
+    return index
+
+
+def _syntax_error(text: str) -> PlanSyntaxError:
+    try:
+        parse_plan(text)
+    except PlanSyntaxError as error:
+        return error
+    raise AssertionError("validate_texts and parse_plan disagree on a plan text")
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tables:
+    """A task's masks as numpy words, with two extra rows: a no-op and an always-failing action."""
+
+    ids: dict[str, int]
+    """Action string "(stack a b)" -> row."""
+    bodies: dict[str, int]
+    """Action body "stack a b" -> row."""
+    pre: np.ndarray
+    """(actions + 2, words) uint64 precondition masks."""
+    keep: np.ndarray
+    """(actions + 2, words) complement of the delete masks."""
+    add: np.ndarray
+    """(actions + 2, words) add masks."""
+    init: np.ndarray
+    """(words,) initial state."""
+    goal: np.ndarray
+    """(words,) goal mask."""
+    cache: dict
+    """Failure verdicts already built, by (step, row, missing facts)."""
+    lines: dict
+    """Plan text lines already read -> action id, _SKIP (blank, comment) or _BAD."""
+
+    @property
+    def noop(self) -> int:
+        return len(self.ids)
+
+    @property
+    def unknown(self) -> int:
+        return len(self.ids) + 1
+
+
+@lru_cache(maxsize=64)
+def _tables(task: Task) -> _Tables:
+    never = 1 << len(task.facts)  # a fact no state holds: the unknown action's precondition
+    words = (len(task.facts) + 1 + 63) // 64
+    rows = lambda masks: _words(list(masks), words)  # noqa: E731
+    return _Tables(
+        dict(task.index), {a[1:-1]: i for a, i in task.index.items()},
+        rows([*task.pre, 0, never]), ~rows([*task.delete, 0, 0]), rows([*task.add, 0, 0]),
+        _words([task.init], words)[0], _words([task.goal], words)[0], {}, {})
+
+
+def _words(masks: list[int], words: int) -> np.ndarray:
+    """Python int bitmasks as rows of little-endian uint64 words."""
+    raw = b"".join(m.to_bytes(words * 8, "little") for m in masks)
+    return np.frombuffer(raw, dtype="<u8").reshape(len(masks), words).astype(np.uint64)
+
+
+def _simulate(task: Task, tables: _Tables, ids: list[list[int]], action_at) -> list:
+    """Verdicts of a batch of plans (action ids), simulated step by step together, longest first.
+
+    `action_at(i, step)` gives the action string of an unknown action, to say why it is unknown.
+    """
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+    order = np.argsort(-lengths, kind="stable")
+    starts, lengths = (np.cumsum(lengths) - lengths)[order], lengths[order]
+    state = np.repeat(tables.init[None, :], len(ids), axis=0)
+    failed = np.full(len(ids), -1, dtype=np.int64)
+    rows = np.zeros(len(ids), dtype=np.int64)
+    short = np.zeros_like(state)
+    active = np.searchsorted(-lengths, -np.arange(int(lengths[0]) if len(ids) else 0), "left")
+    for step, n in enumerate(active.tolist()):
+        action = flat[starts[:n] + step]
+        now = state[:n]
+        unmet = tables.pre[action] & ~now
+        new = np.flatnonzero(unmet.any(axis=1) & (failed[:n] < 0))
+        if len(new):
+            failed[new], rows[new], short[new] = step, action[new], unmet[new]
+        state[:n] = (now & tables.keep[action]) | tables.add[action]
+    goal_short = np.where((failed < 0)[:, None], tables.goal & ~state, 0)
+    return _verdicts(task, tables, order, lengths, failed, rows, short | goal_short, action_at)
+
+
+def _verdicts(task, tables, order, lengths, failed, rows, short, action_at) -> list:
+    """Turn the simulation's arrays into verdicts in input order, sharing equal verdicts."""
+    result = [VALID] * len(order)
+    bad = np.flatnonzero((failed >= 0) | short.any(axis=1))
+    words = short[bad].tobytes()
+    width = short.shape[1] * 8
+    for k, at, step, row, length in zip(range(len(bad)), order[bad].tolist(), failed[bad].tolist(),
+                                        rows[bad].tolist(), lengths[bad].tolist()):
+        action = action_at(at, step) if row == tables.unknown else None
+        key = (step, row, length == 0, action, words[k * width:(k + 1) * width])
+        verdict = tables.cache.get(key)
+        if verdict is None:
+            verdict = _failure(task, key)
+            if len(tables.cache) >= MAX_VERDICTS:
+                tables.cache.clear()
+            tables.cache[key] = verdict
+        result[at] = verdict
+    return result
+
+
+def _failure(task: Task, key: tuple) -> Verdict:
+    step, row, empty, action, words = key
+    if action is not None:
+        return Verdict(False, unknown_reason(task, action), step)
+    unmet = task.fact_names(int.from_bytes(words, "little"))
+    if step < 0:
+        return Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
+    return Verdict(False, Reason.INAPPLICABLE, step, unmet)
