@@ -157,13 +157,16 @@ def _file_stem(name: str) -> str:
 
 def load_instances(path: str | Path) -> list[Instance]:
     """Instances of a generated set (its folder or manifest.jsonl) or of a PlanBench config folder."""
-    path = Path(path)
+    path = Path(path).resolve()
     if path.is_file() and path.name.endswith(".jsonl"):
         return read_manifest(path)
     if (path / MANIFEST).is_file():
         return read_manifest(path / MANIFEST)
     if path.is_dir() and any(path.glob("generated_domain*.pddl")):
         return _cached_planbench(path)
+    sets = sorted(p for p in path.iterdir() if (p / MANIFEST).is_file()) if path.is_dir() else []
+    if sets:  # `generate` with several --domain writes one set per subfolder
+        return [instance for folder in sets for instance in read_manifest(folder / MANIFEST)]
     raise PlanbenchError(f"{path}: neither a generated set ({MANIFEST}) nor a PlanBench instance folder "
                          "(generated_domain.pddl + instance-N.pddl)")
 
@@ -193,9 +196,10 @@ def _cached_planbench(folder: Path) -> list[Instance]:
     """`load_planbench`, cached: unified-planning reads about 20 problems a second.
 
     The cache lives in $PLANBENCH_SCALE_CACHE (default ~/.cache/planbench_scale), one JSON file per
-    folder keyed by a hash of every file in it; a cache that cannot be written only costs time.
+    folder keyed by its path and a hash of every file in it; a cache that cannot be written only
+    costs time.
     """
-    digest = hashlib.sha256(f"planbench-import-{CACHE_VERSION}".encode())
+    digest = hashlib.sha256(f"planbench-import-{CACHE_VERSION}\0{folder}".encode())
     for file in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
     cache = _cache_dir() / f"planbench-{_file_stem(folder.name)}-{digest.hexdigest()[:24]}.json"

@@ -89,6 +89,7 @@ def test_cli_generate_writes_the_same_files_twice(tmp_path):
         x, y = tmp_path / "x" / domain, tmp_path / "y" / domain
         assert [p.read_bytes() for p in sorted(x.iterdir())] == [p.read_bytes() for p in sorted(y.iterdir())]
         assert len(load_instances(x)) == 12
+    assert {i.domain for i in load_instances(tmp_path / "x")} == {"mystery", "randomized"}
     assert "(craves" in (tmp_path / "x" / "mystery" / "domain.pddl").read_text()
 
 
@@ -111,7 +112,8 @@ def test_planbench_configs_import_as_the_same_canonical_instances(planbench, con
     assert len(instances) == 101
     for instance in instances:
         assert (instance.vocabulary, instance.domain) == (vocabulary, domain)
-        assert instance.id.startswith(f"{config}/instance-") and instance.source.endswith(".pddl")
+        assert instance.id.startswith(f"{config}/instance-")
+        assert instance.source.startswith(str((planbench / "instances" / config).resolve()))
         twin = base[instance.id.split("/")[1]]
         assert (instance.blocks, instance.init, instance.goal) == (twin.blocks, twin.init, twin.goal)
         assert instance.optimal_length == twin.optimal_length
