@@ -6,18 +6,19 @@ instance-N_DERIVED.pddl), optimal plans in info.json or ground_truth_plans_DERIV
 a, b, ...). An instance whose plan the folder does not ship gets one from our optimal search;
 a folder that ships no plans at all (PlanBench's unsolvable_* sets) is refused.
 
-PDDL is read with unified-planning, about 45 ms a problem (`instances.load_instances` caches).
+PDDL is read with `pddl.read_task` (unified-planning), 15-40 ms a problem; `instances.load_instances`
+caches the records.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from . import blocks as bw
 from .errors import PDDLError, PlanbenchError
+from .pddl import read_task
 from .records import Fact, Instance
 from .vocab import ACTIONS, NAMED, Vocabulary, block_name, block_index
 
@@ -29,8 +30,8 @@ def load_planbench(folder: Path) -> list[Instance]:
     domain_file = _domain_file(folder)
     problems = sorted(folder.glob("instance-*.pddl"), key=_instance_number)
     plans = _shipped_plans(folder)
-    vocab, predicates = _read_domain(domain_file.read_text(), domain_file)
-    return [_instance(folder.name, vocab, predicates, problem, plans) for problem in problems]
+    domain_text = domain_file.read_text()
+    return [_instance(folder.name, domain_text, domain_file, problem, plans) for problem in problems]
 
 
 def _domain_file(folder: Path) -> Path:
@@ -57,34 +58,15 @@ def _shipped_plans(folder: Path) -> dict[str, str]:
                          "PlanBench's unsolvable_* sets are not loaded as instances")
 
 
-def _read_domain(domain_text: str, domain_file: Path) -> tuple[Vocabulary, str]:
-    """The domain's named vocabulary, and the domain reduced to its predicates.
-
-    unified-planning spends most of a problem's reading time on the domain's actions; problems are
-    read against the predicates-only domain, written by unified-planning itself.
-    """
-    from unified_planning.io import PDDLWriter
-    from unified_planning.model import Problem
-
-    domain = _parse(domain_text, None, domain_file)
-    actions = {action.name for action in domain.actions}
-    vocab = next((v for v in NAMED.values() if actions == {v.own(a).lower() for a in ACTIONS}), None)
-    if vocab is None:
-        raise PDDLError(f"actions {sorted(actions)} are not those of a known Blocksworld vocabulary "
-                        f"({', '.join(NAMED)})", str(domain_file))
-    predicates = Problem(domain.name)
-    for fluent in domain.fluents:
-        predicates.add_fluent(fluent, default_initial_value=False)
-    return vocab, PDDLWriter(predicates).get_domain()
-
-
-def _instance(config: str, vocab: Vocabulary, predicates: str, problem: Path, plans: dict) -> Instance:
+def _instance(config: str, domain_text: str, domain_file: Path, problem: Path, plans: dict) -> Instance:
     """One problem file as a canonical Instance, with the shipped plan or our optimal one."""
-    objects, init, goal = _read_problem(predicates, problem)
-    rename = {o: _canonical_object(vocab, o, problem) for o in objects}
+    task = read_task(domain_text, problem.read_text(), str(domain_file), str(problem))
+    vocab = _vocabulary(set(task.schemas), domain_file)
+    rename = {o: _canonical_object(vocab, o, problem) for o in task.objects}
     names = tuple(sorted(rename.values(), key=block_index))
-    init = tuple(sorted(_canonical(vocab, fact, rename, problem) for fact in init))
-    goal = tuple(sorted({_canonical(vocab, fact, rename, problem) for fact in goal}))
+    init, goal = ([_canonical(vocab, tuple(fact.strip("()").split()), rename, problem)
+                   for fact in task.fact_names(mask)] for mask in (task.init, task.goal))
+    init, goal = tuple(sorted(init)), tuple(sorted(goal))
     shipped = plans.get(f"instance-{_instance_number(problem)}.pddl")
     if shipped is None:
         try:
@@ -98,38 +80,13 @@ def _instance(config: str, vocab: Vocabulary, predicates: str, problem: Path, pl
                     names, init, goal, plan, source=str(problem))
 
 
-def _read_problem(predicates: str, problem: Path) -> tuple[list[str], list[Fact], list[Fact]]:
-    """Objects, true initial facts and goal facts of a problem, read with unified-planning."""
-    parsed = _parse(predicates, problem.read_text(), problem)
-    init = [_fact(node) for node, value in parsed.explicit_initial_values.items() if value.is_true()]
-    goal = [fact for node in parsed.goals for fact in _conjuncts(node, problem)]
-    return [o.name for o in parsed.all_objects], init, goal
-
-
-def _parse(domain_text: str, problem_text: str | None, file: Path):
-    try:
-        return _reader().parse_problem_string(domain_text, problem_text)
-    except Exception as error:  # unified-planning raises many kinds of errors on bad PDDL
-        raise PDDLError(f"unified-planning cannot read it: {error}", str(file)) from None
-
-
-@lru_cache(maxsize=1)
-def _reader():
-    from unified_planning.io import PDDLReader  # imported late: it takes a second
-
-    return PDDLReader()
-
-
-def _conjuncts(node, problem: Path) -> list[Fact]:
-    if node.is_and():
-        return [fact for arg in node.args for fact in _conjuncts(arg, problem)]
-    if node.is_fluent_exp():
-        return [_fact(node)]
-    raise PDDLError(f"unsupported goal {node}: only conjunctions of facts", str(problem))
-
-
-def _fact(node) -> Fact:
-    return (node.fluent().name, *(str(arg) for arg in node.args))
+def _vocabulary(actions: set[str], domain_file: Path) -> Vocabulary:
+    """The named vocabulary whose action names the domain uses."""
+    for vocab in NAMED.values():
+        if actions == {vocab.own(a).lower() for a in ACTIONS}:
+            return vocab
+    raise PDDLError(f"actions {sorted(actions)} are not those of a known Blocksworld vocabulary "
+                    f"({', '.join(NAMED)})", str(domain_file))
 
 
 def _canonical_object(vocab: Vocabulary, name: str, problem: Path) -> str:
