@@ -79,3 +79,26 @@ def generate(domains, blocks, steps, per_step, seed, partial_goals, out):
                                  progress=lambda message: click.echo(f"  {message}", err=True))
         write_set(instances, folder)
         click.echo(f"{domain}: wrote {len(instances)} instances to {folder}", err=True)
+
+
+@main.command("report")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the CSV tables, figures/ (PNG and SVG) and index.html.")
+def report_command(runs: tuple[Path, ...], out_dir: Path) -> None:
+    """Tables, figures and one self-contained HTML page from one or more run folders.
+
+    RUNS are folders written by `planbench-scale run` (results/NAME). Give several to compare
+    them side by side (model vs model, sampling vs revision, Blocksworld vs Mystery).
+    A run still being written, or instances without samples yet, give a report marked partial.
+
+    Example: planbench-scale report results/gemma results/gemma-revise --out reports/gemma
+    """
+    from .report import build_report
+
+    result = build_report(runs, out_dir)
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    state = "partial report" if result.notes else "report"
+    click.echo(f"{state}: {result.html} ({len(result.tables)} tables, "
+               f"{len(result.figures)} figure files)")

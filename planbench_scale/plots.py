@@ -26,7 +26,11 @@ STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fo
 """Print-friendly defaults: large fonts, thick lines, text kept as text in SVG."""
 
 COLORS = plt.get_cmap("tab10").colors
+MANY_COLORS = plt.get_cmap("tab20").colors
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 LINESTYLES = ("-", "--", ":", "-.")
+MOST_BANDS = 4
+"""Confidence bands are drawn when at most this many runs share a panel (more would hide the lines)."""
 
 
 def _save(fig, out_dir: Path, name: str) -> list[Path]:
@@ -73,10 +77,13 @@ def accuracy_vs_length(accuracy: pd.DataFrame, pass_k: pd.DataFrame, out_dir: Pa
                                  squeeze=False, sharey=True)
         ks = _pick_ks(pass_k["k"].unique(), most=2) if not pass_k.empty else []
         for ax, domain in zip(axes.flat, domains):
+            palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
             for i, run in enumerate(runs):
+                look = dict(color=palette[i % len(palette)], marker=MARKERS[i % len(MARKERS)])
                 _length_lines(ax, accuracy[(accuracy["run"] == run) & (accuracy["domain"] == domain)],
                               pass_k[(pass_k["run"] == run) & (pass_k["domain"] == domain)]
-                              if not pass_k.empty else pass_k, ks, COLORS[i % len(COLORS)], run)
+                              if not pass_k.empty else pass_k, ks, look, run,
+                              band=len(runs) <= MOST_BANDS)
             ax.set_title(f"domain: {domain}")
             ax.set_xlabel("optimal plan length (steps)")
             ax.xaxis.get_major_locator().set_params(integer=True)
@@ -88,21 +95,24 @@ def accuracy_vs_length(accuracy: pd.DataFrame, pass_k: pd.DataFrame, out_dir: Pa
             handles += [h for h, l in zip(*more) if l not in labels]
             labels += [l for l in more[1] if l not in labels]
         fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
-        fig.suptitle("Accuracy against optimal plan length (band: 95% Wilson interval)")
+        fig.suptitle("Accuracy against optimal plan length" + (
+            " (band: 95% Wilson interval)" if len(runs) <= MOST_BANDS else ""))
         fig.tight_layout()
         return _save(fig, out_dir, "accuracy_vs_length")
 
 
 def _length_lines(ax, accuracy: pd.DataFrame, pass_k: pd.DataFrame, ks: Sequence[int],
-                  color, run: str) -> None:
-    """One run's first-sample line with its band, and its pass@k lines, on one domain panel."""
+                  look: dict, run: str, band: bool) -> None:
+    """One run's first-sample line (with its 95% band when `band`), and its pass@k lines."""
     if accuracy.empty:
         return
+    color = look["color"]
     group = accuracy.sort_values("optimal_length")
-    ax.plot(group["optimal_length"], 100 * group["accuracy"], marker="o", color=color,
+    ax.plot(group["optimal_length"], 100 * group["accuracy"], **look,
             label=_label(run, "", "first sample"))
-    ax.fill_between(group["optimal_length"], 100 * group["ci_low"], 100 * group["ci_high"],
-                    color=color, alpha=0.12, linewidth=0)
+    if band:
+        ax.fill_between(group["optimal_length"], 100 * group["ci_low"], 100 * group["ci_high"],
+                        color=color, alpha=0.12, linewidth=0)
     for j, k in enumerate(ks):
         curve = pass_k[pass_k["k"] == k].sort_values("optimal_length")
         if curve["pass_at_k"].notna().any():
@@ -172,8 +182,18 @@ def _bucket_order(steps: pd.Series) -> list:
     return sorted(present)
 
 
+def _curves(coverage: pd.DataFrame) -> pd.DataFrame:
+    """The (run, domain) groups of a coverage table that have more than one k (a curve)."""
+    if coverage.empty:
+        return coverage
+    spread = coverage.groupby(["run", "domain"], observed=True)["k"].transform("nunique")
+    return coverage[spread > 1]
+
+
 def coverage_vs_samples(coverage: pd.DataFrame, fits: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Coverage against samples on a log axis, one panel per run and domain, a line per bucket."""
+    """Coverage against samples on a log axis, one panel per run and domain, a line per bucket
+    (runs with one sample per instance have no curve and are left out)."""
+    coverage = _curves(coverage)
     if coverage.empty:
         return []
     with plt.rc_context(STYLE):
@@ -182,7 +202,8 @@ def coverage_vs_samples(coverage: pd.DataFrame, fits: pd.DataFrame, out_dir: Pat
 
 
 def fail_at_k(coverage: pd.DataFrame, fits: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """fail@k = 1 - coverage on log-log axes, where the power law is a straight line's cousin."""
+    """fail@k = 1 - coverage on log-log axes, one panel per run and domain, a line per bucket."""
+    coverage = _curves(coverage)
     if coverage.empty:
         return []
     with plt.rc_context(STYLE):

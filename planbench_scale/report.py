@@ -1,0 +1,300 @@
+"""The report: run folders in, CSV tables, figures and one self-contained HTML page out.
+
+Several runs are compared side by side: every table has a "run" column naming the run by its
+model and strategy. Problems that do not stop a report (a run still being written, instances
+without samples yet, runs covering different instances of a domain) are listed at the top of the
+page and in `Report.notes`; a report built despite them is marked partial.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from . import metrics, plots
+from .errors import PlanbenchError
+from .store import read_config, read_instances, read_samples
+
+COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
+           "completion_tokens", "valid", "plan")
+"""The sample columns the report reads (never the large text column)."""
+
+PARAMETER_KEYS = ("parameters", "model_parameters", "n_parameters", "num_parameters")
+"""Config keys (top level, or inside a "model" entry) that may hold the model's parameter count."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run folder, loaded for the report."""
+
+    name: str
+    """Label used in tables and legends: "model · strategy" (with the folder name if needed)."""
+    path: Path
+    """The run folder."""
+    config: dict
+    """The stored run config."""
+    instances: pd.DataFrame
+    """One row per instance the run used: instance_id, domain, vocabulary, n_blocks, optimal_length."""
+    samples: pd.DataFrame
+    """The samples (COLUMNS, "plan" replaced by "plan_code") joined with the instance columns."""
+    notes: tuple[str, ...]
+    """Why this run's figures are partial, if they are."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `build_report` wrote."""
+
+    html: Path
+    """The self-contained HTML page."""
+    tables: tuple[Path, ...]
+    """The CSV tables."""
+    figures: tuple[Path, ...]
+    """The figures (PNG and SVG)."""
+    notes: tuple[str, ...]
+    """Problems found; non-empty means the report is partial."""
+
+
+def _label(config: dict, path: Path) -> str:
+    """"model · strategy" from the config, falling back to the folder name."""
+    model = config.get("model")
+    if isinstance(model, dict):
+        model = model.get("name") or model.get("path")
+    strategy = config.get("strategy")
+    if isinstance(strategy, dict):
+        strategy = strategy.get("name")
+    parts = [Path(str(model)).name if model else path.name, str(strategy) if strategy else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def parameters(config: dict) -> float | None:
+    """The model's parameter count from the run config, or None when it is not recorded."""
+    for where in (config, config.get("model") if isinstance(config.get("model"), dict) else {}):
+        for key in PARAMETER_KEYS:
+            if isinstance(where.get(key), (int, float)) and where[key] > 0:
+                return float(where[key])
+    return None
+
+
+def _being_written(path: Path) -> bool:
+    """True when a writer holds the run folder's lock right now."""
+    lock = path / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _instance_table(path: Path) -> pd.DataFrame:
+    """The run's instances as a small table."""
+    rows = [{"instance_id": i.id, "domain": i.domain, "vocabulary": i.vocabulary,
+             "n_blocks": len(i.blocks), "optimal_length": i.optimal_length}
+            for i in read_instances(path)]
+    return pd.DataFrame(rows, columns=["instance_id", "domain", "vocabulary", "n_blocks",
+                                       "optimal_length"])
+
+
+def load_run(path: str | Path, name: str | None = None) -> Run:
+    """Read one run folder: config, instances and the sample columns the report needs."""
+    path = Path(path)
+    if not path.is_dir():
+        raise PlanbenchError(f"not a run folder: {path}")
+    config = read_config(path)
+    instances = _instance_table(path)
+    try:
+        samples = read_samples(path, COLUMNS)
+    except (pa.ArrowException, OSError) as error:
+        raise PlanbenchError(f"cannot read the samples of {path}: {error}") from None
+    samples["plan_code"] = metrics.plan_codes(samples.pop("plan"))
+    samples["strategy"] = samples["strategy"].astype("category")
+    samples = _with_instance_columns(samples, instances)
+    return Run(name=name or _label(config, path), path=path, config=config, instances=instances,
+               samples=samples, notes=tuple(_run_notes(path, config, instances, samples)))
+
+
+def _with_instance_columns(samples: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
+    """The samples with the instance columns added, looked up once per distinct instance
+    (NaN where a sample names an instance that instances.jsonl lacks)."""
+    ids = samples["instance_id"].astype("category")
+    table = instances.drop_duplicates("instance_id").set_index("instance_id").reindex(
+        ids.cat.categories)
+    codes = ids.cat.codes.to_numpy()
+    samples["instance_id"] = ids
+    for column in ("domain", "vocabulary"):
+        values = pd.Categorical(table[column])
+        samples[column] = pd.Categorical.from_codes(values.codes[codes], values.categories)
+    for column in ("n_blocks", "optimal_length"):
+        samples[column] = table[column].to_numpy(dtype=float)[codes]
+    return samples
+
+
+def _run_notes(path: Path, config: dict, instances: pd.DataFrame, samples: pd.DataFrame):
+    """Why a run's figures may be partial."""
+    if _being_written(path):
+        yield f"{path}: the run is still being written; this report is a snapshot"
+    if samples.empty:
+        yield f"{path}: no samples stored yet"
+        return
+    unknown = samples["domain"].isna().sum()
+    if unknown:
+        yield f"{path}: {unknown} samples name instances missing from instances.jsonl (left out)"
+    counts = samples.loc[samples["round"] == 0].groupby("instance_id", observed=True).size()
+    missing = len(set(instances["instance_id"]) - set(counts.index))
+    if missing:
+        yield f"{path}: {missing} of {len(instances)} instances have no samples yet"
+    wanted = config.get("k")
+    if isinstance(wanted, int) and str(config.get("strategy", "sample")).startswith("sample") \
+            and len(counts) and counts.min() < wanted:
+        short = int((counts < wanted).sum())
+        yield f"{path}: {short} instances have fewer than the configured k = {wanted} samples"
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[Run]:
+    """Load several runs with distinct names (the folder name is added to clashing labels)."""
+    if not paths:
+        raise PlanbenchError("no run folders given")
+    configs = [(Path(p), read_config(p)) for p in paths]
+    labels = [_label(c, p) for p, c in configs]
+    names = [f"{label} ({p.name})" if labels.count(label) > 1 else label
+             for label, (p, _) in zip(labels, configs)]
+    if len(set(names)) < len(names):
+        raise PlanbenchError("the same run folder is given twice")
+    return [load_run(p, name) for (p, _), name in zip(configs, names)]
+
+
+def instance_set_notes(runs: Sequence[Run]) -> list[str]:
+    """Runs that cover the same domain with different instances cannot be compared directly."""
+    notes = []
+    for domain in sorted({d for r in runs for d in r.instances["domain"].unique()}):
+        sets = {r.name: frozenset(r.instances.loc[r.instances["domain"] == domain, "instance_id"])
+                for r in runs}
+        sets = {name: ids for name, ids in sets.items() if ids}
+        if len(set(sets.values())) > 1:
+            shared = len(frozenset.intersection(*sets.values()))
+            sizes = ", ".join(f"{name}: {len(ids)}" for name, ids in sets.items())
+            notes.append(f"domain {domain}: the runs use different instance sets ({sizes}; "
+                         f"{shared} shared); their numbers are not over the same instances")
+    return notes
+
+
+def compute_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
+    """Every metric table of the report, keyed by CSV name."""
+    stored = [r.samples.assign(run=r.name) for r in runs if r.samples["domain"].notna().any()]
+    if not stored:
+        raise PlanbenchError("no samples in any of the runs: nothing to report yet")
+    samples = pd.concat(stored, ignore_index=True).dropna(subset=["domain"])
+    samples = samples.astype({"n_blocks": "int64", "optimal_length": "int64"})
+    samples["run"] = samples["run"].astype("category")
+    inst = metrics.per_instance(samples)
+    cov_steps = metrics.coverage(inst, by=("domain", "steps"))
+    rounds = metrics.revision_rounds(samples)
+    params = {r.name: parameters(r.config) for r in runs}
+    return {
+        "accuracy_by_domain": metrics.accuracy(inst, "domain"),
+        "accuracy_by_length": metrics.accuracy(inst, ["domain", "optimal_length"]),
+        "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_blocks"]),
+        "pass_at_k": metrics.pass_at_k_table(inst, by=("domain", "optimal_length")),
+        "coverage": metrics.coverage(inst, by=("domain",)),
+        "coverage_by_steps": cov_steps,
+        "coverage_fits": metrics.coverage_fits(cov_steps),
+        "majority_vote": metrics.majority_vote(samples),
+        "revision_rounds": rounds,
+        "cost": metrics.cost(inst, {k: v for k, v in params.items() if v}, by=("domain",)),
+        "tokens_vs_accuracy": metrics.tokens_vs_accuracy(inst, rounds),
+    }
+
+
+def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """All figures of the report, into out_dir."""
+    return [*plots.accuracy_vs_length(tables["accuracy_by_length"], tables["pass_at_k"], out_dir),
+            *plots.coverage_vs_samples(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
+            *plots.fail_at_k(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
+            *plots.accuracy_vs_round(tables["revision_rounds"], out_dir),
+            *plots.accuracy_vs_tokens(tables["tokens_vs_accuracy"], out_dir)]
+
+
+def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path) -> Report:
+    """Load the runs, write the CSV tables, the figures and index.html into out_dir."""
+    runs = load_runs(run_dirs)
+    notes = [n for r in runs for n in r.notes] + instance_set_notes(runs)
+    tables = compute_tables(runs)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csvs = []
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=False)
+        csvs.append(out / f"{name}.csv")
+    figures = draw_figures(tables, out / "figures")
+    page = out / "index.html"
+    page.write_text(render_html(runs, tables, figures, notes))
+    return Report(html=page, tables=tuple(csvs), figures=tuple(figures), notes=tuple(notes))
+
+
+def headline(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """First-sample accuracy per domain (rows) and run (columns), as "12.3% [9.8, 15.2] (n=600)"."""
+    cells = accuracy.assign(cell=[
+        f"{100 * a:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] (n={n})" if n else "n/a"
+        for a, lo, hi, n in zip(accuracy["accuracy"], accuracy["ci_low"], accuracy["ci_high"],
+                                accuracy["instances"])])
+    return cells.pivot(index="domain", columns="run", values="cell").fillna("—")
+
+
+SECTIONS = (
+    ("Accuracy per domain (first sample)", "accuracy_by_domain"),
+    ("Coverage (pass@k) per domain", "coverage"),
+    ("Power-law fits of coverage: log(coverage) = a·k^b per step bucket", "coverage_fits"),
+    ("Majority vote@k", "majority_vote"),
+    ("Accuracy after r revision rounds", "revision_rounds"),
+    ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost"),
+    ("Accuracy per optimal plan length (first sample)", "accuracy_by_length"),
+    ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks"),
+)
+"""The tables shown on the page, in order, with their headings (every table is also a CSV)."""
+
+STYLE = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;
+padding:2px 6px;text-align:right}th{background:#f2f2f2}img{max-width:100%;margin:1em 0}
+.partial{background:#fff3cd;border:1px solid #e0b000;padding:.5em 1em}pre{background:#f7f7f7;
+padding:.5em;overflow:auto;font-size:12px}"""
+
+
+def render_html(runs: Sequence[Run], tables: dict[str, pd.DataFrame], figures: Sequence[Path],
+                notes: Sequence[str]) -> str:
+    """One self-contained page: notes, runs, headline, figures (embedded PNG), tables, configs."""
+    parts = [f"<!doctype html><meta charset='utf-8'><title>planbench_scale report</title>"
+             f"<style>{STYLE}</style><h1>planbench_scale report</h1>"]
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        parts.append(f"<div class='partial'><b>Partial report.</b><ul>{items}</ul></div>")
+    runs_table = pd.DataFrame([{"run": r.name, "folder": str(r.path),
+                                "instances": len(r.instances), "samples": len(r.samples)}
+                               for r in runs])
+    parts += ["<h2>Runs</h2>", runs_table.to_html(index=False),
+              "<h2>Headline: first-sample accuracy, 95% Wilson interval</h2>",
+              headline(tables["accuracy_by_domain"]).to_html()]
+    for figure in (f for f in figures if f.suffix == ".png"):
+        data = base64.b64encode(figure.read_bytes()).decode()
+        parts.append(f"<h3>{html.escape(figure.stem.replace('_', ' '))}</h3>"
+                     f"<img alt='{figure.stem}' src='data:image/png;base64,{data}'>")
+    for heading, name in SECTIONS:
+        if not tables[name].empty:
+            parts += [f"<h2>{html.escape(heading)}</h2>",
+                      tables[name].to_html(index=False, float_format=lambda v: f"{v:.4g}")]
+    parts.append("<h2>Run configs</h2>")
+    for run in runs:
+        parts.append(f"<details><summary>{html.escape(run.name)}</summary><pre>"
+                     f"{html.escape(json.dumps(run.config, indent=2, default=str))}</pre></details>")
+    return "\n".join(parts)

@@ -1,0 +1,168 @@
+import gzip
+import json
+from collections import defaultdict
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planbench_scale import report
+from planbench_scale.cli import main
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Instance, Sample
+from planbench_scale.store import RunWriter
+
+
+def domain_of(config: str) -> str | None:
+    """The suite's domain name for a PlanBench config (None: not a plan-generation config)."""
+    if config.startswith("unsolvable"):
+        return None
+    if config.startswith("mystery"):
+        return "mystery"
+    return "randomized" if "random" in config else "blocksworld"
+
+
+def gt_actions(plan) -> tuple[tuple[str, ...], ...]:
+    """PlanBench's ground-truth plan (list or newline text) as action tuples."""
+    lines = plan if isinstance(plan, list) else str(plan).splitlines()
+    return tuple(tuple(line.strip().strip("()").split()) for line in lines if line.strip())
+
+
+def planbench_answers(planbench):
+    """PlanBench's stored answers grouped per (model, prompt type), with their instances."""
+    runs = defaultdict(list)
+    for path in sorted((planbench / "responses").glob("*/*.jsonl.gz")):
+        for line in gzip.open(path, "rt"):
+            row = json.loads(line)
+            domain = domain_of(row["config"])
+            if domain:
+                runs[f"{row['model']}__{row['prompt_type']}"].append((domain, row))
+    return runs
+
+
+def write_planbench_run(run_dir, name, answers):
+    """One run store holding PlanBench's answers, with PlanBench's verdict as `valid`."""
+    instances, samples = [], []
+    for domain, row in answers:
+        plan = gt_actions(row["ground_truth_plan"])
+        blocks = tuple(sorted({arg for action in plan for arg in action[1:]}))
+        inst = Instance(id=f"{row['config']}/instance-{row['instance_id']}", domain=domain,
+                        vocabulary=domain, blocks=blocks, init=(), goal=(), optimal_plan=plan,
+                        source=row["config"])
+        instances.append(inst)
+        samples.append(Sample(inst.id, domain, domain, len(blocks), len(plan), 0, 0, "sample",
+                              "planbench", row["raw_response"] or "", 0, 0, "stop", "plan",
+                              str(row["planbench_plan"] or ""), 0, bool(row["planbench_correct"]),
+                              "valid" if row["planbench_correct"] else "inapplicable", -1, "", 0))
+    model, prompt_type = name.split("__")
+    with RunWriter(run_dir, {"model": model, "strategy": f"sample ({prompt_type})", "k": 1},
+                   instances) as writer:
+        writer.append(samples)
+
+
+@pytest.fixture(scope="module")
+def planbench_report(planbench, tmp_path_factory):
+    root = tmp_path_factory.mktemp("planbench")
+    answers = planbench_answers(planbench)
+    dirs = []
+    for name, rows in answers.items():
+        write_planbench_run(root / name, name, rows)
+        dirs.append(root / name)
+    return answers, report.build_report(dirs, root / "report")
+
+
+def test_planbench_verdicts_reproduced_exactly(planbench_report):
+    answers, result = planbench_report
+    table = pd.read_csv(result.html.parent / "accuracy_by_domain.csv")
+    assert len(answers) >= 15 and len(table) >= len(answers)
+    for name, rows in answers.items():
+        model, prompt_type = name.split("__")
+        for domain in {d for d, _ in rows}:
+            mine = [r for d, r in rows if d == domain]
+            got = table[(table["run"] == f"{model} · sample ({prompt_type})")
+                        & (table["domain"] == domain)].iloc[0]
+            assert got["instances"] == len(mine), (name, domain)
+            assert got["correct"] == sum(bool(r["planbench_correct"]) for r in mine), (name, domain)
+    gpt4 = table[(table["run"] == "gpt-4_chat · sample (t1)") & (table["domain"] == "blocksworld")]
+    assert 0.2 < gpt4["accuracy"].item() < 0.5
+
+
+def test_planbench_report_page(planbench_report):
+    _, result = planbench_report
+    page = result.html.read_text()
+    assert "data:image/png;base64," in page and "src='http" not in page
+    assert "o1-mini_chat · sample (t1_zero_shot)" in page and "&quot;model&quot;" in page
+    # One answer per instance and no token counts: only the accuracy-by-length figure applies.
+    assert {p.name for p in result.figures} == {"accuracy_vs_length.png", "accuracy_vs_length.svg"}
+    # llama3 answered 91 of the 101 three-block instances: runs differ, and the page says so.
+    assert any("different instance sets" in n for n in result.notes)
+    assert "Partial report." in page
+
+
+def tiny_run(run_dir, n_instances=3, k=4, stored=None, model="tiny", close=True):
+    """A small sampling run; `stored` instances get samples (all when None)."""
+    instances = [Instance(id=f"i{j}", domain="blocksworld", vocabulary="blocksworld",
+                          blocks=("a", "b"), init=(), goal=(),
+                          optimal_plan=(("unstack", "a", "b"),) * (j + 1))
+                 for j in range(n_instances)]
+    writer = RunWriter(run_dir, {"model": model, "strategy": "sample", "k": k,
+                                 "parameters": 270e6}, instances)
+    rows = [Sample(i.id, i.domain, i.vocabulary, 2, i.optimal_length, s, 0, "sample", "h", "t",
+                   10, 5, "stop", "plan", "(unstack a b)" if s % 2 else "", 1, bool(s % 2),
+                   "valid", -1, "", s)
+            for i in instances[:stored] for s in range(k)]
+    writer.append(rows)
+    if close:
+        writer.close()
+    return writer
+
+
+def test_side_by_side_and_flops(tmp_path):
+    tiny_run(tmp_path / "a", model="small")
+    tiny_run(tmp_path / "b", model="large")
+    result = report.build_report([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
+    assert result.notes == ()
+    cost = pd.read_csv(tmp_path / "out" / "cost.csv")
+    assert list(cost["flops_per_instance"]) == [2 * 270e6 * 60] * 2
+    head = report.headline(pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv"))
+    assert list(head.columns) == ["large · sample", "small · sample"]
+
+
+def test_partial_and_in_progress_runs_are_marked(tmp_path):
+    writer = tiny_run(tmp_path / "run", stored=1, close=False)
+    result = report.build_report([tmp_path / "run"], tmp_path / "out")
+    writer.close()
+    assert any("still being written" in n for n in result.notes)
+    assert any("2 of 3 instances have no samples yet" in n for n in result.notes)
+    assert "Partial report." in result.html.read_text()
+
+
+def test_fewer_samples_than_configured(tmp_path):
+    tiny_run(tmp_path / "run", k=2).close()
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "k": 8}))
+    notes = report.build_report([tmp_path / "run"], tmp_path / "out").notes
+    assert notes == (f"{tmp_path / 'run'}: 3 instances have fewer than the configured k = 8 samples",)
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    with pytest.raises(PlanbenchError, match="not a run folder|config.json missing"):
+        report.build_report([tmp_path / "nowhere"], tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PlanbenchError, match="config.json missing"):
+        report.build_report([tmp_path / "empty"], tmp_path / "out")
+    tiny_run(tmp_path / "nosamples", stored=0)
+    with pytest.raises(PlanbenchError, match="no samples in any of the runs"):
+        report.build_report([tmp_path / "nosamples"], tmp_path / "out")
+    with pytest.raises(PlanbenchError, match="given twice"):
+        report.build_report([tmp_path / "nosamples"] * 2, tmp_path / "out")
+
+
+def test_cli_report(tmp_path):
+    tiny_run(tmp_path / "run", stored=2)
+    runner = CliRunner()
+    ok = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    assert ok.exit_code == 0 and "partial report" in ok.output
+    assert "1 of 3 instances have no samples yet" in ok.output
+    bad = runner.invoke(main, ["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert bad.exit_code == 2 and bad.output.startswith("error: ") and "Traceback" not in bad.output
