@@ -81,26 +81,33 @@ def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per (run, instance): independent samples n, valid among them c, first-sample
     verdict, token sums over all rows, and the instance columns (domain, lengths, blocks)."""
     s = with_run(samples)
+    group, first_rows = _groups(s, ["run", "instance_id"])
     round0 = s["round"].to_numpy() == 0
     valid = s["valid"].to_numpy(dtype=bool)
     first = round0 & (s["sample_index"].to_numpy() == 0)
-    slim = pd.DataFrame({
-        "run": s["run"], "instance_id": s["instance_id"],
-        "n": round0.astype(np.int64), "c": (round0 & valid).astype(np.int64),
-        "has_first": first.astype(np.int64), "first_valid": (first & valid).astype(np.int64),
-        "rows": np.ones(len(s), dtype=np.int64), "valid_rows": valid.astype(np.int64),
-        "prompt_tokens": s["prompt_tokens"].to_numpy(dtype=np.int64),
-        "completion_tokens": s["completion_tokens"].to_numpy(dtype=np.int64),
-    })
-    carried = [c for c in (*INSTANCE_COLUMNS, "strategy") if c in s]
-    for column in carried:
-        slim[column] = s[column].to_numpy()
-    sums = {c: "sum" for c in slim.columns if c not in ("run", "instance_id", *carried)}
-    table = slim.groupby(["run", "instance_id"], observed=True, sort=True).agg(
-        {**sums, **{c: "first" for c in carried}}).reset_index()
+    counted = {"n": round0, "c": round0 & valid, "has_first": first, "first_valid": first & valid,
+               "rows": None, "valid_rows": valid, "prompt_tokens": s["prompt_tokens"].to_numpy(),
+               "completion_tokens": s["completion_tokens"].to_numpy()}
+    carried = ["run", "instance_id", *(c for c in (*INSTANCE_COLUMNS, "strategy") if c in s)]
+    table = s[carried].iloc[first_rows].reset_index(drop=True)
+    for name, weights in counted.items():
+        sums = np.bincount(group, weights=weights, minlength=len(first_rows))
+        table[name] = np.rint(sums).astype(np.int64)
+    table = table.sort_values(["run", "instance_id"], kind="stable").reset_index(drop=True)
     if "optimal_length" in table:
         table["steps"] = step_bucket(table["optimal_length"])
     return table
+
+
+def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of every row (0..g-1) by the key columns, and each group's first row."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key])
+        combined = combined * max(len(uniques), 1) + codes
+    group, uniques = pd.factorize(combined)
+    _, first_rows = np.unique(group, return_index=True)
+    return group, first_rows
 
 
 def accuracy(instances: pd.DataFrame, by: str | Sequence[str] = "domain") -> pd.DataFrame:
@@ -199,7 +206,8 @@ def revision_rounds(samples: pd.DataFrame, by: Sequence[str] = ("domain",)) -> p
     then instances. Only runs whose strategy is a revision strategy are included.
     """
     s = with_run(samples)
-    s = s.loc[s["strategy"].astype(str).str.contains("revise"),
+    revising = [name for name in pd.unique(s["strategy"]) if "revise" in str(name)]
+    s = s.loc[s["strategy"].isin(revising),
               ["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
                "completion_tokens", *[b for b in by if b in s]]]
     if s.empty:

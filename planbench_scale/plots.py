@@ -75,7 +75,7 @@ def accuracy_vs_length(accuracy: pd.DataFrame, pass_k: pd.DataFrame, out_dir: Pa
         runs = sorted(accuracy["run"].unique())
         fig, axes = plt.subplots(1, len(domains), figsize=(5.2 * len(domains) + 2.5, 4.4),
                                  squeeze=False, sharey=True)
-        ks = _pick_ks(pass_k["k"].unique(), most=2) if not pass_k.empty else []
+        ks = _pick_ks(pass_k["k"].unique(), most=3) if not pass_k.empty else []
         for ax, domain in zip(axes.flat, domains):
             palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
             for i, run in enumerate(runs):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -113,6 +114,7 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     if not path.is_dir():
         raise PlanbenchError(f"not a run folder: {path}")
     config = read_config(path)
+    name = name or _label(config, path)
     instances = _instance_table(path)
     try:
         samples = read_samples(path, COLUMNS)
@@ -120,42 +122,45 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
         raise PlanbenchError(f"cannot read the samples of {path}: {error}") from None
     samples["plan_code"] = metrics.plan_codes(samples.pop("plan"))
     samples["strategy"] = samples["strategy"].astype("category")
-    samples = _with_instance_columns(samples, instances)
-    return Run(name=name or _label(config, path), path=path, config=config, instances=instances,
-               samples=samples, notes=tuple(_run_notes(path, config, instances, samples)))
+    samples, unknown = _with_instance_columns(samples, instances)
+    samples["run"] = pd.Categorical.from_codes(np.zeros(len(samples), dtype=np.int8), [name])
+    notes = [f"{path}: {unknown} samples name instances missing from instances.jsonl (left out)"
+             ] if unknown else []
+    return Run(name=name, path=path, config=config, instances=instances, samples=samples,
+               notes=(*notes, *_run_notes(path, config, samples)))
 
 
-def _with_instance_columns(samples: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
-    """The samples with the instance columns added, looked up once per distinct instance
-    (NaN where a sample names an instance that instances.jsonl lacks)."""
-    ids = samples["instance_id"].astype("category")
-    table = instances.drop_duplicates("instance_id").set_index("instance_id").reindex(
-        ids.cat.categories)
-    codes = ids.cat.codes.to_numpy()
+def _with_instance_columns(samples: pd.DataFrame, instances: pd.DataFrame):
+    """The samples with the instance columns added (looked up once per instance), leaving out
+    samples whose instance instances.jsonl lacks; returns them and how many were left out."""
+    table = instances.drop_duplicates("instance_id").set_index("instance_id")
+    codes, uniques = pd.factorize(samples["instance_id"])
+    rows = np.append(table.index.get_indexer(uniques), -1)[codes]  # -1: unknown or missing id
+    known = rows >= 0
+    if not known.all():
+        samples, rows = samples.loc[known].reset_index(drop=True), rows[known]
+    ids = pd.Categorical.from_codes(rows, categories=table.index)
     samples["instance_id"] = ids
     for column in ("domain", "vocabulary"):
         values = pd.Categorical(table[column])
-        samples[column] = pd.Categorical.from_codes(values.codes[codes], values.categories)
+        samples[column] = pd.Categorical.from_codes(values.codes[ids.codes], values.categories)
     for column in ("n_blocks", "optimal_length"):
-        samples[column] = table[column].to_numpy(dtype=float)[codes]
-    return samples
+        samples[column] = table[column].to_numpy()[ids.codes]
+    return samples, int((~known).sum())
 
 
-def _run_notes(path: Path, config: dict, instances: pd.DataFrame, samples: pd.DataFrame):
+def _run_notes(path: Path, config: dict, samples: pd.DataFrame):
     """Why a run's figures may be partial."""
     if _being_written(path):
         yield f"{path}: the run is still being written; this report is a snapshot"
     if samples.empty:
         yield f"{path}: no samples stored yet"
         return
-    unknown = samples["domain"].isna().sum()
-    if unknown:
-        yield f"{path}: {unknown} samples name instances missing from instances.jsonl (left out)"
-    counts = samples.loc[samples["round"] == 0].groupby("instance_id", observed=True).size()
-    missing = len(set(instances["instance_id"]) - set(counts.index))
+    counts = samples["instance_id"][samples["round"].to_numpy() == 0].value_counts()
+    missing = int((counts == 0).sum())
     if missing:
-        yield f"{path}: {missing} of {len(instances)} instances have no samples yet"
-    wanted = config.get("k")
+        yield f"{path}: {missing} of {len(counts)} instances have no samples yet"
+    wanted, counts = config.get("k"), counts[counts > 0]
     if isinstance(wanted, int) and str(config.get("strategy", "sample")).startswith("sample") \
             and len(counts) and counts.min() < wanted:
         short = int((counts < wanted).sum())
@@ -190,14 +195,23 @@ def instance_set_notes(runs: Sequence[Run]) -> list[str]:
     return notes
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack the runs' samples, keeping categorical columns categorical (shared categories)."""
+    if not frames:
+        raise PlanbenchError("no samples in any of the runs: nothing to report yet")
+    if len(frames) == 1:
+        return frames[0]
+    shared = {}
+    for column in frames[0].select_dtypes("category"):
+        shared[column] = pd.Index(sorted({c for f in frames for c in f[column].cat.categories}))
+    frames = [f.assign(**{c: f[c].cat.set_categories(cats) for c, cats in shared.items()})
+              for f in frames]
+    return pd.concat(frames, ignore_index=True)
+
+
 def compute_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
     """Every metric table of the report, keyed by CSV name."""
-    stored = [r.samples.assign(run=r.name) for r in runs if r.samples["domain"].notna().any()]
-    if not stored:
-        raise PlanbenchError("no samples in any of the runs: nothing to report yet")
-    samples = pd.concat(stored, ignore_index=True).dropna(subset=["domain"])
-    samples = samples.astype({"n_blocks": "int64", "optimal_length": "int64"})
-    samples["run"] = samples["run"].astype("category")
+    samples = _concat([r.samples for r in runs if len(r.samples)])
     inst = metrics.per_instance(samples)
     cov_steps = metrics.coverage(inst, by=("domain", "steps"))
     rounds = metrics.revision_rounds(samples)

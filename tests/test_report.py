@@ -166,3 +166,15 @@ def test_cli_report(tmp_path):
     assert "1 of 3 instances have no samples yet" in ok.output
     bad = runner.invoke(main, ["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     assert bad.exit_code == 2 and bad.output.startswith("error: ") and "Traceback" not in bad.output
+
+
+def test_samples_of_unknown_instances_are_left_out(tmp_path):
+    writer = tiny_run(tmp_path / "run", close=False)
+    writer.append([Sample("zz", "blocksworld", "blocksworld", 2, 1, 0, 0, "sample", "h", "t", 1, 1,
+                          "stop", "plan", "", 0, True, "valid", -1, "", 0)])
+    writer.close()
+    result = report.build_report([tmp_path / "run"], tmp_path / "out")
+    assert result.notes == (f"{tmp_path / 'run'}: 1 samples name instances missing from "
+                            "instances.jsonl (left out)",)
+    table = pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv")
+    assert table["instances"].item() == 3
