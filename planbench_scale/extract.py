@@ -40,10 +40,18 @@ _OPEN = re.compile(r"^\W*\[[a-z _]*plan\]", re.IGNORECASE)
 _CLOSE = re.compile(r"\[[a-z _]*plan[ _]end\]", re.IGNORECASE)
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _NEW_PROBLEM = re.compile(r"^\W*\[statement\]", re.IGNORECASE)
-_GAP = re.compile(r"[\W_]*(?:(?:the|object|block|a|an|from|on|top|of|onto|to|off|and|with|over"
-                  r"|in|into|upon|using|by)[\W_]+)*", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W_]+(?:[_-][^\W_]+)*|\S")
+_CONNECTORS = frozenset("the object block a an from on top of onto to off and with over in into upon "
+                        "using by then".split())
 _TABLE = re.compile(r"\b(?:table|down)\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
+_JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+_LETTER = re.compile(r"[^\W\d_]")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_CALL = re.compile(r"\s*\(([^()]*)\)")
+_NO_PLAN = re.compile(r"\bno (?:valid |feasible |possible |viable |such |executable )?(?:plan|sequence|solution)s?\b"
+                      r"|\b(?:is|it's|it is|are) (?:not possible|impossible)\b"
+                      r"|\bcannot be (?:achieved|reached|accomplished)\b", re.IGNORECASE)
 _THINK = re.compile(r"<(/?)think>", re.IGNORECASE)
 _MAX_SKIPPED = 50
 
@@ -54,14 +62,16 @@ class _Reader:
 
     verbs: re.Pattern
     """Matches an action name at the start of a line; group names are canonical action indexes."""
-    objects: re.Pattern
-    """Finds object mentions; the group name "o<index>" says which block."""
     actions: dict
     """Lower-case own or canonical action name -> canonical action, for s-expressions."""
     names: dict
     """Lower-case PDDL object name or "object_<index>" -> canonical block."""
-    groups: dict
-    """Regex group name in `objects` -> canonical block."""
+    phrases: dict
+    """Object phrase as a tuple of lower-case words ("red", "block") -> canonical block."""
+    letters: dict
+    """Lower-case one-letter PDDL object name -> canonical block."""
+    longest: int
+    """The most words an object phrase has."""
     vocab: Vocabulary
     """The instance's vocabulary."""
 
@@ -96,10 +106,14 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
     if not state.runs:
         skipped = tuple(_skip(line, line.why) for line in lines if line.why)[:_MAX_SKIPPED]
         return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped)
-    plan = state.best()
+    plan, delimited = state.best()
+    after = "\n".join(line.text for line in lines if line.number > plan[-1].number)
+    if not delimited and _NO_PLAN.search(after):
+        skipped = tuple(_skip(line, "the answer concludes that no plan exists") for line in plan)
+        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED])
     actions = []
     for line in plan:
-        actions += [reader.vocab.fact(a) for a in line.actions] or [UNREADABLE_STEP]
+        actions += [_spelled(reader.vocab, a) for a in line.actions] or [UNREADABLE_STEP]
     skipped = [_skip(line, line.why) for line in plan if line.why]
     skipped += [_skip(line, "its numbered step already has an action") for line in state.restated]
     skipped += [_skip(line, "another statement of the plan was preferred")
@@ -109,6 +123,11 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
                       skipped=tuple(skipped[:_MAX_SKIPPED]))
 
 
+@lru_cache(maxsize=65536)
+def _spelled(vocab: Vocabulary, action: tuple) -> str:
+    return vocab.fact(action)
+
+
 def _skip(line: _Line, why: str) -> Skipped:
     return Skipped(line=line.number, text=line.text.strip()[:200], why=why)
 
@@ -116,8 +135,7 @@ def _skip(line: _Line, why: str) -> Skipped:
 def _unreadable(text: str) -> bool:
     """Binary junk: many control or replacement characters, or no letters at all."""
     sample = text[:20000]
-    junk = sum(1 for ch in sample if (ch < " " and ch not in "\n\r\t") or ch == "\ufffd")
-    return junk > len(sample) * 0.05 or not any(ch.isalpha() for ch in sample)
+    return len(_JUNK.findall(sample)) > len(sample) * 0.05 or not _LETTER.search(sample)
 
 
 def _without_thinking(text: str) -> str:
@@ -149,11 +167,16 @@ def _classify(text: str, reader: _Reader) -> list[_Line]:
     return lines
 
 
-def _read_line(number: int, raw: str, reader: _Reader) -> _Line:
-    raw = _EMPHASIS.sub(r"\1", raw.replace("**", "").replace("`", ""))
-    for mark, pattern in (("open", _OPEN), ("close", _CLOSE), ("fence", _FENCE)):
-        if pattern.match(raw):
-            return _Line(number, raw, (), None, None, mark)
+def _read_line(number: int, original: str, reader: _Reader) -> _Line:
+    if not original.strip():
+        return _Line(number, original, (), None, None)
+    if "[" in original or "`" in original or "~" in original:
+        for mark, pattern in (("open", _OPEN), ("close", _CLOSE), ("fence", _FENCE)):
+            if pattern.match(original):
+                return _Line(number, original, (), None, None, mark)
+    raw = original
+    if "*" in raw or "_" in raw or "`" in raw:
+        raw = _EMPHASIS.sub(r"\1", raw.replace("**", "").replace("`", ""))
     prefix = _PREFIX.match(raw)
     rest = raw[prefix.end():] if prefix else raw
     step = prefix and (prefix.group("num") or prefix.group("step"))
@@ -162,25 +185,63 @@ def _read_line(number: int, raw: str, reader: _Reader) -> _Line:
     if sexprs:
         actions = [_sexpr_action(name, args, reader) for name, args in sexprs]
         if all(actions):
-            return _Line(number, raw, tuple(actions), step, None)
+            return _Line(number, original, tuple(actions), step, None)
         if any(actions) or rest.lstrip().startswith("("):
-            return _Line(number, raw, (), step, "s-expression is not an action of this problem")
+            return _Line(number, original, (), step, "s-expression is not an action of this problem")
     verb = reader.verbs.match(rest.lstrip("*_`'\" "))
     if not verb:
-        return _Line(number, raw, (), step, None)
-    after = rest.lstrip("*_`'\" ")[verb.end():]
+        return _Line(number, original, (), step, None)
+    after = _arguments(rest.lstrip("*_`'\" ")[verb.end():])
     action = _placing(after) if verb.lastgroup == "place" else ACTIONS[int(verb.lastgroup[1:])]
-    objects, end = [], 0
-    for match in reader.objects.finditer(after):
-        if len(objects) == ARITY[action]:
-            break
-        if not _GAP.fullmatch(after, end, match.start()):
-            return _Line(number, raw, (), step, f"words other than objects after {action}")
-        objects.append(reader.groups[match.lastgroup])
-        end = match.end()
-    if len(objects) < ARITY[action]:
-        return _Line(number, raw, (), step, f"{action} needs {ARITY[action]} object(s)")
-    return _Line(number, raw, ((action, *objects),), step, None)
+    objects = _objects(after, reader, ARITY[action])
+    if isinstance(objects, str):
+        return _Line(number, original, (), step, objects.format(action=action))
+    return _Line(number, original, ((action, *objects),), step, None)
+
+
+def _objects(text: str, reader: _Reader, count: int) -> list[str] | str:
+    """The first `count` objects named in `text`, or why they cannot be read. Only connecting
+    words ("the", "from", "on top of", ...) and punctuation may stand before and between them."""
+    tokens = _TOKEN.findall(text[:600])
+    lower = [token.lower() for token in tokens]
+    found, at = [], 0
+    while at < len(tokens) and len(found) < count:
+        block, size = _object_at(tokens, lower, at, reader)
+        if block is not None:
+            found.append(block)
+            at += size
+        elif lower[at][0].isalnum() and lower[at] not in _CONNECTORS:
+            return "words other than objects after {action}"
+        else:
+            at += 1
+    return found if len(found) == count else f"{{action}} needs {count} object(s)"
+
+
+def _object_at(tokens: list[str], lower: list[str], at: int, reader: _Reader) -> tuple[str | None, int]:
+    """The block named by the words starting at `at`, and how many words name it."""
+    for size in range(min(reader.longest, len(tokens) - at), 0, -1):
+        block = reader.phrases.get(tuple(lower[at:at + size]))
+        if block is not None:
+            return block, size
+    block = reader.letters.get(lower[at])
+    if block is None or (tokens[at] == "a" and _article(lower, at)):
+        return None, 1
+    return block, 1
+
+
+def _article(lower: list[str], at: int) -> bool:
+    """Whether a lower-case "a" is the article: a word of two or more letters follows it."""
+    following = lower[at + 1] if at + 1 < len(lower) else ""
+    return len(following) > 1 and following.isalpha() and following not in _CONNECTORS
+
+
+def _arguments(after: str) -> str:
+    """The text after an action name without asides in parentheses; "(x, y)" right after the
+    name is its argument list ("Stack(red, blue)") and stays."""
+    call = _CALL.match(after)
+    if call:
+        return f" {call.group(1)} {_PARENTHESES.sub(' ', after[call.end():])}"
+    return _PARENTHESES.sub(" ", after)
 
 
 def _placing(after: str) -> str:
@@ -217,10 +278,10 @@ class _Runs:
             self.runs.append((self.current, delimited))
         self.current = []
 
-    def best(self) -> list:
-        """The last delimited run if there is one, else the last run."""
-        delimited = [lines for lines, is_delimited in self.runs if is_delimited]
-        return (delimited or [lines for lines, _ in self.runs])[-1]
+    def best(self) -> tuple[list, bool]:
+        """The last delimited run if there is one, else the last run; and whether it is delimited."""
+        delimited = [run for run in self.runs if run[1]]
+        return (delimited or self.runs)[-1]
 
 
 def _runs(lines: list[_Line]) -> _Runs:
@@ -272,10 +333,10 @@ def _reader(vocabulary: str, blocks: tuple[str, ...], templates: str, domain: st
                             for i, names in verbs.items())
     if vocab.name == "blocksworld":
         verb_pattern += "|(?P<place>put|place|set)"
-    names, groups, alternatives = _object_names(vocab, blocks, template)
+    names, phrases, letters = _object_names(vocab, blocks, template)
     return _Reader(verbs=re.compile(rf"(?:{verb_pattern})(?![\w-])", re.IGNORECASE),
-                   objects=re.compile("|".join(alternatives)), actions=actions, names=names,
-                   groups=groups, vocab=vocab)
+                   actions=actions, names=names, phrases=phrases, letters=letters,
+                   longest=max(map(len, phrases)), vocab=vocab)
 
 
 def _words(spelling: str) -> str:
@@ -283,27 +344,21 @@ def _words(spelling: str) -> str:
     return r"[\s-]*".join(re.escape(word) for word in re.split(r"[\s-]+", spelling))
 
 
-def _object_names(vocab: Vocabulary, blocks: tuple[str, ...], template) -> tuple[dict, dict, list]:
-    """Lookups by PDDL name and by regex group, and one named regex alternative per block."""
-    names, groups, alternatives = {}, {}, []
+def _object_names(vocab: Vocabulary, blocks: tuple[str, ...], template) -> tuple[dict, dict, dict]:
+    """Lookups: PDDL name -> block; phrase (lower-case word tuple) -> block; lone letter -> block."""
+    names, phrases, letters = {}, {}, {}
     for block in blocks:
-        pddl_name, key = vocab.obj(block), f"o{block_index(block)}"
-        phrase = object_phrase(template, vocab, block)
-        phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
-        spellings = {phrase, f"object_{block_index(block)}", f"object {pddl_name}",
-                     f"block {pddl_name}"}
+        pddl_name, index = vocab.obj(block), block_index(block)
+        phrase = re.sub(r"^the\s+", "", object_phrase(template, vocab, block), flags=re.IGNORECASE)
+        spellings = {phrase, f"object_{index}", f"object {pddl_name}", f"block {pddl_name}"}
         if phrase.endswith(" block"):
             spellings.add(phrase[:-len(" block")])
         if len(pddl_name) > 1:
             spellings.add(pddl_name)
-        words = "|".join(_words(s) for s in sorted(spellings, key=len, reverse=True))
-        single = ""
+        for spelling in spellings:
+            phrases[tuple(word.lower() for word in _TOKEN.findall(spelling))] = block
         if len(pddl_name) == 1:
-            lone = pddl_name.lower()
-            guard = r"(?!\s+(?!from\b|on\b|onto\b|to\b|and\b|then\b|in\b)[a-z]{2})" if lone == "a" else ""
-            single = rf"|(?<![\w'-]){lone.upper()}(?![\w'-])|(?<![\w'-]){lone}(?![\w'-]){guard}"
-        alternatives.append(rf"(?P<{key}>(?<![\w-])(?i:{words})(?![\w-]){single})")
-        groups[key] = block
+            letters[pddl_name.lower()] = block
         names[pddl_name.lower()] = block
-        names[f"object_{block_index(block)}"] = block
-    return names, groups, alternatives
+        names[f"object_{index}"] = block
+    return names, phrases, letters

@@ -160,3 +160,17 @@ def test_a_plan_rendered_in_our_words_reads_back(case):
     assert extract(text, instance).actions == tuple(vocab.fact(a) for a in plan)
     pddl = "\n".join(vocab.fact(a) for a in plan)
     assert extract(pddl, instance).actions == tuple(vocab.fact(a) for a in plan)
+
+
+def test_function_call_syntax_and_asides_in_parentheses():
+    text = "1. **Unstack(Blue, Red)**\n2. Put down(blue)\n3. Pick up the red block (it is clear now)\n" \
+           "4. Stack the red block (with nothing on it) on top of the blue block"
+    assert plan_of(text) == PLAN
+
+
+def test_a_list_the_answer_concludes_is_no_plan_is_not_a_plan():
+    text = ("Let me check each action:\n- Unstack blue from red: possible.\n- Stack red on blue: not yet.\n\n"
+            "So there is no valid plan that reaches the goal.")
+    extraction = extract(text, BW)
+    assert extraction.outcome == Outcome.NO_PLAN
+    assert {s.why for s in extraction.skipped} == {"the answer concludes that no plan exists"}
