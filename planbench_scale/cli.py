@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import PlanbenchError
-from .instances import generate_set, write_set
+from .instances import generate_set, load_instances, write_set
 from .vocab import DOMAINS
 
 
@@ -102,3 +102,82 @@ def report_command(runs: tuple[Path, ...], out_dir: Path) -> None:
     state = "partial report" if result.notes else "report"
     click.echo(f"{state}: {result.html} ({len(result.tables)} tables, "
                f"{len(result.figures)} figure files)")
+
+
+INSTANCE_HELP = ("The instance: a problem file inside a set folder (generated or PlanBench's, e.g. "
+                 "../shared/planbench/instances/blocksworld/instance-7.pddl), or SET_DIR:ID "
+                 "(e.g. ../shared/planbench/instances/mystery_blocksworld:instance-7).")
+TEMPLATES_HELP = ("'default' (our wording, planbench_scale/domains/) or planbench:PATH to one of "
+                  "PlanBench's YAML configs, e.g. planbench:../shared/planbench/configs/blocksworld.yaml.")
+
+
+@main.command()
+@click.option("--instance", "spec", required=True, help=INSTANCE_HELP)
+@click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True,
+              help="Natural language or PDDL.")
+@click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="1 adds a solved example: the set's instance just before this one.")
+@click.option("--templates", default="default", show_default=True, help=TEMPLATES_HELP)
+@click.option("--form", type=click.Choice(["text", "chat"]), default="text", show_default=True,
+              help="text: the completion prompt; chat: the system and user messages as JSON.")
+def prompt(spec: str, style: str, shots: int, templates: str, form: str) -> None:
+    """Print the prompt a model sees for one instance."""
+    import json
+
+    from .prompts import render
+
+    instance, pool = _instance_and_pool(spec)
+    rendered = render(instance, style=style, shots=shots, pool=pool, templates=templates)
+    if form == "chat":
+        click.echo(json.dumps([{"role": r, "content": c} for r, c in rendered.messages], indent=2))
+    else:
+        click.echo(rendered.text)
+
+
+@main.command()
+@click.option("--instance", "spec", required=True, help=INSTANCE_HELP)
+@click.option("--templates", default="default", show_default=True,
+              help="The templates the prompt was written with; their object and action "
+                   "phrases are read back. " + TEMPLATES_HELP)
+@click.option("--validate", is_flag=True, help="Also print the validator's verdict on the plan.")
+def extract(spec: str, templates: str, validate: bool) -> None:
+    """Read a model's answer on stdin and print the plan it states, one PDDL action a line.
+
+    The outcome and the lines that were skipped (and why) go to stderr. Example:
+    echo "1. Pick up the red block" | planbench-scale extract --instance SET_DIR:ID --validate
+    """
+    from .extract import extract as extract_plan
+
+    instance, _ = _instance_and_pool(spec)
+    extraction = extract_plan(sys.stdin.read(), instance, templates)
+    for action in extraction.actions:
+        click.echo(action)
+    click.echo(f"outcome: {extraction.outcome.value}, {len(extraction.actions)} action(s)", err=True)
+    for skipped in extraction.skipped:
+        click.echo(f"skipped line {skipped.line} ({skipped.why}): {skipped.text}", err=True)
+    if validate:
+        from .task import task_for
+        from .validate import validate as check
+
+        verdict = check(task_for(instance), extraction.actions)
+        where = f" at step {verdict.failed_step + 1}" if verdict.failed_step is not None else ""
+        unmet = f"; unmet: {' '.join(verdict.unmet)}" if verdict.unmet else ""
+        click.echo("valid" if verdict.valid else f"invalid: {verdict.reason.value}{where}{unmet}")
+
+
+def _instance_and_pool(spec: str):
+    """The instance a --instance value names, and its whole set (the pool for one-shot examples)."""
+    folder, _, wanted = spec.rpartition(":")
+    if folder and Path(folder).is_dir():
+        pool = load_instances(folder)
+        matches = [i for i in pool if i.id == wanted or i.id.endswith("/" + wanted)]
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise PlanbenchError(f"--instance {spec!r} is neither a problem file nor SET_DIR:ID")
+        pool = load_instances(path.parent)
+        matches = [i for i in pool if i.source != "generated" and Path(i.source).resolve() == path.resolve()]
+        matches = matches or [i for i in pool if i.id == path.stem or i.id.endswith("/" + path.stem)]
+    if len(matches) != 1:
+        raise PlanbenchError(f"--instance {spec!r} names {len(matches)} instances, not one")
+    return matches[0], pool

@@ -272,8 +272,6 @@ class _Runs:
 
     def close(self, delimited: bool) -> None:
         """Keep the current run if it holds an action; start a new one."""
-        while self.current and not self.current[-1].actions:
-            self.current.pop()
         if any(line.actions for line in self.current):
             self.runs.append((self.current, delimited))
         self.current = []
@@ -286,28 +284,29 @@ class _Runs:
 
 def _runs(lines: list[_Line]) -> _Runs:
     state = _Runs()
-    prose_since, last_step, step_actions = False, None, set()
+    prose_since, last_step, context, step_actions = False, None, None, set()
     for line in lines:
         if line.mark in ("open", "close", "fence"):
             closing = line.mark == "close" or (line.mark == "fence" and state.inside)
             state.close(delimited=state.inside or closing)
             state.inside = not closing
-            prose_since, last_step, step_actions = False, None, set()
+            prose_since, last_step, context, step_actions = False, None, None, set()
             continue
+        if line.step is not None:
+            context, step_actions = line.step, set()
         if not (line.actions or (line.why and line.step is not None)):
             prose_since = prose_since or bool(line.text.strip())
             continue
-        if last_step is not None and line.step is None and step_actions:
+        if context is not None and line.step is None and step_actions:
             state.restated.append(line)
             continue
         restart = line.step is not None and last_step is not None and line.step <= last_step
-        repeat = prose_since and state.current and line.actions[:1] == state.current[0].actions[:1]
+        repeat = (context is None and prose_since and state.current
+                  and line.actions[:1] == state.current[0].actions[:1])
         if restart or repeat:
             state.close(delimited=False)
-            step_actions = set()
         state.current.append(line)
-        if line.step is not None:
-            last_step, step_actions = line.step, set()
+        last_step = line.step if line.step is not None else last_step
         step_actions |= set(line.actions)
         prose_since = False
     state.close(delimited=state.inside)

@@ -29,6 +29,9 @@ from .records import Fact, Instance, Prompt
 from .vocab import ACTIONS, ARITY, PREDICATES, Vocabulary, block_index, get
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 @dataclass(frozen=True)
 class Template:
     """Everything a prompt is written from: the wording and the phrases for actions, facts, objects."""
@@ -107,16 +110,20 @@ def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default"
 
 def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
     """The one-shot example: the pool instance just before `instance` in natural id order."""
-    others = sorted((p for p in pool if p.id != instance.id), key=lambda p: natural_key(p.id))
+    key = natural_key(instance.id)
+    others = [p for p in pool if p.id != instance.id]
     if not others:
         raise PlanbenchError(f"no example for {instance.id}: the pool holds no other instance")
-    before = [p for p in others if natural_key(p.id) < natural_key(instance.id)]
-    return before[-1] if before else others[0]
+    before = [p for p in others if natural_key(p.id) < key]
+    if before:
+        return max(before, key=lambda p: natural_key(p.id))
+    return min(others, key=lambda p: natural_key(p.id))
 
 
+@lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple:
     """Sort key that orders "instance-9" before "instance-10"."""
-    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in _DIGITS.split(text))
 
 
 def phrase(template: Template, vocab: Vocabulary, fact: Fact) -> str:

@@ -1,13 +1,20 @@
 """Plan extraction: what models really write, bad input, and round trips through our own prompts."""
 
+import functools
+import gzip
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planbench_scale.extract import UNREADABLE_STEP, extract
+from planbench_scale.instances import load_instances
 from planbench_scale.prompts import load_template, plan_lines
 from planbench_scale.records import Instance, Outcome
+from planbench_scale.task import task_for
+from planbench_scale.validate import validate
 from planbench_scale.vocab import ACTIONS, ARITY, block_names, get
 
 # a=red, b=blue, c=orange, d=yellow. b on a; goal a on b.
@@ -174,3 +181,70 @@ def test_a_list_the_answer_concludes_is_no_plan_is_not_a_plan():
     extraction = extract(text, BW)
     assert extraction.outcome == Outcome.NO_PLAN
     assert {s.why for s in extraction.skipped} == {"the answer concludes that no plan exists"}
+
+
+def test_cli_extract_reads_stdin_and_validates(planbench):
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    spec = f"{planbench / 'instances' / 'blocksworld'}:instance-2"
+    answer = "1. Unstack the red block from on top of the blue block\n2. Put down the red block\n3. Stack red\n"
+    result = CliRunner().invoke(main, ["extract", "--instance", spec], input=answer)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["(unstack a b)", "(put-down a)", UNREADABLE_STEP]
+    assert "skipped line 3 (stack needs 2 object(s))" in result.stderr
+    checked = CliRunner().invoke(main, ["extract", "--instance", spec, "--validate"], input="pick up the red block")
+    assert checked.stdout.splitlines()[-1].startswith("invalid: ")
+
+
+# PlanBench answer sets: config -> (instance set, templates the answers were asked in).
+def answer_sources(planbench, config):
+    instance_set = config.removeprefix("random_")
+    name = "random_blocksworld" if config.startswith("random_") else config
+    config_file = planbench / "configs" / f"{name}.yaml"
+    templates = f"planbench:{config_file}" if config_file.exists() else f"planbench:{name}"
+    return planbench / "instances" / instance_set, templates
+
+
+@functools.lru_cache(maxsize=None)
+def numbered(folder):
+    return {i.id.rsplit("-", 1)[-1]: i for i in load_instances(folder)}
+
+
+def planbench_answers(planbench):
+    for path in sorted((planbench / "responses").glob("*/*.jsonl.gz")):
+        for line in gzip.open(path, "rt"):
+            yield json.loads(line)
+
+
+def test_no_planbench_answer_makes_the_extractor_raise(planbench):
+    outcomes, count = set(), 0
+    for row in planbench_answers(planbench):
+        if row["config"].startswith("unsolvable"):  # PlanBench's unsolvable sets are not imported
+            continue
+        folder, templates = answer_sources(planbench, row["config"])
+        instance = numbered(folder)[str(row["instance_id"])]
+        outcomes.add(extract(row["raw_response"] or "", instance, templates).outcome)
+        count += 1
+    assert count > 21000 and outcomes == {Outcome.PLAN, Outcome.NO_PLAN, Outcome.EMPTY}
+
+
+def test_disagreements_with_planbench_stay_as_recorded(planbench):
+    """tests/data/extract_disagreements.jsonl: every answer where our verdict differs from
+    PlanBench's, with the reason (scripts/eval_extractor.py --disagreements regenerates it)."""
+    table = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_disagreements.jsonl")]
+    keyed = {(r["config"], r["model"], r["prompt_type"], r["instance_id"]): r for r in table}
+    seen = 0
+    for row in planbench_answers(planbench):
+        recorded = keyed.get((row["config"], row["model"], row["prompt_type"], row["instance_id"]))
+        if recorded is None:
+            continue
+        folder, templates = answer_sources(planbench, row["config"])
+        instance = numbered(folder)[str(row["instance_id"])]
+        actions = extract(row["raw_response"], instance, templates).actions
+        assert list(actions) == recorded["ours_plan"], recorded
+        assert validate(task_for(instance), actions).valid == recorded["ours_valid"], recorded
+        assert recorded["ours_valid"] != bool(row["planbench_correct"]) and recorded["reason"]
+        seen += 1
+    assert seen == len(table) > 300

@@ -1,10 +1,14 @@
 """Prompt rendering: our templates, PlanBench's templates (byte for byte), describe_*, revision."""
 
+import functools
+import gzip
+import json
 from dataclasses import replace
 
 import pytest
 
 from planbench_scale.errors import PlanbenchError
+from planbench_scale.instances import load_instances
 from planbench_scale.prompts import (describe_action, describe_fact, example_for, load_template,
                                      render, revision_prompt)
 from planbench_scale.records import Instance
@@ -113,3 +117,67 @@ def test_bad_template_sources_are_clear_errors(tmp_path):
         load_template(f"planbench:{bad}", "blocksworld")
     with pytest.raises(PlanbenchError, match="unknown templates"):
         load_template("ours", "blocksworld")
+
+
+# PlanBench prompt folder -> (instance set it is about, config that renders it); the randomized
+# sets' configs are not published by PlanBench and ship rebuilt in domains/planbench/.
+PLANBENCH_PROMPTS = {
+    "blocksworld": ("blocksworld", "configs/blocksworld.yaml"),
+    "blocksworld_3": ("blocksworld_3", "configs/blocksworld_3.yaml"),
+    "mystery_blocksworld": ("mystery_blocksworld", "configs/mystery_blocksworld.yaml"),
+    "mystery_blocksworld_3": ("mystery_blocksworld_3", "configs/mystery_blocksworld_3.yaml"),
+    "random_blocksworld": ("blocksworld", "configs/random_blocksworld.yaml"),
+    "random_blocksworld_3": ("blocksworld_3", "configs/random_blocksworld.yaml"),
+    "obfuscated_randomized_blocksworld": ("obfuscated_randomized_blocksworld",
+                                          "obfuscated_randomized_blocksworld"),
+    "obfuscated_randomized_blocksworld_3": ("obfuscated_randomized_blocksworld_3",
+                                            "obfuscated_randomized_blocksworld_3"),
+}
+PROMPT_TYPES = {"t1": ("nl", 1), "t1_zero_shot": ("nl", 0), "t1_pddl": ("pddl", 1),
+                "t1_zero_shot_pddl": ("pddl", 0)}
+
+
+@functools.lru_cache(maxsize=None)
+def planbench_set(folder: str) -> tuple:
+    return tuple(load_instances(folder))
+
+
+@pytest.mark.parametrize("config", sorted(PLANBENCH_PROMPTS))
+def test_planbench_prompts_are_reproduced_byte_for_byte(planbench, config):
+    instance_set, template = PLANBENCH_PROMPTS[config]
+    pool = planbench_set(str(planbench / "instances" / instance_set))
+    by_number = {i.id.rsplit("-", 1)[-1]: i for i in pool}
+    path = planbench / "configs" / template.removeprefix("configs/")
+    templates = f"planbench:{path if template.startswith('configs/') else template}"
+    checked = 0
+    for prompt_type, (style, shots) in PROMPT_TYPES.items():
+        file = planbench / "prompts" / config / f"{prompt_type}.jsonl.gz"
+        if not file.exists():
+            continue
+        for line in gzip.open(file, "rt"):
+            row = json.loads(line)
+            instance = by_number[str(row["instance_id"])]
+            prompt = render(instance, style, shots, pool, templates)
+            assert prompt.text == row["query"], f"{config}/{prompt_type} instance {row['instance_id']}"
+            checked += 1
+    assert checked >= 100
+
+
+def test_cli_prompt_prints_a_prompt_for_a_file_or_set_and_id(planbench):
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    folder = planbench / "instances" / "blocksworld"
+    config = f"planbench:{planbench / 'configs' / 'blocksworld.yaml'}"
+    by_file = CliRunner().invoke(main, ["prompt", "--instance", str(folder / "instance-2.pddl"),
+                                        "--shots", "1", "--templates", config])
+    assert by_file.exit_code == 0, by_file.output
+    expected = next(json.loads(line)["query"] for line in gzip.open(planbench / "prompts/blocksworld/t1.jsonl.gz", "rt")
+                    if json.loads(line)["instance_id"] == 2)
+    assert by_file.output == expected + "\n"
+    chat = CliRunner().invoke(main, ["prompt", "--instance", f"{folder}:instance-2", "--style", "pddl",
+                                     "--form", "chat"])
+    assert chat.exit_code == 0 and [m["role"] for m in json.loads(chat.output)] == ["system", "user"]
+    missing = CliRunner().invoke(main, ["prompt", "--instance", f"{folder}:instance-99999"])
+    assert missing.exit_code == 2 and "names 0 instances" in missing.output

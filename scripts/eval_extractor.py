@@ -1,0 +1,243 @@
+"""Our extractor and validator on PlanBench's stored model answers, side by side with PlanBench.
+
+usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE]
+(regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl)
+
+RESPONSES_DIR (default ../shared/planbench/responses) holds <config>/<model>__<prompt_type>.jsonl.gz
+files of answers with PlanBench's own extraction and verdict. Each config is matched to the instance
+set of the same name in RESPONSES_DIR/../instances ("random_X" answers are about the X instances,
+written in the random_blocksworld config's words) and read with PlanBench's template for it.
+Printed per config, model and prompt type: answers, our accuracy, PlanBench's stored accuracy, the
+agreement of our verdict with the verdict on PlanBench's LLM translation of the answer (where it
+made one), crashes, and the time taken by each stage. --disagreements writes every answer where our
+verdict differs from PlanBench's, with the reason, as JSON lines (tests/data keeps that table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import re
+import sys
+import time
+from collections import defaultdict
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.extract import extract
+from planbench_scale.instances import load_instances
+from planbench_scale.records import Instance
+from planbench_scale.task import Task, task_for
+from planbench_scale.validate import validate_many
+from planbench_scale.vocab import get
+
+DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
+
+
+def read_answers(responses_dir: Path) -> list[dict]:
+    """Every stored answer, one dict per answer, in file order."""
+    rows = []
+    for path in sorted(responses_dir.glob("*/*.jsonl.gz")):
+        with gzip.open(path, "rt") as lines:
+            rows += [json.loads(line) for line in lines if line.strip()]
+    return rows
+
+
+def sources(config: str, data_dir: Path) -> tuple[Path | None, str]:
+    """The instance set folder a config's answers are about, and the templates they were asked in."""
+    folder = data_dir / "instances" / config
+    if not folder.is_dir() and config.startswith("random_"):
+        folder = data_dir / "instances" / config[len("random_"):]
+    for name in (config, re.sub(r"_3$", "", config)):
+        for candidate in (data_dir / "configs" / f"{name}.yaml",
+                          Path(str(resources.files("planbench_scale").joinpath(f"domains/planbench/{name}.yaml")))):
+            if candidate.is_file():
+                return (folder if folder.is_dir() else None), f"planbench:{candidate}"
+    return (folder if folder.is_dir() else None), "default"
+
+
+def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:
+    """config -> ({instance number: Instance}, templates); configs without instances map to ({}, ...)."""
+    sets = {}
+    for config in sorted(configs):
+        folder, templates = sources(config, data_dir)
+        instances = {}
+        if folder is not None:
+            try:
+                instances = {i.id.rsplit("-", 1)[-1]: i for i in load_instances(folder)}
+            except PlanbenchError as error:
+                print(f"note: {config}: {error}", file=sys.stderr)
+        sets[config] = (instances, templates)
+    return sets
+
+
+def extract_all(rows: list[dict], sets: dict) -> list[dict]:
+    """Our plans for every answer (and for PlanBench's translation where there is one)."""
+    results = []
+    for row in rows:
+        instances, templates = sets[row["config"]]
+        instance = instances.get(str(row["instance_id"]))
+        result = {"row": row, "instance": instance, "crash": None, "plan": None, "translated": None}
+        if instance is not None:
+            try:
+                result["plan"] = extract(row["raw_response"] or "", instance, templates).actions
+                if row.get("translation"):
+                    result["translated"] = extract(row["translation"], instance, templates).actions
+            except Exception as error:  # the benchmark counts crashes instead of stopping
+                result["crash"] = f"{type(error).__name__}: {error}"
+        results.append(result)
+    return results
+
+
+def validate_all(results: list[dict]) -> None:
+    """Adds our verdicts, validating each instance's plans in one batch."""
+    by_instance = defaultdict(list)
+    for result in results:
+        if result["plan"] is not None:
+            by_instance[result["instance"].id].append(result)
+    for group in by_instance.values():
+        task = task_of(group[0]["instance"])
+        plans = [r["plan"] for r in group] + [r["translated"] for r in group if r["translated"] is not None]
+        verdicts = iter(validate_many(task, plans))
+        for result in group:
+            result["valid"] = next(verdicts).valid
+        for result in group:
+            if result["translated"] is not None:
+                result["translation_valid"] = next(verdicts).valid
+
+
+@lru_cache(maxsize=None)
+def _grounded(vocabulary: str, blocks: tuple[str, ...]) -> Task:
+    """The task of the first instance seen with this vocabulary and these blocks."""
+    return task_for(Instance(id=f"{vocabulary}-{len(blocks)}", domain="", vocabulary=vocabulary,
+                             blocks=blocks, init=(), goal=(), optimal_plan=()))
+
+
+def task_of(instance: Instance) -> Task:
+    """`task_for(instance)`, grounded once per vocabulary and block set: instances that share
+    them share every fact and ground action, and differ only in the initial state and the goal."""
+    base = _grounded(instance.vocabulary, instance.blocks)
+    vocab, bit = get(instance.vocabulary), {fact: 1 << i for i, fact in enumerate(base.facts)}
+    init = sum(bit[vocab.fact(fact)] for fact in instance.init)
+    goal = sum(bit[vocab.fact(fact)] for fact in instance.goal)
+    return dataclasses.replace(base, name=instance.id, init=init, goal=goal)
+
+
+def summarise(results: list[dict]) -> list[dict]:
+    """One summary per config, model and prompt type."""
+    groups = defaultdict(list)
+    for result in results:
+        row = result["row"]
+        groups[(row["config"], row["model"], row["prompt_type"])].append(result)
+    summaries = []
+    for (config, model, prompt_type), group in sorted(groups.items()):
+        covered = [r for r in group if r["instance"] is not None]
+        judged = [r for r in covered if r["crash"] is None]
+        translated = [r for r in judged if "translation_valid" in r]
+        agreement = (sum(r["valid"] == r["translation_valid"] for r in translated) / len(translated)
+                     if translated else None)
+        summaries.append({
+            "config": config, "model": model, "prompt_type": prompt_type, "n": len(covered),
+            "ours_correct": sum(r["valid"] for r in judged),
+            "planbench_correct": sum(bool(r["row"]["planbench_correct"]) for r in covered),
+            "agreement_with_translation": agreement, "n_translated": len(translated),
+            "crashes": len(covered) - len(judged), "not_covered": len(group) - len(covered)})
+    return summaries
+
+
+def planbench_actions(plan) -> list[str]:
+    """PlanBench's stored plan (text or list) as normalised action strings."""
+    lines = plan if isinstance(plan, list) else str(plan or "").splitlines()
+    return [" ".join(line.lower().split()) for line in lines if line.strip()]
+
+
+def disagreement_reason(ours: tuple[str, ...], theirs: list[str]) -> str:
+    """Why our plan and PlanBench's differ, in a few words."""
+    ours = [a.lower() for a in ours]
+    if ours == theirs:
+        return "same plan: PlanBench's stored verdict differs from our validator's"
+    if [a.replace(" from ", " ") for a in theirs] == ours:
+        return "PlanBench kept the word 'from' inside its actions"
+    if ours and len(theirs) % len(ours) == 0 and theirs == ours * (len(theirs) // len(ours)):
+        return "PlanBench read a restated plan more than once"
+    if _subsequence(theirs, ours):
+        return "PlanBench skipped action lines silently"
+    if _subsequence(ours, theirs):
+        return "PlanBench took explanation lines as actions"
+    if len(ours) == len(theirs):
+        return "PlanBench read names or objects differently"
+    return "the plans differ"
+
+
+def _subsequence(short: list[str], long: list[str]) -> bool:
+    if len(short) >= len(long):
+        return False
+    items = iter(long)
+    return all(any(a == b for b in items) for a in short)
+
+
+def disagreements(results: list[dict]) -> list[dict]:
+    """Every judged answer where our verdict differs from PlanBench's, with the reason."""
+    table = []
+    for r in results:
+        row = r["row"]
+        if r["instance"] is None or r["crash"] is not None or r["valid"] == bool(row["planbench_correct"]):
+            continue
+        table.append({"config": row["config"], "model": row["model"], "prompt_type": row["prompt_type"],
+                      "instance_id": row["instance_id"], "ours_valid": r["valid"],
+                      "planbench_valid": bool(row["planbench_correct"]),
+                      "reason": disagreement_reason(r["plan"], planbench_actions(row["planbench_plan"])),
+                      "ours_plan": list(r["plan"])})
+    return table
+
+
+def print_table(summaries: list[dict], timings: dict[str, float]) -> None:
+    print(f"{'config':38} {'model':30} {'prompt':18} {'n':>5} {'ours':>6} {'planbench':>9} "
+          f"{'agree(tr)':>9} {'crash':>5}")
+    for s in summaries:
+        agreement = "" if s["agreement_with_translation"] is None else f"{s['agreement_with_translation']:.3f}"
+        note = f"  ({s['not_covered']} answers without instance)" if s["not_covered"] else ""
+        print(f"{s['config']:38} {s['model']:30} {s['prompt_type']:18} {s['n']:5} {s['ours_correct']:6} "
+              f"{s['planbench_correct']:9} {agreement:>9} {s['crashes']:5}{note}")
+    total = {key: sum(s[key] for s in summaries) for key in ("n", "ours_correct", "planbench_correct", "crashes")}
+    print(f"total: {total['n']} answers judged, ours {total['ours_correct']} valid, PlanBench "
+          f"{total['planbench_correct']} valid, {total['crashes']} crashes")
+    print("time: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in timings.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("responses_dir", nargs="?", type=Path, default=DEFAULT_RESPONSES)
+    parser.add_argument("--json", action="store_true", help="one JSON object per config, model, prompt type")
+    parser.add_argument("--disagreements", type=Path, help="write the disagreement table (JSON lines) here")
+    args = parser.parse_args(argv)
+    timings, start = {}, time.perf_counter()
+    rows = read_answers(args.responses_dir)
+    timings["reading answers"] = time.perf_counter() - start
+    start = time.perf_counter()
+    sets = load_sets({row["config"] for row in rows}, args.responses_dir.parent)
+    timings["loading instances"] = time.perf_counter() - start
+    start = time.perf_counter()
+    results = extract_all(rows, sets)
+    timings["extraction"] = time.perf_counter() - start
+    start = time.perf_counter()
+    validate_all(results)
+    timings["validation"] = time.perf_counter() - start
+    timings["extraction + validation"] = timings["extraction"] + timings["validation"]
+    summaries = summarise(results)
+    if args.disagreements:
+        args.disagreements.write_text("".join(json.dumps(d) + "\n" for d in disagreements(results)))
+    if args.json:
+        for summary in summaries:
+            print(json.dumps(summary))
+        print(json.dumps({"timings_s": timings}), file=sys.stderr)
+    else:
+        print_table(summaries, timings)
+
+
+if __name__ == "__main__":
+    main()
