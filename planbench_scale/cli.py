@@ -5,15 +5,21 @@ Bad input (`PlanbenchError`) is reported as one clear line and exit code 2, neve
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import click
 
 from . import __version__
+from .batch import lines_of, validate_jsonl
 from .errors import PlanbenchError
 from .instances import generate_set, load_instances, write_set
+from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
+from .validate import validate as validate_plan, verdict_report
 from .vocab import DOMAINS
 
 
@@ -181,3 +187,73 @@ def _instance_and_pool(spec: str):
     if len(matches) != 1:
         raise PlanbenchError(f"--instance {spec!r} names {len(matches)} instances, not one")
     return matches[0], pool
+
+
+@main.command()
+@click.option("--domain", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="PDDL domain file (STRIPS; typing and equality are fine).")
+@click.option("--problem", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="PDDL problem file.")
+@click.option("--plan", "plan_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help='Plan file: one action per line, such as "(stack a b)"; step numbers ("1:"), '
+                   'blank lines and "; cost" comments are fine.')
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
+@click.option("--trace", is_flag=True, help="Also print the state before each step and after the last.")
+def validate(domain, problem, plan_file, as_json, trace):
+    """Check one plan: exit 0 if it is valid, 1 if not, 2 if an input cannot be read.
+
+    An invalid plan is explained: the failing step (1-based here) and exactly the unmet
+    preconditions, or the goal facts still missing at the end.
+
+    Example: planbench-scale validate --domain domain.pddl --problem p01.pddl --plan p01.plan
+    """
+    task = read_task(read_text(domain, MAX_PDDL_CHARS), read_text(problem, MAX_PDDL_CHARS),
+                     domain, problem)
+    plan = parse_plan(read_text(plan_file, MAX_PLAN_CHARS), plan_file)
+    if not plan:
+        raise PlanbenchError(f"{plan_file}: no actions in the plan file")
+    report = verdict_report(task, plan, validate_plan(task, plan, trace=trace))
+    click.echo(json.dumps(report, indent=1) if as_json else _verdict_text(report))
+    sys.exit(0 if report["valid"] else 1)
+
+
+def _verdict_text(report: dict) -> str:
+    lines = [("valid: " if report["valid"] else "invalid: ") + report["message"]]
+    for step, state in enumerate(report.get("trace") or ()):
+        lines.append(f"  state {step}: {' '.join(state)}")
+    return "\n".join(lines)
+
+
+@main.command("validate-batch")
+@click.argument("plans", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--domain", type=click.Path(exists=True, dir_okay=False),
+              help='PDDL domain file for lines that give no "domain".')
+@click.option("--problem", type=click.Path(exists=True, dir_okay=False),
+              help='PDDL problem file for lines that give no "problem".')
+@click.option("--out", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the results (JSONL); - is stdout.")
+def validate_batch(plans, domain, problem, out):
+    """Check many plans from a JSONL file (- reads stdin), streaming: memory stays flat.
+
+    Each line is a JSON object with "plan" (the plan text, or a list of action strings) and
+    optionally "id" (echoed back), "domain" and "problem" (paths; default --domain/--problem):
+
+      {"id": 7, "plan": "(unstack b a)\\n(put-down b)"}
+
+    Each result line says {"line", "id", "valid", "reason", "failed_step" (0-based), "unmet"},
+    or {"line", "id", "error"} for a line that cannot be read. A summary goes to stderr.
+    Exit 0 if every plan is valid, 1 if some are invalid, 2 if some lines could not be read.
+
+    Example: planbench-scale validate-batch --domain domain.pddl --problem p01.pddl plans.jsonl
+    """
+    counts, start = Counter(), time.perf_counter()
+    with click.open_file(plans, encoding="utf-8", errors="replace") as source, \
+            click.open_file(out, "w", encoding="utf-8") as sink:
+        for result in validate_jsonl(lines_of(source), domain, problem, counts):
+            sink.write(result)
+    seconds = time.perf_counter() - start
+    total = sum(counts.values())
+    click.echo(f"{total:,} lines: {counts['valid']:,} valid, {counts['invalid']:,} invalid, "
+               f"{counts['error']:,} unreadable in {seconds:.2f} s "
+               f"({total / max(seconds, 1e-9):,.0f} lines/s)", err=True)
+    sys.exit(2 if counts["error"] else 1 if counts["invalid"] else 0)

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from .errors import PDDLError, PlanSyntaxError
+from .errors import PDDLError, PlanbenchError, PlanSyntaxError
 from .records import Instance
 from .task import Task, ground
 from .vocab import Vocabulary, get
@@ -53,6 +53,18 @@ MAX_PLAN_CHARS = 10_000_000
 _UNPARSEABLE = {":derived": "derived predicates (:derived)",
                 ":durative-action": "durative actions (:durative-action)"}
 _POSITION = re.compile(r"line:? ?(\d+), col:? ?(\d+)")
+
+
+def read_text(path: str, limit: int) -> str:
+    """A UTF-8 text file of at most `limit` characters; PlanbenchError says why not."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read(limit + 1)
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanbenchError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}")
+    if len(text) > limit:
+        raise PlanbenchError(f"{path} is too large (limit {limit:,} characters)")
+    return text
 
 
 def read_task(domain_text: str, problem_text: str, domain_file: str | None = None,

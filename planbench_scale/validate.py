@@ -82,7 +82,7 @@ def unknown_reason(task: Task, action: str) -> Reason:
 def explain(task: Task, plan: Sequence[str], verdict: Verdict) -> str:
     """One readable line for a verdict: what failed, where, and why."""
     if verdict.valid:
-        return f"valid plan of {len(plan)} actions"
+        return f"all {len(plan)} actions apply and the goal holds at the end"
     if verdict.failed_step is None:
         return f"{verdict.reason.value}: missing goal facts {' '.join(verdict.unmet)}"
     action = plan[verdict.failed_step]
@@ -110,37 +110,45 @@ def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdic
             if -1 in row:
                 row[:] = [tables.unknown if i is None else i
                           for i in (action_id(task, a) for a in plan)]
-        yield from _simulate(task, tables, ids, lambda i, step: batch[i][step])
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64,
+                           count=int(lengths.sum()))
+        yield from _simulate(task, tables, flat, lengths, lambda i, step: batch[i][step])
 
 
 def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanSyntaxError]:
     """Verdicts of many plan texts (read as `parse_plan` reads them), in order.
 
     A text that is not a plan yields its PlanSyntaxError instead of a verdict (it is not raised).
-    Each distinct line is read once per task and remembered, as sampled plans share most lines.
+    Each distinct line is read once per task and remembered, as sampled plans share most lines;
+    a batch's lines are looked up all at once.
     """
     tables = _tables(task)
     for batch in _batched(texts, BATCH):
-        ids = [_line_ids(task, tables, text) for text in batch]
-        errors = {i: _syntax_error(batch[i]) for i, row in enumerate(ids) if row is None}
-        ids = [row or [] for row in ids]
-        verdicts = _simulate(task, tables, ids, lambda i, step: parse_plan(batch[i])[step])
+        flat, lengths, unreadable = _line_ids(task, tables, batch)
+        errors = {i: _syntax_error(batch[i]) for i in unreadable}
+        verdicts = _simulate(task, tables, flat, lengths,
+                             lambda i, step: parse_plan(batch[i])[step])
         yield from (errors.get(i, v) for i, v in enumerate(verdicts))
 
 
-_SKIP, _BAD = -2, -3
+_SKIP, _BAD, _MISS = -2, -3, -4
 
 
-def _line_ids(task: Task, tables: _Tables, text: str) -> list[int] | None:
-    """The action ids of a plan text, or None if a line cannot be read."""
-    if len(text) > MAX_PLAN_CHARS:
-        return None
-    row = list(map(tables.lines.get, text.split("\n")))
-    if None in row:
-        row = [_line_id(task, tables, line) for line in text.split("\n")]
-    if _BAD in row:
-        return None
-    return [i for i in row if i != _SKIP] if _SKIP in row else row
+def _line_ids(task: Task, tables: _Tables, texts: list[str]):
+    """(action ids of all texts, actions per text, indices of unreadable texts)."""
+    texts = [t if len(t) <= MAX_PLAN_CHARS else "(" for t in texts]  # "(" reads as _BAD
+    lines = "\n".join(texts).split("\n")
+    ids = np.fromiter(map(tables.lines.get, lines, itertools.repeat(_MISS)), dtype=np.int64,
+                      count=len(lines))
+    for at in np.flatnonzero(ids == _MISS).tolist():
+        ids[at] = _line_id(task, tables, lines[at])
+    text_of = np.repeat(np.arange(len(texts)), [t.count("\n") + 1 for t in texts])
+    unreadable = np.unique(text_of[ids == _BAD])
+    keep = ids >= 0
+    keep[np.isin(text_of, unreadable)] = False
+    lengths = np.bincount(text_of[keep], minlength=len(texts))
+    return ids[keep], lengths, unreadable.tolist()
 
 
 def _line_id(task: Task, tables: _Tables, line: str) -> int:
@@ -221,20 +229,20 @@ def _words(masks: list[int], words: int) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u8").reshape(len(masks), words).astype(np.uint64)
 
 
-def _simulate(task: Task, tables: _Tables, ids: list[list[int]], action_at) -> list:
-    """Verdicts of a batch of plans (action ids), simulated step by step together, longest first.
+def _simulate(task: Task, tables: _Tables, flat: np.ndarray, lengths: np.ndarray,
+              action_at) -> list:
+    """Verdicts of a batch of plans, simulated step by step together, longest first.
 
-    `action_at(i, step)` gives the action string of an unknown action, to say why it is unknown.
+    `flat` holds the action ids of all plans one after the other, `lengths` the actions per
+    plan; `action_at(i, step)` gives the string of an unknown action, to say why it is unknown.
     """
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
     order = np.argsort(-lengths, kind="stable")
     starts, lengths = (np.cumsum(lengths) - lengths)[order], lengths[order]
-    state = np.repeat(tables.init[None, :], len(ids), axis=0)
-    failed = np.full(len(ids), -1, dtype=np.int64)
-    rows = np.zeros(len(ids), dtype=np.int64)
+    state = np.repeat(tables.init[None, :], len(lengths), axis=0)
+    failed = np.full(len(lengths), -1, dtype=np.int64)
+    rows = np.zeros(len(lengths), dtype=np.int64)
     short = np.zeros_like(state)
-    active = np.searchsorted(-lengths, -np.arange(int(lengths[0]) if len(ids) else 0), "left")
+    active = np.searchsorted(-lengths, -np.arange(int(lengths[0]) if len(lengths) else 0), "left")
     for step, n in enumerate(active.tolist()):
         action = flat[starts[:n] + step]
         now = state[:n]
@@ -248,30 +256,42 @@ def _simulate(task: Task, tables: _Tables, ids: list[list[int]], action_at) -> l
 
 
 def _verdicts(task, tables, order, lengths, failed, rows, short, action_at) -> list:
-    """Turn the simulation's arrays into verdicts in input order, sharing equal verdicts."""
-    result = [VALID] * len(order)
+    """Turn the simulation's arrays into verdicts in input order, one object per distinct failure."""
+    result = np.full(len(order), VALID, dtype=object)
     bad = np.flatnonzero((failed >= 0) | short.any(axis=1))
-    words = short[bad].tobytes()
-    width = short.shape[1] * 8
-    for k, at, step, row, length in zip(range(len(bad)), order[bad].tolist(), failed[bad].tolist(),
-                                        rows[bad].tolist(), lengths[bad].tolist()):
-        action = action_at(at, step) if row == tables.unknown else None
-        key = (step, row, length == 0, action, words[k * width:(k + 1) * width])
-        verdict = tables.cache.get(key)
-        if verdict is None:
-            verdict = _failure(task, key)
-            if len(tables.cache) >= MAX_VERDICTS:
-                tables.cache.clear()
-            tables.cache[key] = verdict
-        result[at] = verdict
-    return result
+    unknown = rows[bad] == tables.unknown
+    for at, step in zip(order[bad[unknown]].tolist(), failed[bad[unknown]].tolist()):
+        result[at] = Verdict(False, unknown_reason(task, action_at(at, step)), step)
+    bad = bad[~unknown]
+    keys = np.column_stack((failed[bad], rows[bad], lengths[bad] == 0, short[bad].view(np.int64)))
+    raw, width = keys.tobytes(), keys.shape[1] * 8
+    known = tables.cache.get
+    verdicts = np.empty(len(bad), dtype=object)
+    verdicts[:] = [known(key) or _failure(task, tables, key)
+                   for key in (raw[k:k + width] for k in range(0, len(raw), width))]
+    result[order[bad]] = verdicts
+    return result.tolist()
 
 
-def _failure(task: Task, key: tuple) -> Verdict:
-    step, row, empty, action, words = key
-    if action is not None:
-        return Verdict(False, unknown_reason(task, action), step)
-    unmet = task.fact_names(int.from_bytes(words, "little"))
-    if step < 0:
-        return Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
-    return Verdict(False, Reason.INAPPLICABLE, step, unmet)
+def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
+    """The verdict of a failure key: int64 step, action row, empty plan, missing-fact words."""
+    step, _, empty, *words = np.frombuffer(key, dtype=np.int64).tolist()
+    unmet = task.fact_names(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
+    if step >= 0:
+        verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet)
+    else:
+        verdict = Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
+    if len(tables.cache) >= MAX_VERDICTS:
+        tables.cache.clear()
+    tables.cache[key] = verdict
+    return verdict
+
+
+def verdict_report(task: Task, plan: Sequence[str], verdict: Verdict) -> dict:
+    """A verdict as plain JSON-ready data, with a readable message (and the trace if it has one)."""
+    report = {"valid": verdict.valid, "reason": verdict.reason.value,
+              "failed_step": verdict.failed_step, "unmet": list(verdict.unmet),
+              "message": explain(task, plan, verdict)}
+    if verdict.trace is not None:
+        report["trace"] = [sorted(state) for state in verdict.trace]
+    return report
