@@ -74,10 +74,9 @@ def ground(problem, file: str | None = None) -> Task:
     _check_kind(problem, file)
     facts: dict[str, int] = {}
     bit = lambda fact: 1 << facts.setdefault(fact, len(facts))  # noqa: E731
-    init = sum(bit(_atom(f)) for f, v in problem.explicit_initial_values.items() if v.is_true())
-    goal = 0
-    for condition in _conjuncts(problem.goals, "goal"):
-        goal |= bit(_atom(condition))
+    init = _mask([_template(f, []) for f, v in problem.explicit_initial_values.items()
+                  if v.is_true()], (), bit)
+    goal = _mask([_template(c, []) for c in _conjuncts(problem.goals, "goal")], (), bit)
     names, pre, add, delete = [], [], [], []
     for action in problem.actions:
         for name, masks in _ground_action(problem, action, bit):
@@ -145,44 +144,36 @@ def _conjuncts(conditions, where: str):
             raise PDDLError(f"unsupported PDDL feature: {feature}; {_STRIPS_ONLY}")
 
 
-def _atom(expression, binding: dict | None = None) -> str:
-    """A ground fluent expression as PDDL text: "(on a b)"."""
-    args = [_term(arg, binding) for arg in expression.args]
+def _template(expression, params: list[str]) -> str:
+    """A fluent or a term as a format string over parameter values: "(on {0} b)", "{1}"."""
+    if expression.is_parameter_exp():
+        return "{%d}" % params.index(expression.parameter().name)
+    if expression.is_object_exp():
+        return expression.object().name.lower()
+    args = [_template(arg, params) for arg in expression.args]
     return "(" + " ".join([expression.fluent().name.lower(), *args]) + ")"
-
-
-def _term(arg, binding: dict | None) -> str:
-    if arg.is_parameter_exp():
-        return binding[arg.parameter().name]
-    return arg.object().name.lower()
 
 
 def _ground_action(problem, action, bit):
     """(name, (pre, add, delete)) for every binding of the action's parameters."""
-    conditions = list(_conjuncts(action.preconditions, "precondition"))
-    atoms = [c for c in conditions if c.is_fluent_exp()]
-    tests = [c for c in conditions if not c.is_fluent_exp()]
-    effects = [(e.fluent, e.value.bool_constant_value()) for e in action.effects]
     params = [p.name for p in action.parameters]
+    conditions = list(_conjuncts(action.preconditions, "precondition"))
+    atoms = [_template(c, params) for c in conditions if c.is_fluent_exp()]
+    tests = [(c.is_equals(), *(_template(arg, params) for arg in (c if c.is_equals() else c.arg(0)).args))
+             for c in conditions if not c.is_fluent_exp()]
+    adds = [_template(e.fluent, params) for e in action.effects if e.value.bool_constant_value()]
+    deletes = [_template(e.fluent, params) for e in action.effects
+               if not e.value.bool_constant_value()]
     domains = [[o.name.lower() for o in problem.objects(p.type)] for p in action.parameters]
-    head = action.name.lower()
+    head = "(" + " ".join([action.name.lower(), *("{%d}" % i for i in range(len(params)))]) + ")"
     for values in itertools.product(*domains):
-        binding = dict(zip(params, values))
-        if not all(_holds(test, binding) for test in tests):
-            continue
-        pre = sum({bit(_atom(a, binding)) for a in atoms})
-        add = delete = 0
-        for fluent, value in effects:
-            if value:
-                add |= bit(_atom(fluent, binding))
-            else:
-                delete |= bit(_atom(fluent, binding))
-        yield "(" + " ".join([head, *values]) + ")", (pre, add, delete)
+        if all((left.format(*values) == right.format(*values)) == equal for equal, left, right in tests):
+            yield head.format(*values), (_mask(atoms, values, bit), _mask(adds, values, bit),
+                                         _mask(deletes, values, bit))
 
 
-def _holds(test, binding: dict) -> bool:
-    """Value of a static (in)equality under a binding."""
-    if test.is_not():
-        return not _holds(test.arg(0), binding)
-    left, right = (_term(arg, binding) for arg in test.args)
-    return left == right
+def _mask(templates: list[str], values: tuple[str, ...], bit) -> int:
+    mask = 0
+    for template in templates:
+        mask |= bit(template.format(*values))
+    return mask
