@@ -4,18 +4,23 @@ States have the hand empty: below[i] is the block under block i, or TABLE. The g
 target[i], the block that block i must end on, or FREE when the goal leaves it open.
 
 A block must move if the goal puts it elsewhere, if it stands on a block that must move, or if it
-stands on a block that the goal reserves for another block. Two kinds of moves are safe to make at
-once (some optimal plan starts with them): a must-move block with no target goes to the table, and
-a must-move block goes onto its target when that target is clear and never has to move. When
-neither exists, some optimal plan next moves a must-move block to the table, so those are the only
+stands on a block that the goal reserves for another block. Three kinds of moves are safe to make at
+once (some optimal plan starts with them): a must-move block with no target goes to the table, a
+must-move block goes onto its target when that target is clear and never has to move, and a block
+standing above a block of its own goal tower (it must move twice) goes to the table. When
+none exists, some optimal plan next moves a must-move block to the table, so those are the only
 branches. The heuristic counts must-move blocks plus a lower bound on the blocks that must move
-twice: vertex-disjoint cycles of the "must start moving before the other finishes" graph.
+twice: the minimum feedback vertex set of the graph "u must start moving before v makes its last
+move" (an edge u -> v when u is above v, above a block of v's goal tower, or in v's goal tower),
+since a cycle of such constraints cannot hold if every block on it moves only once.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+
+from .feedback import bits, feedback_bound
 
 TABLE = -1
 """below[i] == TABLE: block i stands on the table."""
@@ -51,13 +56,6 @@ def _on_top(below) -> list[int]:
     return on_top
 
 
-def _bits(mask: int):
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
-
-
 class _Search:
     """One A* search towards a fixed goal."""
 
@@ -69,29 +67,36 @@ class _Search:
                 self.claimed[lower] = upper
 
     def run(self, below: list[int]) -> list[Move]:
+        """A*: a child is queued with its parent's heuristic minus the step (a lower bound, as the
+        heuristic is admissible) and evaluated only when it comes first, since most never do."""
         start, first_moves = self.settle(below)
-        info = {start: self.analyse(start)}
-        best = {start: len(first_moves)}
+        best, closed, info = {start: len(first_moves)}, set(), {}
         came: dict[tuple, tuple[tuple | None, list[Move]]] = {start: (None, first_moves)}
         tie = itertools.count()
-        heap = [(best[start] + info[start][0], -best[start], next(tie), start)]
+        heap = [(0, -best[start], next(tie), start)]
         while heap:
-            _, neg_g, _, state = heapq.heappop(heap)
-            if -neg_g > best[state]:
+            key, neg_g, _, state = heapq.heappop(heap)
+            g = -neg_g
+            if g > best[state] or state in closed:
                 continue
+            if state not in info:
+                info[state] = self.analyse(state)
             h, candidates = info[state]
+            if g + h > key:
+                heapq.heappush(heap, (g + h, neg_g, next(tie), state))
+                continue
             if h == 0:
                 return self._path(came, state)
+            closed.add(state)
             for block in candidates:
                 child = list(state)
                 child[block] = TABLE
                 child, moves = self.settle(child)
-                g = best[state] + 1 + len(moves)
-                if g < best.get(child, g + 1):
-                    best[child], came[child] = g, (state, [(block, TABLE), *moves])
-                    if child not in info:
-                        info[child] = self.analyse(child)
-                    heapq.heappush(heap, (g + info[child][0], -g, next(tie), child))
+                cost = 1 + len(moves)
+                if g + cost < best.get(child, g + cost + 1):
+                    best[child], came[child] = g + cost, (state, [(block, TABLE), *moves])
+                    bound = info[child][0] if child in info else max(h - cost, 0)
+                    heapq.heappush(heap, (g + cost + bound, -(g + cost), next(tie), child))
         raise AssertionError("Blocksworld goals that pass goal_targets are always reachable")
 
     @staticmethod
@@ -134,9 +139,15 @@ class _Search:
             if dest == FREE:
                 dest = TABLE
             elif on_top[dest] >= 0 or must >> dest & 1:
-                continue
+                if below[block] == TABLE or not self.above_own_goal(block, below):
+                    continue
+                dest = TABLE  # it must move twice anyway: out of the way now
             old = below[block]
-            below[block], must = dest, must & ~(1 << block)
+            below[block] = dest
+            if dest == TABLE and target[block] != FREE:
+                work.append(block)  # still must move, once its target is ready
+            else:
+                must &= ~(1 << block)
             moves.append((block, dest))
             if dest >= 0:
                 on_top[dest] = block
@@ -146,6 +157,17 @@ class _Search:
             if claimed[block] >= 0:
                 work.append(claimed[block])
         return tuple(below), moves
+
+    def above_own_goal(self, block: int, below) -> bool:
+        """Whether the block stands above a block of its own goal tower, so it must move twice."""
+        under, lower = set(), below[block]
+        while lower >= 0:
+            under.add(lower)
+            lower = below[lower]
+        goal = self.target[block]
+        while goal != FREE and goal not in under:
+            goal = self.target[goal]
+        return goal != FREE
 
     def analyse(self, below: tuple[int, ...]) -> tuple[int, list[int]]:
         """The heuristic value of a settled state and the blocks to branch on (to the table)."""
@@ -161,9 +183,9 @@ class _Search:
                 masks.append(mask)
                 tower_of[tower[level]], height[tower[level]] = len(suffix), level
             suffix.append(masks[::-1])
-        preds = {block: self._preds(block, tower_of, height, suffix) & must for block in _bits(must)}
-        candidates = [b for b in _bits(must) if on_top[b] < 0 and below[b] != TABLE]
-        return must.bit_count() + disjoint_cycles(preds, must), candidates
+        preds = {block: self._preds(block, tower_of, height, suffix) & must for block in bits(must)}
+        candidates = [b for b in bits(must) if on_top[b] < 0 and below[b] != TABLE]
+        return must.bit_count() + feedback_bound(preds), candidates
 
     def _preds(self, block, tower_of, height, suffix) -> int:
         """Blocks that must start moving before `block` can make its last move."""
@@ -178,45 +200,3 @@ class _Search:
             if level < len(suffix[tower]):
                 preds |= suffix[tower][level]
         return preds
-
-
-def disjoint_cycles(preds: dict[int, int], vertices: int) -> int:
-    """A lower bound on the minimum feedback vertex set: greedily packed vertex-disjoint cycles."""
-    count, alive = 0, vertices
-    for v in _bits(vertices):
-        if preds[v] >> v & 1:
-            count, alive = count + 1, alive & ~(1 << v)
-    for v in _bits(alive):
-        if not alive >> v & 1:
-            continue
-        for u in _bits(preds[v] & alive):
-            if preds[u] >> v & 1:
-                count, alive = count + 1, alive & ~(1 << u) & ~(1 << v)
-                break
-    return count + _nontrivial_components(preds, alive)
-
-
-def _nontrivial_components(preds: dict[int, int], alive: int) -> int:
-    """Strongly connected components with at least two vertices, among `alive`."""
-    succs = dict.fromkeys(_bits(alive), 0)
-    for v in _bits(alive):
-        for u in _bits(preds[v] & alive):
-            succs[u] |= 1 << v
-    count, left = 0, alive
-    while left:
-        v = (left & -left).bit_length() - 1
-        component = _reach(preds, alive, v) & _reach(succs, alive, v)
-        count += component != 1 << v
-        left &= ~component
-    return count
-
-
-def _reach(adjacent: dict[int, int], alive: int, start: int) -> int:
-    seen = frontier = 1 << start
-    while frontier:
-        new = 0
-        for v in _bits(frontier):
-            new |= adjacent[v]
-        frontier = new & alive & ~seen
-        seen |= frontier
-    return seen
