@@ -2,7 +2,8 @@
 
 Prints, measured in this run: optimal-plan times on uniformly random instances (targets: 20 blocks
 median < 50 ms, 30 blocks median < 1 s, 50 blocks reported), the time to build stratified sets
-(target: 110 instances of optimal length 20-40 in < 1 minute; sets reaching 60+ steps), how much of
+(target: 110 instances of optimal length 20-40 in < 1 minute; sets reaching 60+ steps; 100 blocks
+reported too), how much of
 each step range was filled, PlanBench solve and load times, and with --fast-downward the same
 instances solved by Fast Downward's A*/LM-cut side by side.
     python scripts/bench_generate.py [--instances 31] [--fast-downward]
@@ -33,9 +34,10 @@ def timed(function, *args, **kwargs):
 def random_instances(count: int) -> None:
     print("== certified optimal plans, uniformly random instances (init and goal drawn by bwstates)")
     print(f"{'blocks':>6} {'goals':>7} {'n':>4} {'median ms':>10} {'p90 ms':>9} {'max ms':>9} {'mean length':>12}")
-    for n, partial in [(10, False), (20, False), (30, False), (40, False), (50, False), (20, True), (50, True)]:
+    for n, partial in [(10, False), (20, False), (30, False), (40, False), (50, False), (100, False),
+                       (20, True), (50, True)]:
         times, lengths = [], []
-        for seed in range(count if n <= 30 else max(count // 2, 5)):
+        for seed in range(count if n <= 30 else max(count // (2 if n <= 50 else 4), 5)):
             names, init, goal = random_problem(n, seed, partial)
             elapsed, plan = timed(bw.optimal_plan, names, init, goal)
             times.append(elapsed * 1000)
@@ -119,7 +121,7 @@ def main() -> None:
     stratified_sets()
     planbench()
     if args.fast_downward:
-        fast_downward(5)
+        fast_downward(3)
 
 
 if __name__ == "__main__":
