@@ -29,7 +29,7 @@ COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
 """The sample columns the report reads (never the large text column)."""
 
 PARAMETER_KEYS = ("parameters", "model_parameters", "n_parameters", "num_parameters")
-"""Config keys (top level, or inside a "model" entry) that may hold the model's parameter count."""
+"""Config keys that may hold the model's parameter count (for FLOPs = 2 x parameters x tokens)."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +64,22 @@ class Report:
     """Problems found; non-empty means the report is partial."""
 
 
+def setting(config: dict, *keys: str):
+    """The first of `keys` found in the run config, at the top level or one level down (the
+    engine may group settings, e.g. under "settings" or "model"); None when absent."""
+    for where in (config, *(v for v in config.values() if isinstance(v, dict))):
+        for key in keys:
+            if where.get(key) not in (None, "", {}):
+                return where[key]
+    return None
+
+
 def _label(config: dict, path: Path) -> str:
     """"model · strategy" from the config, falling back to the folder name."""
-    model = config.get("model")
+    model = setting(config, "model", "model_name", "model_path")
     if isinstance(model, dict):
         model = model.get("name") or model.get("path")
-    strategy = config.get("strategy")
+    strategy = setting(config, "strategy")
     if isinstance(strategy, dict):
         strategy = strategy.get("name")
     parts = [Path(str(model)).name if model else path.name, str(strategy) if strategy else ""]
@@ -78,11 +88,8 @@ def _label(config: dict, path: Path) -> str:
 
 def parameters(config: dict) -> float | None:
     """The model's parameter count from the run config, or None when it is not recorded."""
-    for where in (config, config.get("model") if isinstance(config.get("model"), dict) else {}):
-        for key in PARAMETER_KEYS:
-            if isinstance(where.get(key), (int, float)) and where[key] > 0:
-                return float(where[key])
-    return None
+    value = setting(config, *PARAMETER_KEYS)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def _being_written(path: Path) -> bool:
@@ -160,9 +167,9 @@ def _run_notes(path: Path, config: dict, samples: pd.DataFrame):
     missing = int((counts == 0).sum())
     if missing:
         yield f"{path}: {missing} of {len(counts)} instances have no samples yet"
-    wanted, counts = config.get("k"), counts[counts > 0]
-    if isinstance(wanted, int) and str(config.get("strategy", "sample")).startswith("sample") \
-            and len(counts) and counts.min() < wanted:
+    wanted, counts = setting(config, "k"), counts[counts > 0]
+    budgeted = setting(config, "budget_samples", "budget_tokens") is not None
+    if isinstance(wanted, int) and not budgeted and len(counts) and counts.min() < wanted:
         short = int((counts < wanted).sum())
         yield f"{path}: {short} instances have fewer than the configured k = {wanted} samples"
 
@@ -267,16 +274,33 @@ def headline(accuracy: pd.DataFrame) -> pd.DataFrame:
 
 
 SECTIONS = (
-    ("Accuracy per domain (first sample)", "accuracy_by_domain"),
-    ("Coverage (pass@k) per domain", "coverage"),
-    ("Power-law fits of coverage: log(coverage) = a·k^b per step bucket", "coverage_fits"),
-    ("Majority vote@k", "majority_vote"),
-    ("Accuracy after r revision rounds", "revision_rounds"),
-    ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost"),
-    ("Accuracy per optimal plan length (first sample)", "accuracy_by_length"),
-    ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks"),
+    ("Accuracy per domain (first sample)", "accuracy_by_domain", None),
+    ("Coverage (pass@k): rows k samples, columns run · domain", "coverage", ("k", "coverage")),
+    ("Power-law fits of coverage: log(coverage) = a·k^b per step bucket", "coverage_fits", None),
+    ("Majority vote@k: rows k samples, columns run · domain", "majority_vote",
+     ("k", "majority_vote")),
+    ("Valid within r revision rounds: rows r, columns run · domain", "revision_rounds",
+     ("round", "accuracy")),
+    ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost", None),
+    ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
+    ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks", None),
 )
-"""The tables shown on the page, in order, with their headings (every table is also a CSV)."""
+"""The tables shown on the page, in order: heading, table name (every table is also a CSV), and
+for curves the (row, value) columns of a side-by-side view with one column per run and domain."""
+
+FIGURE_TITLES = {"accuracy_vs_length": "Accuracy against optimal plan length",
+                 "coverage_vs_samples": "Coverage against samples per instance",
+                 "fail_at_k": "fail@k against samples (log-log)",
+                 "accuracy_vs_round": "Accuracy against revision rounds",
+                 "accuracy_vs_tokens": "Accuracy against tokens spent"}
+
+
+def _side_by_side(table: pd.DataFrame, row: str, value: str) -> pd.DataFrame:
+    """A long curve table as rows `row` and one column per "run · domain"."""
+    columns = table["run"].astype(str) + " · " + table["domain"].astype(str)
+    return table.assign(curve=columns).pivot_table(index=row, columns="curve", values=value,
+                                                   aggfunc="first", dropna=False, observed=True)
+
 
 STYLE = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;
@@ -301,12 +325,15 @@ def render_html(runs: Sequence[Run], tables: dict[str, pd.DataFrame], figures: S
               headline(tables["accuracy_by_domain"]).to_html()]
     for figure in (f for f in figures if f.suffix == ".png"):
         data = base64.b64encode(figure.read_bytes()).decode()
-        parts.append(f"<h3>{html.escape(figure.stem.replace('_', ' '))}</h3>"
+        title = FIGURE_TITLES.get(figure.stem, figure.stem)
+        parts.append(f"<h3>{html.escape(title)}</h3>"
                      f"<img alt='{figure.stem}' src='data:image/png;base64,{data}'>")
-    for heading, name in SECTIONS:
-        if not tables[name].empty:
+    for heading, name, curve in SECTIONS:
+        table = tables[name]
+        if not table.empty:
+            shown = _side_by_side(table, *curve) if curve else table
             parts += [f"<h2>{html.escape(heading)}</h2>",
-                      tables[name].to_html(index=False, float_format=lambda v: f"{v:.4g}")]
+                      shown.to_html(index=bool(curve), float_format=lambda v: f"{v:.4g}")]
     parts.append("<h2>Run configs</h2>")
     for run in runs:
         parts.append(f"<details><summary>{html.escape(run.name)}</summary><pre>"

@@ -204,3 +204,30 @@ def test_samples_of_unknown_instances_are_left_out(tmp_path):
                             "instances.jsonl (left out)",)
     table = pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv")
     assert table["instances"].item() == 3
+
+
+def test_config_settings_found_nested_or_missing():
+    config = {"settings": {"strategy": "revise", "k": 8}, "model": {"name": "/m/gemma-3-270m",
+                                                                  "parameters": 2.7e8}}
+    assert report.setting(config, "k") == 8
+    assert report.parameters(config) == 2.7e8 and report.parameters({}) is None
+    assert report._label(config, report.Path("results/x")) == "gemma-3-270m · revise"
+    assert report._label({}, report.Path("results/x")) == "x"
+
+
+def test_sampling_and_revision_side_by_side(tmp_path):
+    tiny_run(tmp_path / "sample")
+    inst = Instance(id="i0", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b"),
+                    init=(), goal=(), optimal_plan=(("unstack", "a", "b"),))
+    rows = [Sample("i0", "blocksworld", "blocksworld", 2, 1, chain, r, "revise", "h", "t", 10, 5,
+                   "stop", "plan", "(unstack a b)", 1, ok, "valid", -1, "", chain)
+            for chain, verdicts in ((0, [False, True]), (1, [False, False, False]))
+            for r, ok in enumerate(verdicts)]
+    with RunWriter(tmp_path / "revise", {"model": "tiny", "strategy": "revise", "k": 2},
+                   [inst]) as writer:
+        writer.append(rows)
+    result = report.build_report([tmp_path / "sample", tmp_path / "revise"], tmp_path / "out")
+    rounds = pd.read_csv(tmp_path / "out" / "revision_rounds.csv")
+    assert list(rounds["accuracy"]) == [0.0, 0.5, 0.5] and list(rounds["run"]) == ["tiny · revise"] * 3
+    assert {"accuracy_vs_round.png", "accuracy_vs_tokens.png"} <= {p.name for p in result.figures}
+    assert "Valid within r revision rounds" in result.html.read_text()
