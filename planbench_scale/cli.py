@@ -91,7 +91,9 @@ def generate(domains, blocks, steps, per_step, seed, partial_goals, out):
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Folder for the CSV tables, figures/ (PNG and SVG) and index.html.")
-def report_command(runs: tuple[Path, ...], out_dir: Path) -> None:
+@click.option("--target-coverage", default=0.9, show_default=True, type=float,
+              help="Coverage for which the power-law fits predict the samples needed (0-1).")
+def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float) -> None:
     """Tables, figures and one self-contained HTML page from one or more run folders.
 
     RUNS are folders written by `planbench-scale run` (results/NAME). Give several to compare
@@ -102,7 +104,7 @@ def report_command(runs: tuple[Path, ...], out_dir: Path) -> None:
     """
     from .report import build_report
 
-    result = build_report(runs, out_dir)
+    result = build_report(runs, out_dir, target=target_coverage)
     for note in result.notes:
         click.echo(f"warning: {note}", err=True)
     state = "partial report" if result.notes else "report"

@@ -216,8 +216,9 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def compute_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
-    """Every metric table of the report, keyed by CSV name."""
+def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.DataFrame]:
+    """Every metric table of the report, keyed by CSV name; `target` is the coverage for which
+    the power-law fits predict the samples needed."""
     samples = _concat([r.samples for r in runs if len(r.samples)])
     inst = metrics.per_instance(samples)
     cov_steps = metrics.coverage(inst, by=("domain", "steps"))
@@ -230,7 +231,7 @@ def compute_tables(runs: Sequence[Run]) -> dict[str, pd.DataFrame]:
         "pass_at_k": metrics.pass_at_k_table(inst, by=("domain", "optimal_length")),
         "coverage": metrics.coverage(inst, by=("domain",)),
         "coverage_by_steps": cov_steps,
-        "coverage_fits": metrics.coverage_fits(cov_steps),
+        "coverage_fits": metrics.coverage_fits(cov_steps, target=target),
         "majority_vote": metrics.majority_vote(samples),
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, {k: v for k, v in params.items() if v}, by=("domain",)),
@@ -247,11 +248,14 @@ def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
             *plots.accuracy_vs_tokens(tables["tokens_vs_accuracy"], out_dir)]
 
 
-def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path) -> Report:
+def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path,
+                 target: float = 0.9) -> Report:
     """Load the runs, write the CSV tables, the figures and index.html into out_dir."""
+    if not 0 < target < 1:
+        raise PlanbenchError(f"target coverage must be between 0 and 1, not {target}")
     runs = load_runs(run_dirs)
     notes = [n for r in runs for n in r.notes] + instance_set_notes(runs)
-    tables = compute_tables(runs)
+    tables = compute_tables(runs, target)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csvs = []

@@ -187,11 +187,16 @@ def test_bad_input_is_a_clear_error(tmp_path):
 def test_cli_report(tmp_path):
     tiny_run(tmp_path / "run", stored=2)
     runner = CliRunner()
-    ok = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "out")])
+    ok = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "out"),
+                              "--target-coverage", "0.5"])
     assert ok.exit_code == 0 and "partial report" in ok.output
+    assert set(pd.read_csv(tmp_path / "out" / "coverage_fits.csv")["target"]) == {0.5}
     assert "1 of 3 instances have no samples yet" in ok.output
     bad = runner.invoke(main, ["report", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
     assert bad.exit_code == 2 and bad.output.startswith("error: ") and "Traceback" not in bad.output
+    bad = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "o"),
+                               "--target-coverage", "1.5"])
+    assert bad.exit_code == 2 and "target coverage" in bad.output
 
 
 def test_samples_of_unknown_instances_are_left_out(tmp_path):
