@@ -92,6 +92,8 @@ class _Line:
     """Why an action-like line was not read; None otherwise."""
     mark: str | None = None
     """"open", "close" or "fence" for a plan delimiter line."""
+    unread_step: bool = False
+    """A step of a plan that could not be read (numbered, or an s-expression of a known action)."""
 
 
 def extract(text: str, instance: Instance, templates: str = "default") -> Extraction:
@@ -187,7 +189,9 @@ def _read_line(number: int, original: str, reader: _Reader) -> _Line:
         if all(actions):
             return _Line(number, original, tuple(actions), step, None)
         if any(actions) or rest.lstrip().startswith("("):
-            return _Line(number, original, (), step, "s-expression is not an action of this problem")
+            named = any(name.lower() in reader.actions for name, _ in sexprs)
+            return _Line(number, original, (), step, "s-expression is not an action of this problem",
+                         unread_step=named or step is not None)
     verb = reader.verbs.match(rest.lstrip("*_`'\" "))
     if not verb:
         return _Line(number, original, (), step, None)
@@ -195,7 +199,8 @@ def _read_line(number: int, original: str, reader: _Reader) -> _Line:
     action = _placing(after) if verb.lastgroup == "place" else ACTIONS[int(verb.lastgroup[1:])]
     objects = _objects(after, reader, ARITY[action])
     if isinstance(objects, str):
-        return _Line(number, original, (), step, objects.format(action=action))
+        return _Line(number, original, (), step, objects.format(action=action),
+                     unread_step=step is not None)
     return _Line(number, original, ((action, *objects),), step, None)
 
 
@@ -251,7 +256,7 @@ def _placing(after: str) -> str:
 
 def _sexpr_action(name: str, args: str, reader: _Reader):
     action = reader.actions.get(name.lower())
-    blocks = [reader.names.get(arg.lower()) for arg in args.split()]
+    blocks = [reader.names.get(arg.lower(), reader.phrases.get((arg.lower(),))) for arg in args.split()]
     if action is None or None in blocks or len(blocks) != ARITY[action]:
         return None
     return (action, *blocks)
@@ -294,7 +299,7 @@ def _runs(lines: list[_Line]) -> _Runs:
             continue
         if line.step is not None:
             context, step_actions = line.step, set()
-        if not (line.actions or (line.why and line.step is not None)):
+        if not (line.actions or line.unread_step):
             prose_since = prose_since or bool(line.text.strip())
             continue
         if context is not None and line.step is None and step_actions:

@@ -157,16 +157,23 @@ def rendered_plans(draw):
     return instance, plan, draw(st.sampled_from(["", "{}. ", "- ", "Step {}: ", "**{}.** "]))
 
 
+PLANBENCH_TEMPLATES = {"blocksworld": "configs/blocksworld.yaml", "mystery": "configs/mystery_blocksworld.yaml",
+                       "planbench-randomized": "obfuscated_randomized_blocksworld"}
+
+
 @settings(max_examples=150, deadline=None)
 @given(rendered_plans())
-def test_a_plan_rendered_in_our_words_reads_back(case):
+def test_a_plan_rendered_in_our_words_or_planbench_s_reads_back(planbench, case):
     instance, plan, marker = case
     vocab = get(instance.vocabulary)
-    lines = plan_lines(load_template("default", instance.domain), vocab, plan).splitlines()
-    text = "Here is my plan:\n" + "\n".join(marker.format(i) + line for i, line in enumerate(lines, 1))
-    assert extract(text, instance).actions == tuple(vocab.fact(a) for a in plan)
-    pddl = "\n".join(vocab.fact(a) for a in plan)
-    assert extract(pddl, instance).actions == tuple(vocab.fact(a) for a in plan)
+    expected = tuple(vocab.fact(a) for a in plan)
+    config = PLANBENCH_TEMPLATES.get(instance.vocabulary)
+    sources = ["default"] + ([f"planbench:{planbench / config if '/' in config else config}"] if config else [])
+    for templates in sources:
+        lines = plan_lines(load_template(templates, instance.domain), vocab, plan).splitlines()
+        text = "Here is my plan:\n" + "\n".join(marker.format(i) + line for i, line in enumerate(lines, 1))
+        assert extract(text, instance, templates).actions == expected, templates
+    assert extract("\n".join(expected), instance).actions == expected
 
 
 def test_function_call_syntax_and_asides_in_parentheses():
@@ -248,3 +255,9 @@ def test_disagreements_with_planbench_stay_as_recorded(planbench):
         assert recorded["ours_valid"] != bool(row["planbench_correct"]) and recorded["reason"]
         seen += 1
     assert seen == len(table) > 300
+
+
+def test_s_expressions_with_colour_names_and_unreadable_pddl_steps():
+    assert plan_of("(unstack blue red)\n(put-down blue)") == PLAN[:2]
+    extraction = extract("```lisp\n(unstack blue red)\n(put-down blue table)\n(pick-up red)\n```", BW)
+    assert extraction.actions == (PLAN[0], UNREADABLE_STEP, PLAN[2])
