@@ -26,6 +26,8 @@ from .records import Instance
 from .vocab import block_names, for_domain, get
 
 MANIFEST = "manifest.jsonl"
+MAX_BLOCKS = 200
+"""Largest block count `generate_set` accepts."""
 CACHE_VERSION = 1
 """Bump when the records a PlanBench import produces change, so that old cache entries go unused."""
 Progress = Callable[[str], None]
@@ -84,6 +86,8 @@ def _reachable_steps(blocks, steps, per_step, progress) -> list[int]:
     low, high = blocks
     if not 1 <= low <= high or not 0 <= steps[0] <= steps[1] or per_step < 1:
         raise PlanbenchError(f"bad ranges: blocks {low}-{high}, steps {steps[0]}-{steps[1]}, per step {per_step}")
+    if high > MAX_BLOCKS:
+        raise PlanbenchError(f"at most {MAX_BLOCKS} blocks (optimal plans take seconds from about 100)")
     longest = 4 * (high - 1)
     wanted = [s for s in range(max(steps[0], 2), steps[1] + 1) if s % 2 == 0 and s <= longest]
     skipped = [s for s in range(steps[0], steps[1] + 1) if s not in wanted]

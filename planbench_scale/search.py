@@ -70,15 +70,15 @@ class _Search:
         """A*: a child is queued with its parent's heuristic minus the step (a lower bound, as the
         heuristic is admissible) and evaluated only when it comes first, since most never do."""
         start, first_moves = self.settle(below)
-        best, closed, info = {start: len(first_moves)}, set(), {}
+        best, closed, info = {start: len(first_moves)}, {}, {}
         came: dict[tuple, tuple[tuple | None, list[Move]]] = {start: (None, first_moves)}
         tie = itertools.count()
         heap = [(0, -best[start], next(tie), start)]
         while heap:
             key, neg_g, _, state = heapq.heappop(heap)
             g = -neg_g
-            if g > best[state] or state in closed:
-                continue
+            if g > best[state] or closed.get(state, g + 1) <= g:
+                continue  # a cheaper path came later, or this one was expanded (reopened if cheaper)
             if state not in info:
                 info[state] = self.analyse(state)
             h, candidates = info[state]
@@ -87,7 +87,7 @@ class _Search:
                 continue
             if h == 0:
                 return self._path(came, state)
-            closed.add(state)
+            closed[state] = g
             for block in candidates:
                 child = list(state)
                 child[block] = TABLE

@@ -64,6 +64,8 @@ def test_unreachable_step_counts_are_skipped_and_reported():
     assert any("7, 9, 10, 11, 12" in m for m in messages)
     with pytest.raises(PlanbenchError, match="no step count"):
         generate_set("blocksworld", blocks=(3, 3), steps=(9, 9), per_step=1)
+    with pytest.raises(PlanbenchError, match="at most 200 blocks"):
+        generate_set("blocksworld", blocks=(3, 1000), steps=(2, 9), per_step=1)
 
 
 def test_write_and_load_round_trip_byte_for_byte(small_set, tmp_path):
