@@ -170,8 +170,8 @@ def test_optimal_lengths_match_fast_downward():
     from planbench_scale.records import Instance
 
     get_environment().credits_stream = None
-    for n, seed in [(5, 1), (6, 2), (7, 3), (8, 4)]:
-        names, init, goal = random_problem(n, seed, 1.0)
+    for n, seed, keep in [(5, 1, 1.0), (6, 2, 0.5), (7, 3, 1.0), (8, 4, 0.5), (9, 5, 1.0)]:
+        names, init, goal = random_problem(n, seed, keep)
         plan = bw.optimal_plan(names, init, goal)
         instance = Instance(f"fd-{n}", "blocksworld", "blocksworld", names, init, goal, plan)
         problem = PDDLReader().parse_problem_string(pddl.domain_pddl(vocab.get("blocksworld")),
@@ -180,4 +180,4 @@ def test_optimal_lengths_match_fast_downward():
         with OneshotPlanner(name="fast-downward-opt") as planner:
             result = planner.solve(problem)
         assert result.status == PlanGenerationResultStatus.SOLVED_OPTIMALLY
-        assert len(result.plan.actions) == len(plan), (n, seed)
+        assert len(result.plan.actions) == len(plan), (n, seed, keep)
