@@ -108,7 +108,12 @@ def _report_short(buckets, per_step, draws, progress) -> None:
 
 
 class _SizeChooser:
-    """Picks the block count most likely to hit a step count still wanted, from the lengths seen so far."""
+    """Picks the block count most likely to hit a step count still wanted, from the lengths seen so far.
+
+    Plans grow with the block count, so sizes are explored from the smallest that can reach the
+    shortest wanted step count up to the first whose plans all came out longer than the longest.
+    A size is drawn with odds proportional to its hit rate, which spreads the block counts.
+    """
 
     def __init__(self, blocks: tuple[int, int]):
         self.sizes = list(range(blocks[0], blocks[1] + 1))
@@ -120,13 +125,17 @@ class _SizeChooser:
         self.hits[n][length] = self.hits[n].get(length, 0) + 1
 
     def choose(self, wanted: list[int], rng: random.Random) -> int:
-        untried = [n for n in self.sizes if self.tries[n] < 3]
+        useful = []
+        for n in self.sizes:
+            if 4 * (n - 1) >= min(wanted):
+                useful.append(n)
+                if self.tries[n] >= 3 and min(self.hits[n]) > max(wanted):
+                    break
+        untried = [n for n in useful if self.tries[n] < 3]
         if untried:
             return untried[0]
-        if rng.random() < 0.1:
-            return rng.choice(self.sizes)
-        return max(self.sizes, key=lambda n: (sum(self.hits[n].get(s, 0) for s in wanted) + 0.01)
-                   / (self.tries[n] + 1))
+        rates = [(sum(self.hits[n].get(s, 0) for s in wanted) + 0.1) / (self.tries[n] + 1) for n in useful]
+        return rng.choices(useful, weights=rates)[0]
 
 
 def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
