@@ -6,14 +6,18 @@ as many objects as the action takes, or when it holds PDDL s-expressions "(stack
 may be written as the prompt wrote them ("the red block", "object a", "object_0"), as bare colours
 ("red"), as PDDL names ("o3", "b"; a lone letter only where it cannot be the article "a"), or as
 "block B" / "object B". Lines that start like an action but cannot be read are reported as skipped
-with the reason, and an unreadable numbered step inside the plan keeps its place as an unknown
-action, so that a plan is never made valid by dropping one of its steps.
+with the reason, and an unreadable step inside the plan (numbered, or an s-expression of a known
+action) keeps its place as UNREADABLE_STEP, so that a plan is never made valid by dropping a step.
 
 Answers often state a plan more than once (a draft, then "the final plan"). The action lines are
-cut into runs: a new run starts at a plan delimiter ("[PLAN]", a code fence), where step numbers
-restart, and where a line of prose is followed by the run's first action again. The last run is
-the plan. Reasoning inside <think> ... </think> is ignored, and so is anything after the model
-starts a new "[STATEMENT]" of its own once a plan was given.
+cut into runs: a new run starts at a plan delimiter ("[PLAN]", "[PLAN END]", a code fence), where
+step numbers restart, and where a line of prose is followed by the run's first action again
+(unless a numbered step heading such as "3. Current State: ..." says the plan is still going).
+Under a numbered step that already has its action, further action lines ("- Action: unstack
+...") are commentary. The plan is the last delimited run, or else the last run; a plain run that
+the answer then says is no plan ("there is no valid plan") gives the outcome no_plan. Reasoning
+inside <think> ... </think> is ignored, and so is anything after the model starts a new
+"[STATEMENT]" of its own once a plan was given.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from .records import Extraction, Instance, Outcome, Skipped
 from .vocab import ACTIONS, ARITY, Vocabulary, block_index, get
 
 UNREADABLE_STEP = "(unreadable-step)"
-"""Stands in the plan for a numbered step that could not be read; the validator rejects it."""
+"""Stands in the plan for a step that could not be read; the validator rejects it (unknown action)."""
 
 _PREFIX = re.compile(
     r"^(?:\s|[-*+•>#|]|\*\*|__|`"
