@@ -206,7 +206,7 @@ def instance_from_dict(record: dict) -> Instance:
 
 
 def _cached_planbench(folder: Path) -> list[Instance]:
-    """`load_planbench`, cached: unified-planning reads about 20 problems a second.
+    """`load_planbench`, cached: reading 500 problems with unified-planning takes 15-20 s here.
 
     The cache lives in $PLANBENCH_SCALE_CACHE (default ~/.cache/planbench_scale), one JSON file per
     folder keyed by its path and a hash of every file in it; a cache that cannot be written only
