@@ -76,7 +76,10 @@ def ground(problem, file: str | None = None) -> Task:
     bit = lambda fact: 1 << facts.setdefault(fact, len(facts))  # noqa: E731
     init = _mask([_template(f, []) for f, v in problem.explicit_initial_values.items()
                   if v.is_true()], (), bit)
-    goal = _mask([_template(c, []) for c in _conjuncts(problem.goals, "goal")], (), bit)
+    goals = list(_conjuncts(problem.goals, "goal"))
+    if not all(g.is_fluent_exp() for g in goals):
+        raise PDDLError(f"unsupported PDDL feature: equality in the goal; {_STRIPS_ONLY}", file)
+    goal = _mask([_template(g, []) for g in goals], (), bit)
     names, pre, add, delete = [], [], [], []
     for action in problem.actions:
         for name, masks in _ground_action(problem, action, bit):

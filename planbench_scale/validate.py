@@ -126,10 +126,11 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
     tables = _tables(task)
     for batch in _batched(texts, BATCH):
         flat, lengths, unreadable = _line_ids(task, tables, batch)
-        errors = {i: _syntax_error(batch[i]) for i in unreadable}
         verdicts = _simulate(task, tables, flat, lengths,
                              lambda i, step: parse_plan(batch[i])[step])
-        yield from (errors.get(i, v) for i, v in enumerate(verdicts))
+        for i in unreadable:
+            verdicts[i] = _syntax_error(batch[i])
+        yield from verdicts
 
 
 _SKIP, _BAD, _MISS = -2, -3, -4
@@ -146,7 +147,8 @@ def _line_ids(task: Task, tables: _Tables, texts: list[str]):
     text_of = np.repeat(np.arange(len(texts)), [t.count("\n") + 1 for t in texts])
     unreadable = np.unique(text_of[ids == _BAD])
     keep = ids >= 0
-    keep[np.isin(text_of, unreadable)] = False
+    if len(unreadable):
+        keep[np.isin(text_of, unreadable)] = False
     lengths = np.bincount(text_of[keep], minlength=len(texts))
     return ids[keep], lengths, unreadable.tolist()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import resource
 import shutil
@@ -135,6 +136,7 @@ def main() -> None:
     task = task_for(INSTANCE)
     domain, problem = pddl.domain_pddl(vocab.get("blocksworld")), pddl.problem_pddl(INSTANCE)
     texts = [as_text(p) for p in sample_plans(task, args.plans)]
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows all figures alike)")
     print(f"{len(texts):,} plans of {STEPS} steps, {len(set(texts)):,} distinct texts, "
           f"{len(INSTANCE.blocks)} blocks, {len(task.actions)} ground actions")
 

@@ -130,3 +130,9 @@ def test_parse_plan_reads_or_says_where(text):
         assert 1 <= error.line <= text.count("\n") + 1 and error.column >= 1
     else:
         assert all(a.startswith("(") and a.endswith(")") and a == a.lower() for a in actions)
+
+
+def test_equality_in_the_goal_is_named():
+    problem = PROBLEM.replace("(:goal (q))", "(:goal (and (q) (= o1 o2)))")
+    with pytest.raises(PDDLError, match="equality in the goal"):
+        pddl.read_task(DOMAIN.replace(":strips", ":strips :equality"), problem)
