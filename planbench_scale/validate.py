@@ -23,7 +23,7 @@ from .task import Task
 
 BATCH = 4096
 """Plans simulated together; memory stays flat however many batches stream through."""
-MAX_LINES = 1_000_000
+MAX_LINES = 200_000
 """Distinct plan text lines remembered per task before the memory is emptied."""
 MAX_VERDICTS = 100_000
 """Distinct failure verdicts remembered per task before the memory is emptied."""
@@ -108,12 +108,11 @@ def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdic
         ids = [[tables.ids.get(a, -1) for a in plan] for plan in batch]
         for plan, row in zip(batch, ids):
             if -1 in row:
-                row[:] = [tables.unknown if i is None else i
-                          for i in (action_id(task, a) for a in plan)]
+                row[:] = [_row(task, tables, a) for a in plan]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64,
                            count=int(lengths.sum()))
-        yield from _simulate(task, tables, flat, lengths, lambda i, step: batch[i][step])
+        yield from _simulate(task, tables, flat, lengths)
 
 
 def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanSyntaxError]:
@@ -126,8 +125,7 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
     tables = _tables(task)
     for batch in _batched(texts, BATCH):
         flat, lengths, unreadable = _line_ids(task, tables, batch)
-        verdicts = _simulate(task, tables, flat, lengths,
-                             lambda i, step: parse_plan(batch[i])[step])
+        verdicts = _simulate(task, tables, flat, lengths)
         for i in unreadable:
             verdicts[i] = _syntax_error(batch[i])
         yield from verdicts
@@ -136,15 +134,22 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
 _SKIP, _BAD, _MISS = -2, -3, -4
 
 
+class _Lines(dict):
+    """Plan text line -> action id, _SKIP (blank, comment) or _BAD; _MISS for a new line."""
+
+    def __missing__(self, line: str) -> int:
+        return _MISS
+
+
 def _line_ids(task: Task, tables: _Tables, texts: list[str]):
     """(action ids of all texts, actions per text, indices of unreadable texts)."""
     texts = [t if len(t) <= MAX_PLAN_CHARS else "(" for t in texts]  # "(" reads as _BAD
     lines = "\n".join(texts).split("\n")
-    ids = np.fromiter(map(tables.lines.get, lines, itertools.repeat(_MISS)), dtype=np.int64,
-                      count=len(lines))
+    ids = np.fromiter(map(tables.lines.__getitem__, lines), dtype=np.int64, count=len(lines))
     for at in np.flatnonzero(ids == _MISS).tolist():
         ids[at] = _line_id(task, tables, lines[at])
-    text_of = np.repeat(np.arange(len(texts)), [t.count("\n") + 1 for t in texts])
+    text_of = np.repeat(np.arange(len(texts)),
+                        np.fromiter(map(str.count, texts, itertools.repeat("\n")), np.int64) + 1)
     unreadable = np.unique(text_of[ids == _BAD])
     keep = ids >= 0
     if len(unreadable):
@@ -154,18 +159,23 @@ def _line_ids(task: Task, tables: _Tables, texts: list[str]):
 
 
 def _line_id(task: Task, tables: _Tables, line: str) -> int:
-    index = tables.lines.get(line)
-    if index is None:
+    index = tables.lines[line]
+    if index == _MISS:
         try:
             action = plan_line(line)
-            index = _SKIP if action is None else action_id(task, action)
-            index = tables.unknown if index is None else index
+            index = _SKIP if action is None else _row(task, tables, action)
         except PlanSyntaxError:
             index = _BAD
         if len(tables.lines) >= MAX_LINES:
             tables.lines.clear()
         tables.lines[line] = index
     return index
+
+
+def _row(task: Task, tables: _Tables, action: str) -> int:
+    """The table row of an action string: its id, or the row of the reason it is unknown."""
+    index = action_id(task, action)
+    return tables.unknown[unknown_reason(task, action)] if index is None else index
 
 
 def _syntax_error(text: str) -> PlanSyntaxError:
@@ -182,47 +192,43 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
+_UNKNOWN = (Reason.UNKNOWN_ACTION, Reason.WRONG_ARITY, Reason.UNKNOWN_OBJECT)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Tables:
-    """A task's masks as numpy words, with two extra rows: a no-op and an always-failing action."""
+    """A task's masks as numpy words, plus one always-failing row per reason in _UNKNOWN."""
 
     ids: dict[str, int]
     """Action string "(stack a b)" -> row."""
-    bodies: dict[str, int]
-    """Action body "stack a b" -> row."""
+    unknown: dict[Reason, int]
+    """Reason an action string names no action -> its always-failing row."""
     pre: np.ndarray
-    """(actions + 2, words) uint64 precondition masks."""
+    """(rows, words) uint64 precondition masks."""
     keep: np.ndarray
-    """(actions + 2, words) complement of the delete masks."""
+    """(rows, words) complement of the delete masks."""
     add: np.ndarray
-    """(actions + 2, words) add masks."""
+    """(rows, words) add masks."""
     init: np.ndarray
     """(words,) initial state."""
     goal: np.ndarray
     """(words,) goal mask."""
     cache: dict
-    """Failure verdicts already built, by (step, row, missing facts)."""
-    lines: dict
+    """Failure verdicts already built, by their key (see `_failure`)."""
+    lines: _Lines
     """Plan text lines already read -> action id, _SKIP (blank, comment) or _BAD."""
-
-    @property
-    def noop(self) -> int:
-        return len(self.ids)
-
-    @property
-    def unknown(self) -> int:
-        return len(self.ids) + 1
 
 
 @lru_cache(maxsize=64)
 def _tables(task: Task) -> _Tables:
-    never = 1 << len(task.facts)  # a fact no state holds: the unknown action's precondition
+    never = 1 << len(task.facts)  # a fact no state holds: the unknown rows' precondition
     words = (len(task.facts) + 1 + 63) // 64
-    rows = lambda masks: _words(list(masks), words)  # noqa: E731
+    extra = len(_UNKNOWN)
     return _Tables(
-        dict(task.index), {a[1:-1]: i for a, i in task.index.items()},
-        rows([*task.pre, 0, never]), ~rows([*task.delete, 0, 0]), rows([*task.add, 0, 0]),
-        _words([task.init], words)[0], _words([task.goal], words)[0], {}, {})
+        dict(task.index), {reason: len(task.actions) + i for i, reason in enumerate(_UNKNOWN)},
+        _words([*task.pre, *[never] * extra], words), ~_words([*task.delete, *[0] * extra], words),
+        _words([*task.add, *[0] * extra], words), _words([task.init], words)[0],
+        _words([task.goal], words)[0], {}, _Lines())
 
 
 def _words(masks: list[int], words: int) -> np.ndarray:
@@ -231,18 +237,17 @@ def _words(masks: list[int], words: int) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u8").reshape(len(masks), words).astype(np.uint64)
 
 
-def _simulate(task: Task, tables: _Tables, flat: np.ndarray, lengths: np.ndarray,
-              action_at) -> list:
+def _simulate(task: Task, tables: _Tables, flat: np.ndarray, lengths: np.ndarray) -> list:
     """Verdicts of a batch of plans, simulated step by step together, longest first.
 
-    `flat` holds the action ids of all plans one after the other, `lengths` the actions per
-    plan; `action_at(i, step)` gives the string of an unknown action, to say why it is unknown.
+    `flat` holds the table rows of all plans' actions one after the other, `lengths` the
+    number of actions of each plan.
     """
     order = np.argsort(-lengths, kind="stable")
     starts, lengths = (np.cumsum(lengths) - lengths)[order], lengths[order]
     state = np.repeat(tables.init[None, :], len(lengths), axis=0)
     failed = np.full(len(lengths), -1, dtype=np.int64)
-    rows = np.zeros(len(lengths), dtype=np.int64)
+    rows = np.full(len(lengths), -1, dtype=np.int64)
     short = np.zeros_like(state)
     active = np.searchsorted(-lengths, -np.arange(int(lengths[0]) if len(lengths) else 0), "left")
     for step, n in enumerate(active.tolist()):
@@ -254,17 +259,13 @@ def _simulate(task: Task, tables: _Tables, flat: np.ndarray, lengths: np.ndarray
             failed[new], rows[new], short[new] = step, action[new], unmet[new]
         state[:n] = (now & tables.keep[action]) | tables.add[action]
     goal_short = np.where((failed < 0)[:, None], tables.goal & ~state, 0)
-    return _verdicts(task, tables, order, lengths, failed, rows, short | goal_short, action_at)
+    return _verdicts(task, tables, order, lengths, failed, rows, short | goal_short)
 
 
-def _verdicts(task, tables, order, lengths, failed, rows, short, action_at) -> list:
+def _verdicts(task, tables, order, lengths, failed, rows, short) -> list:
     """Turn the simulation's arrays into verdicts in input order, one object per distinct failure."""
     result = np.full(len(order), VALID, dtype=object)
     bad = np.flatnonzero((failed >= 0) | short.any(axis=1))
-    unknown = rows[bad] == tables.unknown
-    for at, step in zip(order[bad[unknown]].tolist(), failed[bad[unknown]].tolist()):
-        result[at] = Verdict(False, unknown_reason(task, action_at(at, step)), step)
-    bad = bad[~unknown]
     keys = np.column_stack((failed[bad], rows[bad], lengths[bad] == 0, short[bad].view(np.int64)))
     raw, width = keys.tobytes(), keys.shape[1] * 8
     known = tables.cache.get
@@ -277,9 +278,12 @@ def _verdicts(task, tables, order, lengths, failed, rows, short, action_at) -> l
 
 def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
     """The verdict of a failure key: int64 step, action row, empty plan, missing-fact words."""
-    step, _, empty, *words = np.frombuffer(key, dtype=np.int64).tolist()
-    unmet = task.fact_names(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
-    if step >= 0:
+    step, row, empty, *words = np.frombuffer(key, dtype=np.int64).tolist()
+    unmet = () if row >= len(task.actions) else \
+        task.fact_names(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
+    if row >= len(task.actions):
+        verdict = Verdict(False, _UNKNOWN[row - len(task.actions)], step)
+    elif step >= 0:
         verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet)
     else:
         verdict = Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)

@@ -85,3 +85,14 @@ def test_batch_exit_codes(files):
     assert CliRunner().invoke(main, args).exit_code == 0
     (files / "plans.jsonl").write_text(json.dumps({"plan": "(succumb a)"}) + "\n")
     assert CliRunner().invoke(main, args).exit_code == 1
+
+
+def test_batch_streams_an_endless_input(files):
+    import itertools
+
+    from planbench_scale.batch import validate_jsonl
+
+    endless = (json.dumps({"id": i, "plan": PLAN}) for i in itertools.count())
+    results = validate_jsonl(endless, str(files / "domain.pddl"), str(files / "p.pddl"))
+    first = [json.loads(line) for line in itertools.islice(results, 3)]
+    assert [r["id"] for r in first] == [0, 1, 2] and all(r["valid"] for r in first)

@@ -215,3 +215,13 @@ def test_verdicts_agree_with_unified_planning(planbench):
     assert sum(checked for checked, _, _ in results) >= CROSS_CHECK_PLANS
     kinds = set().union(*(k for _, k, _ in results))
     assert {Reason.VALID, Reason.INAPPLICABLE, Reason.GOAL_NOT_REACHED} <= kinds
+
+
+def test_memories_stay_bounded(monkeypatch):
+    from planbench_scale import validate as module
+
+    monkeypatch.setattr(module, "MAX_LINES", 50)
+    task = task_for(INSTANCE)
+    texts = [f"{n}: (pick-up c)\n; note {n}\n" for n in range(500)]
+    assert all(v.reason is Reason.GOAL_NOT_REACHED for v in validate_texts(task, texts))
+    assert len(module._tables(task).lines) <= 50
