@@ -207,6 +207,7 @@ def validate(domain, problem, plan_file, as_json, trace):
     An invalid plan is explained: the failing step (1-based here) and exactly the unmet
     preconditions, or the goal facts still missing at the end.
 
+    \b
     Example: planbench-scale validate --domain domain.pddl --problem p01.pddl --plan p01.plan
     """
     task = read_task(read_text(domain, MAX_PDDL_CHARS), read_text(problem, MAX_PDDL_CHARS),
@@ -246,6 +247,7 @@ def validate_batch(plans, domain, problem, out):
     or {"line", "id", "error"} for a line that cannot be read. A summary goes to stderr.
     Exit 0 if every plan is valid, 1 if some are invalid, 2 if some lines could not be read.
 
+    \b
     Example: planbench-scale validate-batch --domain domain.pddl --problem p01.pddl plans.jsonl
     """
     counts, start = Counter(), time.perf_counter()
