@@ -42,6 +42,10 @@ SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
                            for field in dataclasses.fields(Sample)])
 """Arrow schema of the stored Sample rows."""
 
+CATEGORICAL = ("instance_id", "domain", "vocabulary", "strategy", "prompt_hash", "finish_reason",
+               "outcome", "reason")
+"""Few-valued text columns, read as pandas categoricals (small and fast at millions of rows)."""
+
 SEGMENT_ROWS = 50_000
 """Rows per sealed Parquet segment."""
 
@@ -93,20 +97,23 @@ def _instance(row: dict) -> Instance:
 def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Every stored sample as one row, columns named as the `Sample` fields (or just `columns`).
 
-    Text columns come out as pandas' pyarrow-backed "str" dtype (pandas 3), so millions of rows
-    stay compact in memory.
+    The `CATEGORICAL` columns come out as pandas categoricals, the other text columns (text, plan,
+    unmet) as pandas' pyarrow-backed "str" dtype, so millions of rows stay compact in memory.
     """
     columns = list(SAMPLE_FIELDS if columns is None else columns)
     unknown = [name for name in columns if name not in SAMPLE_FIELDS]
     if unknown:
         raise PlanbenchError(f"unknown sample columns {unknown}; known: {', '.join(SAMPLE_FIELDS)}")
     read_config(run_dir)
-    tables = [pq.read_table(path, columns=columns, schema=SAMPLE_SCHEMA)
+    categorical = [name for name in columns if name in CATEGORICAL]
+    tables = [pq.read_table(path, columns=columns, read_dictionary=categorical)
               for path in _parts(run_dir, ".parquet")]
     tables += [_read_jsonl(path).select(columns) for path in _unsealed(run_dir)]
-    table = (pa.concat_tables(tables) if tables
-             else SAMPLE_SCHEMA.empty_table().select(columns))
-    return table.to_pandas(self_destruct=True)
+    tables.append(SAMPLE_SCHEMA.empty_table().select(columns))
+    schema = pa.schema([pa.field(name, pa.dictionary(pa.int32(), pa.string()))
+                        if name in CATEGORICAL else SAMPLE_SCHEMA.field(name) for name in columns])
+    table = pa.concat_tables([table.cast(schema) for table in tables])
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def export_parquet(run_dir: str | Path, path: str | Path) -> int:
