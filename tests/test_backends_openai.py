@@ -185,3 +185,10 @@ def test_chat_form_sends_messages(server):
         answers(backend, [Request(PROMPT, 1, seed=0)])
     assert fake.bodies[0]["messages"] == [{"role": "system", "content": "s"},
                                           {"role": "user", "content": "Plan:"}]
+
+
+def test_token_totals_are_shared_exactly_where_answers_were_cut():
+    from planbench_scale.backends.openai_http import _share
+    assert _share(30, ["a" * 50, "b", "c" * 9], [True, False, False], 12) == [12, 3, 15]
+    assert _share(24, ["x", "yy"], [True, True], 12) == [12, 12]
+    assert sum(_share(17, ["a", "bb", "ccc"], [False] * 3, 64)) == 17

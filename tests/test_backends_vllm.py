@@ -52,3 +52,9 @@ def test_same_seed_same_answers_and_stop_strings_cut(cpu_backend):
     assert first.completions == again.completions
     assert all("\n" not in c.text for c in first.completions)
     assert len({c.text for c in first.completions}) > 1
+
+
+def test_chat_form_without_a_chat_template_is_a_clear_error(cpu_backend, monkeypatch):
+    monkeypatch.setattr(cpu_backend, "form", "chat")
+    with pytest.raises(PlanbenchError, match="cannot take chat prompts"):
+        list(cpu_backend.generate([Request(PROMPTS[0], 1, seed=0)], Sampling(max_tokens=4)))

@@ -3,8 +3,9 @@
 An async httpx client with at most `concurrency` requests open, `n` samples per request (when the
 server returns fewer choices, the rest is asked for again), retries with exponential backoff on
 connection errors, timeouts, 429 and 5xx, and a clear error when the server is not there.
-Per-sample token counts: the API reports one total for all `n` choices, so it is shared out in
-proportion to the length of each answer (exact when n = 1).
+Per-sample token counts: the API reports one total for all `n` choices; an answer cut at
+max_tokens has exactly that many, and the rest is shared out in proportion to the length of the
+other answers (exact when n = 1 or when every answer was cut).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class OpenAIBackend:
                     raise PlanbenchError(f"the server at {self.base_url} refused a request: "
                                          f"HTTP {reply.status_code}: {reply.text[:500]}")
                 else:
-                    return self._result(request, reply.json())
+                    return self._result(request, reply.json(), sampling)
             if attempt < self.retries:
                 await asyncio.sleep(self.backoff * 2 ** attempt * (0.5 + random.random()))
         raise PlanbenchError(f"the server at {self.base_url} failed {self.retries + 1} times "
@@ -138,7 +139,7 @@ class OpenAIBackend:
             body["messages"] = [{"role": r, "content": c} for r, c in request.prompt.messages]
         return body
 
-    def _result(self, request: Request, reply: dict) -> Result:
+    def _result(self, request: Request, reply: dict, sampling: Sampling) -> Result:
         """A server reply as our Result (at most `request.n` answers)."""
         try:
             choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))[:request.n]
@@ -148,7 +149,8 @@ class OpenAIBackend:
         except (KeyError, TypeError) as error:
             raise PlanbenchError(f"the server at {self.base_url} sent a reply without "
                                  f"{error}: {str(reply)[:300]}") from None
-        tokens = _share(usage.get("completion_tokens", 0), texts)
+        cut = [choice.get("finish_reason") == "length" for choice in choices]
+        tokens = _share(usage.get("completion_tokens", 0), texts, cut, sampling.max_tokens)
         completions = tuple(Completion(text, usage.get("prompt_tokens", 0), count,
                                        choice.get("finish_reason") or "length")
                             for text, count, choice in zip(texts, tokens, choices))
@@ -165,12 +167,19 @@ def _remainder(result: Result) -> Request:
                    request.first + got, request.round)
 
 
-def _share(total: int, texts: list[str]) -> list[int]:
-    """`total` tokens shared out over the answers in proportion to their length."""
+def _share(total: int, texts: list[str], cut: list[bool], max_tokens: int) -> list[int]:
+    """`total` tokens shared out over the answers: an answer cut at max_tokens has exactly that
+    many; the rest is shared in proportion to the other answers' lengths."""
     if len(texts) == 1:
         return [total]
-    weights = [len(text) + 1 for text in texts]
-    counts = [total * w // sum(weights) for w in weights]
-    for i in range(total - sum(counts)):
-        counts[i % len(counts)] += 1
+    counts = [max_tokens if is_cut else 0 for is_cut in cut]
+    rest = [i for i, is_cut in enumerate(cut) if not is_cut]
+    if not rest:
+        return counts
+    left = max(0, total - sum(counts))
+    weights = {i: len(texts[i]) + 1 for i in rest}
+    for i in rest:
+        counts[i] = left * weights[i] // sum(weights.values())
+    for step in range(left - sum(counts[i] for i in rest)):
+        counts[rest[step % len(rest)]] += 1
     return counts

@@ -92,8 +92,12 @@ class VLLMBackend:
         if self.form == "text":
             return prompt.text
         messages = [{"role": role, "content": content} for role, content in prompt.messages]
-        return self.llm.get_tokenizer().apply_chat_template(messages, tokenize=False,
-                                                            add_generation_prompt=True)
+        try:
+            return self.llm.get_tokenizer().apply_chat_template(messages, tokenize=False,
+                                                                add_generation_prompt=True)
+        except ValueError as error:
+            raise PlanbenchError(f"{self.model} cannot take chat prompts ({error}); "
+                                 "use --form text") from None
 
     def _shrink(self, error: RuntimeError, in_flight: dict[str, Request]) -> list[Request]:
         """After running out of memory: abort what is in flight and split it into halves."""

@@ -1,0 +1,78 @@
+"""The OpenAI-compatible client against a real vLLM server serving the CPU default model."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from planbench_scale.backends import Request, Sampling, cpu_model
+from planbench_scale.backends.openai_http import OpenAIBackend
+from planbench_scale.records import Prompt
+from planbench_scale.store import RunWriter, read_samples
+from planbench_scale.strategies import Settings, run, run_config
+from test_strategies import INSTANCES
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    """`python -m vllm.entrypoints.openai.api_server` with the CPU model on 127.0.0.1."""
+    port, folder = free_port(), cpu_model.default_model()
+    args = cpu_model.ENGINE_ARGS
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
+               "--served-model-name", cpu_model.NAME, "--host", "127.0.0.1", "--port", str(port),
+               "--dtype", args["dtype"], "--max-model-len", str(args["max_model_len"]),
+               "--enforce-eager"]
+    process = subprocess.Popen(command, env={**cpu_model.ENVIRONMENT, **os.environ},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(1)
+        assert process.poll() is None, process.stderr.read()[-3000:]
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_real_server_answers_with_n_samples_and_seeds(server_url):
+    backend = OpenAIBackend(server_url)
+    assert backend.model == cpu_model.NAME
+    prompt = Prompt("p", "To stack the red block on the blue block, I", ())
+    sampling = Sampling(temperature=1.0, max_tokens=12)
+    [result] = backend.generate([Request(prompt, 3, seed=4, first=2)], sampling)
+    [again] = backend.generate([Request(prompt, 3, seed=4, first=2)], sampling)
+    assert len(result.completions) == 3 and result.request.first == 2
+    assert [c.text for c in result.completions] == [c.text for c in again.completions]
+    assert all(0 < c.completion_tokens <= 12 and c.prompt_tokens > 5 for c in result.completions)
+
+
+def test_a_run_through_the_real_server(server_url, tmp_path):
+    backend = OpenAIBackend(server_url, concurrency=4)
+    settings = Settings(k=2, sampling=Sampling(max_tokens=24))
+    with RunWriter(tmp_path, run_config(settings, backend.describe(), {}), INSTANCES) as writer:
+        progress = run(backend, INSTANCES, writer, settings)
+    frame = read_samples(tmp_path)
+    assert progress.samples == len(frame) == 4
+    assert sorted(frame.sample_index.tolist()) == [0, 0, 1, 1]
