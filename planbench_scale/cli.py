@@ -18,6 +18,7 @@ from . import __version__
 from .batch import lines_of, validate_jsonl
 from .errors import PlanbenchError
 from .backends import ENGINES, Sampling, open_backend
+from .backends.cpu_model import NAME as CPU_MODEL
 from .instances import generate_set, load_instances, write_set
 from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
 from .strategies import STRATEGIES
@@ -319,20 +320,38 @@ def run(instances, model, engine, base_url, form, out, resume, limit, **options)
     settings = Settings(sampling=sampling, **options)
     pool = load_instances(instances)
     chosen = pool[:limit]
-    engine_config = {"engine": engine, "model": model, "form": form,
+    backend = None
+    if engine == "openai":  # cheap to open: the config then names the model the server serves
+        backend = open_backend(engine, model, base_url, form)
+        model = backend.model
+    engine_config = {"engine": engine, "model": model or CPU_MODEL, "form": form,
                      **({"base_url": base_url} if engine == "openai" else parallel)}
     config = run_config(settings, engine_config, {"path": str(Path(instances).resolve()),
                                                   "limit": limit, "count": len(chosen)})
     with RunWriter(out, config, chosen, resume=resume) as writer:
-        extra = parallel if engine == "vllm" else {}
-        backend = open_backend(engine, model, base_url, form, **extra)
+        backend = backend or open_backend(engine, model, base_url, form, **parallel)
         try:
             with _ProgressBar(settings, len(chosen)) as bar:
                 progress = run_strategy(backend, chosen, writer, settings, pool, bar.update)
+        except KeyboardInterrupt:
+            raise PlanbenchError("interrupted: the samples stored so far are safe; "
+                                 "run again with --resume to continue") from None
         finally:
             backend.close()
     click.echo(f"{out}: {progress.samples} new samples, {progress.valid} valid; "
                f"{progress.solved}/{progress.instances} instances solved", err=True)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+def export(run_dir, out):
+    """Write every sample of the run in RUN_DIR to one Parquet file OUT (one row per sample).
+
+    Example: planbench-scale export results/demo demo.parquet
+    """
+    from .store import export_parquet
+    click.echo(f"{out}: {export_parquet(run_dir, out)} samples", err=True)
 
 
 class _ProgressBar:

@@ -126,10 +126,13 @@ def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, sett
     _load_stored(states, writer, settings)
     sink = _Sink(writer, settings, progress, states, on_progress)
     waves = _sample_waves if settings.strategy == "sample" else _revision_waves
-    for requests in waves(states, settings):
-        for result in backend.generate(requests, settings.sampling):
-            sink.take(states[result.request.prompt.instance_id], result)
-        sink.flush()
+    try:
+        for requests in waves(states, settings):
+            for result in backend.generate(requests, settings.sampling):
+                sink.take(states[result.request.prompt.instance_id], result)
+            sink.flush()
+    finally:
+        sink.flush()  # on errors and interrupts too: what was answered is kept
     return progress
 
 

@@ -79,3 +79,19 @@ def test_bad_input_is_one_clear_line(instance_set, tmp_path):
                "http://127.0.0.1:9/v1", "--out", tmp_path / "r2")
     _, err = down.communicate(timeout=120)
     assert down.returncode == 2 and "no OpenAI-compatible server answers" in err
+
+
+def test_export_writes_one_parquet_file(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+    from planbench_scale.records import Sample
+    from planbench_scale.store import RunWriter
+    with RunWriter(tmp_path / "run", {"model": "m"}, []) as writer:
+        writer.append([Sample("i", "blocksworld", "blocksworld", 3, 2, index, 0, "sample", "h",
+                              "t", 1, 1, "stop", "plan", "", 0, False, "empty_plan", -1, "", 0)
+                       for index in range(3)])
+    result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), str(tmp_path / "s.parquet")])
+    assert result.exit_code == 0 and "3 samples" in result.output
+    assert pd.read_parquet(tmp_path / "s.parquet")["sample_index"].tolist() == [0, 1, 2]
