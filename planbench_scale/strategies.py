@@ -157,7 +157,9 @@ def _revision_waves(states: dict, settings: Settings) -> Iterator[Iterable[Reque
 
 def _load_stored(states: dict, writer: RunWriter, settings: Settings) -> None:
     """Fill the per-instance state from what the store already holds (resume)."""
-    columns = ["instance_id", "sample_index", "round", "completion_tokens", "valid", "text"]
+    columns = ["instance_id", "sample_index", "round", "completion_tokens", "valid"]
+    if settings.strategy != "sample":  # chains are replayed from their texts
+        columns.append("text")
     stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
     for state in states.values():
         state.chains = {chain: (0, state.prompt) for chain in range(settings.k)}
@@ -168,7 +170,7 @@ def _load_stored(states: dict, writer: RunWriter, settings: Settings) -> None:
         state.solved = state.solved or bool(row.valid)
         state.done_indices.add(int(row.sample_index))
         if settings.strategy != "sample":
-            _advance(state, int(row.sample_index), int(row.round), str(row.text), settings)
+            _advance(state, int(row.sample_index), int(row.round), row.text, settings)
 
 
 def _advance(state: _State, chain: int, round_: int, text: str, settings: Settings,
