@@ -292,6 +292,8 @@ def validate_batch(plans, domain, problem, out):
               help="Most tokens per answer; longer answers are cut (finish_reason length).")
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Run seed; each request's seed derives from it.")
+@click.option("--stop", multiple=True,
+              help='A string that ends an answer, e.g. "[PLAN END]" for base models (repeatable).')
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
 @click.option("--templates", default="default", show_default=True,
@@ -315,7 +317,8 @@ def run(instances, model, engine, base_url, form, out, resume, limit, **options)
     """
     from .store import RunWriter
     from .strategies import Settings, run_config, run as run_strategy
-    sampling = Sampling(options.pop("temperature"), options.pop("top_p"), options.pop("max_tokens"))
+    sampling = Sampling(options.pop("temperature"), options.pop("top_p"), options.pop("max_tokens"),
+                        options.pop("stop"))
     parallel = {name: options.pop(name) for name in ("tensor_parallel_size", "data_parallel_size")}
     settings = Settings(sampling=sampling, **options)
     pool = load_instances(instances)
