@@ -4,7 +4,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import httpx
@@ -25,16 +24,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server_url():
+def server_url(tmp_path_factory):
     """`python -m vllm.entrypoints.openai.api_server` with the CPU model on 127.0.0.1."""
-    port, folder = free_port(), cpu_model.default_model()
-    args = cpu_model.ENGINE_ARGS
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
-               "--served-model-name", cpu_model.NAME, "--host", "127.0.0.1", "--port", str(port),
-               "--dtype", args["dtype"], "--max-model-len", str(args["max_model_len"]),
-               "--enforce-eager"]
-    process = subprocess.Popen(command, env={**cpu_model.ENVIRONMENT, **os.environ},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    port, log = free_port(), tmp_path_factory.mktemp("server") / "server.log"
+    process = subprocess.Popen(cpu_model.server_command(port=port),
+                               env={**cpu_model.ENVIRONMENT, **os.environ},
+                               stdout=subprocess.DEVNULL, stderr=open(log, "w"),
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -45,7 +40,7 @@ def server_url():
                     break
             except httpx.TransportError:
                 time.sleep(1)
-        assert process.poll() is None, process.stderr.read()[-3000:]
+        assert process.poll() is None, log.read_text()[-3000:]
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)

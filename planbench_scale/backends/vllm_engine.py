@@ -66,7 +66,7 @@ class VLLMBackend:
                 return
             try:
                 outputs = engine.step()
-            except RuntimeError as error:
+            except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
                 waiting.extendleft(reversed(self._shrink(error, in_flight)))
                 in_flight.clear()
                 continue
@@ -99,10 +99,11 @@ class VLLMBackend:
             raise PlanbenchError(f"{self.model} cannot take chat prompts ({error}); "
                                  "use --form text") from None
 
-    def _shrink(self, error: RuntimeError, in_flight: dict[str, Request]) -> list[Request]:
+    def _shrink(self, error: Exception, in_flight: dict[str, Request]) -> list[Request]:
         """After running out of memory: abort what is in flight and split it into halves."""
         if "out of memory" not in str(error).lower():
-            raise PlanbenchError(f"vLLM failed: {error}") from error
+            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {error}); the samples "
+                                 "stored so far are safe, --resume continues") from error
         if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
             raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
         self.llm.llm_engine.abort_request(list(in_flight))
