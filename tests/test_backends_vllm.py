@@ -67,3 +67,12 @@ def test_many_seeded_samples_of_long_prompts_keep_the_engine_alive(cpu_backend):
     requests = [Request(prompt, 32, seed=i) for i, prompt in enumerate(prompts)]
     results = list(cpu_backend.generate(requests, Sampling(max_tokens=2)))
     assert sum(len(result.completions) for result in results) == 128
+
+
+def test_a_prompt_longer_than_the_model_takes_is_a_clear_error(cpu_backend):
+    too_long = Prompt("long", "stack the red block " * 2000, ())
+    with pytest.raises(PlanbenchError, match="refused the prompt for long"):
+        list(cpu_backend.generate([Request(PROMPTS[1], 2, seed=0), Request(too_long, 1, seed=0)],
+                                  Sampling(max_tokens=2)))
+    [result] = cpu_backend.generate([Request(PROMPTS[0], 1, seed=0)], Sampling(max_tokens=2))
+    assert result.completions[0].completion_tokens > 0

@@ -53,8 +53,17 @@ class VLLMBackend:
 
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
         """Answer every request, yielding each as it finishes."""
-        queue, waiting = iter(requests), deque()
         in_flight: dict[str, Request] = {}
+        try:
+            yield from self._run(iter(requests), sampling, in_flight)
+        finally:  # on errors or an abandoned iterator, nothing is left running in the engine
+            if in_flight:
+                self.llm.llm_engine.abort_request(list(in_flight))
+
+    def _run(self, queue: Iterator[Request], sampling: Sampling,
+             in_flight: dict[str, Request]) -> Iterator[Result]:
+        """Keep the engine fed with at most `max_in_flight` sequences; yield finished requests."""
+        waiting: deque = deque()
         engine = self.llm.llm_engine
         while True:
             queued = sum(request.n for request in in_flight.values())
@@ -77,6 +86,7 @@ class VLLMBackend:
     def _enqueue(self, request: Request, sampling: Sampling) -> str:
         """Add one request to the engine; returns its request id."""
         from vllm import SamplingParams
+        from vllm.exceptions import VLLMValidationError
         from vllm.sampling_params import RequestOutputKind
         params = SamplingParams(n=request.n, temperature=sampling.temperature,
                                 top_p=sampling.top_p, max_tokens=sampling.max_tokens,
@@ -84,7 +94,11 @@ class VLLMBackend:
                                 output_kind=RequestOutputKind.FINAL_ONLY)
         self.requests_sent += 1
         request_id = f"planbench-{self.requests_sent}"
-        self.llm.llm_engine.add_request(request_id, self._prompt_text(request.prompt), params)
+        try:
+            self.llm.llm_engine.add_request(request_id, self._prompt_text(request.prompt), params)
+        except (ValueError, VLLMValidationError) as error:
+            raise PlanbenchError(f"vLLM refused the prompt for {request.prompt.instance_id}: "
+                                 f"{error}") from None
         return request_id
 
     def _prompt_text(self, prompt: Prompt) -> str:
