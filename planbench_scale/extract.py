@@ -58,6 +58,8 @@ _NO_PLAN = re.compile(r"\bno (?:valid |feasible |possible |viable |such |executa
                       r"|\bcannot be (?:achieved|reached|accomplished)\b", re.IGNORECASE)
 _THINK = re.compile(r"<(/?)think>", re.IGNORECASE)
 _MAX_SKIPPED = 50
+_STEP_WORDS = 12
+"""An unreadable action line of at most this many words after the action name is a plan step."""
 
 
 @dataclass(frozen=True)
@@ -204,8 +206,15 @@ def _read_line(number: int, original: str, reader: _Reader) -> _Line:
     objects = _objects(after, reader, ARITY[action])
     if isinstance(objects, str):
         return _Line(number, original, (), step, objects.format(action=action),
-                     unread_step=step is not None)
+                     unread_step=step is not None or _step_shaped(after))
     return _Line(number, original, ((action, *objects),), step, None)
+
+
+def _step_shaped(after: str) -> bool:
+    """Whether the unreadable rest of an action line reads like a step ("the green block from on
+    top of the red block"): short, no sentence after it, not an introduction ending in ":"."""
+    words = _TOKEN.findall(after)
+    return 0 < len(words) <= _STEP_WORDS and not after.rstrip().endswith(":") and "," not in after
 
 
 def _objects(text: str, reader: _Reader, count: int) -> list[str] | str:

@@ -261,3 +261,22 @@ def test_s_expressions_with_colour_names_and_unreadable_pddl_steps():
     assert plan_of("(unstack blue red)\n(put-down blue)") == PLAN[:2]
     extraction = extract("```lisp\n(unstack blue red)\n(put-down blue table)\n(pick-up red)\n```", BW)
     assert extraction.actions == (PLAN[0], UNREADABLE_STEP, PLAN[2])
+
+
+def test_unreadable_unnumbered_steps_keep_their_place_so_no_step_is_dropped():
+    # "green" is no block here and unstack needs two objects: dropping those lines would leave
+    # the valid 4-step plan, which the answer does not state.
+    text = ("unstack the blue block from on top of the red block\nput down the blue block\n"
+            "unstack the green block from on top of the red block\npick up the red block\n"
+            "stack the red block on top of the blue block\nunstack the yellow block\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == (*PLAN[:2], UNREADABLE_STEP, *PLAN[2:], UNREADABLE_STEP)
+    assert [s.line for s in extraction.skipped] == [3, 6]
+    assert not validate(task_for(BW), extraction.actions).valid
+
+
+def test_an_introduction_starting_with_a_verb_is_not_a_step():
+    text = "Stack them in this order, carefully:\n" + "\n".join(
+        ["unstack the blue block from on top of the red block", "put down the blue block",
+         "pick up the red block", "stack the red block on top of the blue block"])
+    assert plan_of(text) == PLAN
