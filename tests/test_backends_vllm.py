@@ -6,6 +6,7 @@ import pytest
 
 from planbench_scale.backends import Request, Sampling, derive_seed, open_backend, split
 from planbench_scale.backends.cpu_model import _complete, default_model
+from planbench_scale.backends.vllm_engine import model_parameters
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Prompt
 
@@ -17,6 +18,17 @@ def test_split_keeps_sample_numbering_and_derives_seeds():
     pieces = split(Request(PROMPTS[0], 5, seed=3, first=10, round=2), 2)
     assert [(p.n, p.first, p.round) for p in pieces] == [(3, 10, 2), (2, 13, 2)]
     assert pieces[1].seed == derive_seed(3, "split", 3) != pieces[0].seed
+
+
+def test_parameter_count_comes_from_safetensors_headers(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+    (tmp_path / "config.json").write_text("{}")
+    save_file({"w": np.zeros((2, 3), np.float32), "b": np.zeros(4, np.float32)},
+              str(tmp_path / "model-1.safetensors"))
+    save_file({"e": np.zeros((5, 1, 2), np.float16)}, str(tmp_path / "model-2.safetensors"))
+    assert model_parameters(str(tmp_path)) == 6 + 4 + 10
+    assert model_parameters("some-org/hub-model") is None
 
 
 def test_unknown_model_folder_is_a_clear_error(tmp_path):

@@ -9,7 +9,10 @@ processes).
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import struct
 from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -139,6 +142,21 @@ def _more(queue: Iterator[Request], waiting: deque) -> bool:
         return False
     waiting.append(request)
     return True
+
+
+def model_parameters(model: str | None) -> int | None:
+    """The parameter count of a local model folder, from its safetensors headers (no weights are
+    read); the CPU default is converted first if needed. None for a hub name or other formats."""
+    path = cpu_model.default_model() if model in (None, cpu_model.NAME) else Path(_resolve(model))
+    files = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    return sum(_tensor_sizes(file) for file in files) or None
+
+
+def _tensor_sizes(file: Path) -> int:
+    """Number of values in all tensors of one safetensors file (its JSON header says)."""
+    with open(file, "rb") as handle:
+        header = json.loads(handle.read(struct.unpack("<Q", handle.read(8))[0]))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
 
 
 def _resolve(model: str) -> str:
