@@ -22,7 +22,7 @@ from . import blocks as bw
 from .errors import PlanbenchError
 from .planbench_import import load_planbench
 from .pddl import domain_pddl, problem_pddl
-from .records import Instance
+from .records import Instance, instance_from_dict
 from .vocab import block_names, for_domain, get
 
 MANIFEST = "manifest.jsonl"
@@ -194,15 +194,6 @@ def read_manifest(path: Path) -> list[Instance]:
             except (ValueError, KeyError, TypeError) as error:
                 raise PlanbenchError(f"not an instance record: {error}", str(path), number) from None
     return instances
-
-
-def instance_from_dict(record: dict) -> Instance:
-    """An Instance from its `dataclasses.asdict` form (lists for tuples); extra keys are ignored."""
-    return Instance(
-        id=record["id"], domain=record["domain"], vocabulary=record["vocabulary"],
-        blocks=tuple(record["blocks"]), init=tuple(map(tuple, record["init"])),
-        goal=tuple(map(tuple, record["goal"])), optimal_plan=tuple(map(tuple, record["optimal_plan"])),
-        seed=record.get("seed"), source=record.get("source", "generated"))
 
 
 def _cached_planbench(folder: Path) -> list[Instance]:

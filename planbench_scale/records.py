@@ -49,6 +49,15 @@ class Instance:
         return len(self.optimal_plan)
 
 
+def instance_from_dict(record: dict) -> Instance:
+    """An Instance from its `dataclasses.asdict` form (lists for tuples); extra keys are ignored."""
+    return Instance(
+        id=record["id"], domain=record["domain"], vocabulary=record["vocabulary"],
+        blocks=tuple(record["blocks"]), init=tuple(map(tuple, record["init"])),
+        goal=tuple(map(tuple, record["goal"])), optimal_plan=tuple(map(tuple, record["optimal_plan"])),
+        seed=record.get("seed"), source=record.get("source", "generated"))
+
+
 @dataclass(frozen=True)
 class Prompt:
     """What the model sees for one instance, in both completion and chat form."""

@@ -32,7 +32,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from .errors import PlanbenchError
-from .records import SCHEMA_VERSION, Instance, Sample
+from .records import SCHEMA_VERSION, Instance, Sample, instance_from_dict
 
 SAMPLE_FIELDS = tuple(field.name for field in dataclasses.fields(Sample))
 """The columns of a samples table, in `Sample` field order."""
@@ -82,16 +82,7 @@ def read_instances(run_dir: str | Path) -> list[Instance]:
     path = Path(run_dir) / "instances.jsonl"
     if not path.is_file():
         raise PlanbenchError(f"no run here (instances.jsonl missing): {run_dir}")
-    return [_instance(json.loads(line)) for line in path.read_text().splitlines() if line]
-
-
-def _instance(row: dict) -> Instance:
-    """An Instance from its JSON form (lists back to tuples)."""
-    for name in ("blocks",):
-        row[name] = tuple(row[name])
-    for name in ("init", "goal", "optimal_plan"):
-        row[name] = tuple(tuple(fact) for fact in row[name])
-    return Instance(**row)
+    return [instance_from_dict(json.loads(line)) for line in path.read_text().splitlines() if line]
 
 
 def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
