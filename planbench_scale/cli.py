@@ -334,15 +334,17 @@ def run(instances, model, engine, base_url, form, out, resume, limit, **options)
     config = run_config(settings, engine_config, {"path": str(Path(instances).resolve()),
                                                   "limit": limit, "count": len(chosen)})
     with RunWriter(out, config, chosen, resume=resume) as writer:
-        backend = backend or open_backend(engine, model, base_url, form, **parallel)
         try:
+            backend = backend or open_backend(engine, model, base_url, form, **parallel)
             with _ProgressBar(settings, len(chosen)) as bar:
                 progress = run_strategy(backend, chosen, writer, settings, pool, bar.update)
         except KeyboardInterrupt:
-            raise PlanbenchError("interrupted: the samples stored so far are safe; "
-                                 "run again with --resume to continue") from None
+            raise PlanbenchError("interrupted: the samples stored so far are safe; run the same "
+                                 "command again to continue (run needs --resume, demo resumes "
+                                 "by itself)") from None
         finally:
-            backend.close()
+            if backend is not None:
+                backend.close()
     click.echo(f"{out}: {progress.samples} new samples, {progress.valid} valid; "
                f"{progress.solved}/{progress.instances} instances solved", err=True)
 
