@@ -157,10 +157,11 @@ def _coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, fail: bool):
             if fit is not None and len(curve):
                 k = np.geomspace(1, curve["k"].max(), 100)
                 fitted = 1 - fit.coverage(k) if fail else 100 * fit.coverage(k)
-                ax.plot(k, fitted, color=colors[steps], linestyle="--", linewidth=1.5)
+                shown = fitted > 0 if fail else np.ones(len(k), dtype=bool)  # log axis: no zeros
+                ax.plot(k[shown], fitted[shown], color=colors[steps], linestyle="--", linewidth=1.5)
         ax.set_xscale("log", base=2 if not fail else 10)
         if fail:
-            ax.set_yscale("log")
+            _log_y(ax)
         ax.set_xlabel("samples per instance k (log scale)")
         ax.set_ylabel("fail@k = 1 - coverage (log scale)" if fail else "coverage (% of instances)")
         ax.set_title(_label(run, domain))
@@ -172,6 +173,15 @@ def _coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, fail: bool):
                  "Coverage against samples, with exponentiated power-law fits")
     fig.tight_layout()
     return fig
+
+
+def _log_y(ax) -> None:
+    """A log y axis; a panel with nothing above zero (every instance solved) says so instead."""
+    if not any(len(line.get_ydata()) for line in ax.get_lines()):
+        ax.set_ylim(1e-3, 1)
+        ax.text(0.5, 0.5, "fail@k = 0: every instance solved", transform=ax.transAxes,
+                ha="center", va="center")
+    ax.set_yscale("log")
 
 
 def _bucket_order(steps: pd.Series) -> list:

@@ -53,6 +53,16 @@ def test_coverage_and_fail_at_k(tables, tmp_path):
            "fail@k = 1 - coverage (log scale)")
 
 
+def test_fail_at_k_when_every_instance_is_solved(tmp_path):
+    # fail@k is 0 everywhere and the fit predicts full coverage: nothing positive for a log axis
+    samples = pd.DataFrame([dict(run="all · sample", instance_id=f"i{i}", domain="blocksworld",
+                                 optimal_length=2, n_blocks=3, sample_index=j, round=0,
+                                 strategy="sample", prompt_tokens=9, completion_tokens=9,
+                                 valid=True) for i in range(3) for j in range(2)])
+    cov = metrics.coverage(metrics.per_instance(samples), by=("domain", "steps"))
+    _check(plots.fail_at_k(cov, metrics.coverage_fits(cov), tmp_path), "fail@k")
+
+
 def test_rounds_and_tokens(tables, tmp_path):
     _check(plots.accuracy_vs_round(tables["rounds"], tmp_path), "revision rounds r",
            "tiny · revise · mystery")
