@@ -20,7 +20,7 @@ declare -A script=([validate]=bench_validate.py [generate]=bench_generate.py
                    [sampling]=bench_sampling.py [extractor]=eval_extractor.py
                    [store]=bench_store.py [report]=bench_report.py)
 # Lines worth a row: figures next to a target or a ratio, rates, and the extractor's totals.
-pattern='target|ratio|plans/s|tokens/s|lines/s|samples/s|overhead|total:|time:|median'
+pattern='target|ratio|plans/s|tokens/s|lines/s|samples/s|overhead|total:|time:|median|instances in|^ +[0-9]+ +(full|partial) '
 rows=()
 for name in validate generate sampling extractor store report; do
     echo "running ${script[$name]} ${args[$name]}" >&2
@@ -39,5 +39,7 @@ for row in "${rows[@]}"; do
         else printf '%-10s %-4s %6s  %s\n' "" "" "" "$line"; fi
         first=0
     done < <(grep -E "$pattern" "$out/$name.txt" | grep -vE '^(WARNING|INFO|\(|Processed)' | cut -c1-150)
-    [ $first = 1 ] && printf '%-10s %-4s %6s  %s\n' "$name" "$status" "$seconds" "(no figures; see $out/$name.txt)"
+    if [ $first = 1 ]; then
+        printf '%-10s %-4s %6s  %s\n' "$name" "$status" "$seconds" "(no figures; see $out/$name.txt)"
+    fi
 done
