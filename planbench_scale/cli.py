@@ -20,7 +20,7 @@ from .errors import PlanbenchError
 from .backends import ENGINES, Sampling, open_backend
 from .backends.cpu_model import NAME as CPU_MODEL
 from .backends.vllm_engine import model_parameters
-from .instances import generate_set, load_instances, write_set
+from .instances import MANIFEST, generate_set, load_instances, write_set
 from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
 from .strategies import STRATEGIES
 from .validate import validate as validate_plan, verdict_report
@@ -384,9 +384,6 @@ class _ProgressBar:
         self.bar.close()
 
 
-DEMO_DOMAINS = ("blocksworld", "mystery", "randomized")
-
-
 @main.command()
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the instance sets (instances/), the run (run/) and the report (report/).")
@@ -413,9 +410,9 @@ def demo(ctx, out, steps, blocks, per_step, k, temperature, max_tokens, model, s
     resumes where it stopped; a finished demo is only reported again.
     """
     sets, run_dir = Path(out) / "instances", Path(out) / "run"
-    if not all((sets / domain / "manifest.jsonl").exists() for domain in DEMO_DOMAINS):
+    if not all((sets / domain / MANIFEST).exists() for domain in DOMAINS):
         _clear_partial_sets(sets)
-        ctx.invoke(generate, domains=DEMO_DOMAINS, blocks=blocks, steps=steps, per_step=per_step,
+        ctx.invoke(generate, domains=DOMAINS, blocks=blocks, steps=steps, per_step=per_step,
                    seed=seed, out=str(sets))
     ctx.invoke(run, instances=str(sets), model=model, k=k, temperature=temperature,
                max_tokens=max_tokens, seed=seed, shots=1, stop=("[PLAN END]",),
@@ -426,7 +423,7 @@ def demo(ctx, out, steps, blocks, per_step, k, temperature, max_tokens, model, s
 def _clear_partial_sets(sets: Path) -> None:
     """Remove sets an interrupted demo left half-written (they are regenerated from the seed)."""
     import shutil
-    for domain in DEMO_DOMAINS:
+    for domain in DOMAINS:
         if (sets / domain).is_dir():
             shutil.rmtree(sets / domain)
 

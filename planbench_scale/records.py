@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 Fact = tuple[str, ...]
 """A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
@@ -75,7 +76,7 @@ class Prompt:
     template: str = "default"
     """Template source: "default" (ours) or "planbench:<config>"."""
 
-    @property
+    @cached_property
     def hash(self) -> str:
         """Short stable hash of the prompt text and messages, stored with every sample."""
         payload = self.text + "\x00" + "\x00".join(f"{r}\x01{c}" for r, c in self.messages)
