@@ -14,17 +14,17 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .batch import lines_of, validate_jsonl
-from .errors import PlanbenchError
-from .backends import ENGINES, Sampling, open_backend
-from .backends.cpu_model import NAME as CPU_MODEL
-from .backends.vllm_engine import model_parameters
-from .instances import MANIFEST, generate_set, load_instances, write_set
-from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
-from .strategies import STRATEGIES
-from .validate import validate as validate_plan, verdict_report
-from .vocab import DOMAINS
+from planbench_scale import __version__
+from planbench_scale.symbolic.batch import lines_of, validate_jsonl
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.backends import ENGINES, Sampling, open_backend
+from planbench_scale.backends.cpu_model import NAME as CPU_MODEL
+from planbench_scale.backends.vllm_engine import model_parameters
+from planbench_scale.instances import MANIFEST, generate_set, load_instances, resolve, write_set
+from planbench_scale.symbolic.pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, parse_plan, read_task, read_text
+from planbench_scale.strategies import STRATEGIES
+from planbench_scale.symbolic.validate import validate as validate_plan, verdict_report
+from planbench_scale.domains import DOMAINS
 
 
 class _Group(click.Group):
@@ -60,7 +60,7 @@ def _range(text: str) -> tuple[int, int]:
 
 
 @main.command()
-@click.option("--domain", "domains", multiple=True, required=True, type=click.Choice(DOMAINS),
+@click.option("--domain", "domains", multiple=True, required=True, type=click.Choice(list(DOMAINS)),
               help="Domain to write the set in; repeat it for several (each gets DIR/<domain>/, same problems).")
 @click.option("--blocks", default="3-20", show_default=True,
               help="Block counts an instance may have, as LOW-HIGH.")
@@ -106,7 +106,7 @@ def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float
 
     Example: planbench-scale report results/gemma results/gemma-revise --out reports/gemma
     """
-    from .report import build_report
+    from planbench_scale.analysis.report import build_report
 
     result = build_report(runs, out_dir, target=target_coverage)
     for note in result.notes:
@@ -136,9 +136,9 @@ def prompt(spec: str, style: str, shots: int, templates: str, form: str) -> None
     """Print the prompt a model sees for one instance."""
     import json
 
-    from .prompts import render
+    from planbench_scale.text.prompts import render
 
-    instance, pool = _instance_and_pool(spec)
+    instance, pool = resolve(spec)
     rendered = render(instance, style=style, shots=shots, pool=pool, templates=templates)
     if form == "chat":
         click.echo(json.dumps([{"role": r, "content": c} for r, c in rendered.messages], indent=2))
@@ -158,9 +158,9 @@ def extract(spec: str, templates: str, validate: bool) -> None:
     The outcome and the lines that were skipped (and why) go to stderr. Example:
     echo "1. Pick up the red block" | planbench-scale extract --instance SET_DIR:ID --validate
     """
-    from .extract import extract as extract_plan
+    from planbench_scale.text.extract import extract as extract_plan
 
-    instance, _ = _instance_and_pool(spec)
+    instance, _ = resolve(spec)
     extraction = extract_plan(sys.stdin.read(), instance, templates)
     for action in extraction.actions:
         click.echo(action)
@@ -168,31 +168,13 @@ def extract(spec: str, templates: str, validate: bool) -> None:
     for skipped in extraction.skipped:
         click.echo(f"skipped line {skipped.line} ({skipped.why}): {skipped.text}", err=True)
     if validate:
-        from .task import task_for
-        from .validate import validate as check
+        from planbench_scale.domains import task_for
+        from planbench_scale.symbolic.validate import validate as check
 
         verdict = check(task_for(instance), extraction.actions)
         where = f" at step {verdict.failed_step + 1}" if verdict.failed_step is not None else ""
         unmet = f"; unmet: {' '.join(verdict.unmet)}" if verdict.unmet else ""
         click.echo("valid" if verdict.valid else f"invalid: {verdict.reason.value}{where}{unmet}")
-
-
-def _instance_and_pool(spec: str):
-    """The instance a --instance value names, and its whole set (the pool for one-shot examples)."""
-    folder, _, wanted = spec.rpartition(":")
-    if folder and Path(folder).is_dir():
-        pool = load_instances(folder)
-        matches = [i for i in pool if i.id == wanted or i.id.endswith("/" + wanted)]
-    else:
-        path = Path(spec)
-        if not path.is_file():
-            raise PlanbenchError(f"--instance {spec!r} is neither a problem file nor SET_DIR:ID")
-        pool = load_instances(path.parent)
-        matches = [i for i in pool if i.source != "generated" and Path(i.source).resolve() == path.resolve()]
-        matches = matches or [i for i in pool if i.id == path.stem or i.id.endswith("/" + path.stem)]
-    if len(matches) != 1:
-        raise PlanbenchError(f"--instance {spec!r} names {len(matches)} instances, not one")
-    return matches[0], pool
 
 
 @main.command()
@@ -316,8 +298,8 @@ def run(instances, model, engine, base_url, form, out, resume, limit, **options)
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
     """
-    from .store import RunWriter
-    from .strategies import Settings, run_config, run as run_strategy
+    from planbench_scale.store import RunWriter
+    from planbench_scale.strategies import Settings, run_config, run as run_strategy
     sampling = Sampling(options.pop("temperature"), options.pop("top_p"), options.pop("max_tokens"),
                         options.pop("stop"))
     parallel = {name: options.pop(name) for name in ("tensor_parallel_size", "data_parallel_size")}
@@ -357,7 +339,7 @@ def export(run_dir, out):
 
     Example: planbench-scale export results/demo demo.parquet
     """
-    from .store import export_parquet
+    from planbench_scale.store import export_parquet
     click.echo(f"{out}: {export_parquet(run_dir, out)} samples", err=True)
 
 
@@ -412,7 +394,7 @@ def demo(ctx, out, steps, blocks, per_step, k, temperature, max_tokens, model, s
     sets, run_dir = Path(out) / "instances", Path(out) / "run"
     if not all((sets / domain / MANIFEST).exists() for domain in DOMAINS):
         _clear_partial_sets(sets)
-        ctx.invoke(generate, domains=DOMAINS, blocks=blocks, steps=steps, per_step=per_step,
+        ctx.invoke(generate, domains=tuple(DOMAINS), blocks=blocks, steps=steps, per_step=per_step,
                    seed=seed, out=str(sets))
     ctx.invoke(run, instances=str(sets), model=model, k=k, temperature=temperature,
                max_tokens=max_tokens, seed=seed, shots=1, stop=("[PLAN END]",),

@@ -1,10 +1,9 @@
-"""Instance sets: stratified random sets with certified optimal plans, manifests, PlanBench import.
+"""Instance sets: generating one in any registered domain, manifests, PlanBench folders, and
+resolving an --instance reference.
 
-A generated set draws uniformly random initial and goal states (bwstates) and keeps, for every
-step count (optimal plan length) in the range, `per_step` instances. The draws depend only on the
-seed, not on the domain, so the Blocksworld, Mystery and Randomized sets of one seed hold the
-same problems in three vocabularies. A plan of a hand-empty Blocksworld problem with an `on` goal
-moves whole blocks, two actions per move, so only even step counts exist.
+A set folder holds one domain PDDL file per vocabulary, one problem file per instance and
+`manifest.jsonl` (one Instance record a line, with its optimal plan in PDDL). PlanBench config
+folders load directly (read by the domain family they belong to) and are cached on disk.
 """
 
 from __future__ import annotations
@@ -12,130 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
-from . import blocks as bw
-from .errors import PlanbenchError
-from .planbench_import import load_planbench
-from .pddl import domain_pddl, problem_pddl
-from .records import Instance, instance_from_dict
-from .vocab import block_names, for_domain, get
+from planbench_scale import domains
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Instance, instance_from_dict
 
 MANIFEST = "manifest.jsonl"
-MAX_BLOCKS = 200
-"""Largest block count `generate_set` accepts."""
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when the records a PlanBench import produces change, so that old cache entries go unused."""
-Progress = Callable[[str], None]
 
 
-def random_problem(n_blocks: int, seed: int, partial_goals: bool = False):
-    """(blocks, init facts, goal facts) of the random problem fixed by n_blocks and seed.
-
-    Initial and goal state are uniform over all states of n blocks; the goal is the goal state's
-    `on` facts, or with `partial_goals` each of them kept with probability 1/2.
-    """
-    rng = random.Random(seed)
-    names = block_names(n_blocks)
-    init = bw.state_facts(names, bw.random_state(n_blocks, rng))
-    goal = bw.on_facts(names, bw.random_state(n_blocks, rng))
-    if partial_goals:
-        goal = tuple(fact for fact in goal if rng.random() < 0.5)
-    return names, init, goal
-
-
-def generate_set(domain: str, blocks: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
+def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
                  per_step: int = 20, seed: int = 0, partial_goals: bool = False,
-                 progress: Progress | None = None, patience: int = 20_000) -> list[Instance]:
-    """`per_step` instances for every reachable step count in `steps`, with blocks in range `blocks`.
-
-    Step counts that cannot exist (odd, or above 4 * (max blocks - 1)) are skipped; a step count
-    still short after `patience` draws in a row that filled nothing is reported and left short.
-    """
-    vocab = for_domain(domain, seed)
-    wanted = _reachable_steps(blocks, steps, per_step, progress)
-    buckets: dict[int, list[Instance]] = {length: [] for length in wanted}
-    sizes = _SizeChooser(blocks)
-    rng, seen, idle, draws = random.Random(seed), set(), 0, 0
-    while idle < patience and any(len(b) < per_step for b in buckets.values()):
-        n = sizes.choose([s for s, b in buckets.items() if len(b) < per_step], rng)
-        instance_seed = rng.getrandbits(31)
-        names, init, goal = random_problem(n, instance_seed, partial_goals)
-        draws, idle = draws + 1, idle + 1
-        if set(goal) <= set(init) or (init, goal) in seen:
-            continue
-        seen.add((init, goal))
-        plan = bw.optimal_plan(names, init, goal)
-        sizes.record(n, len(plan))
-        bucket = buckets.get(len(plan))
-        if bucket is not None and len(bucket) < per_step:
-            idle = 0
-            bucket.append(Instance(f"{vocab.domain}-b{n:02d}-s{len(plan):02d}-{len(bucket):04d}",
-                                   vocab.domain, vocab.name, names, init, goal, plan, instance_seed))
-            if progress and len(bucket) == per_step:
-                progress(f"step count {len(plan)}: {per_step} instances after {draws} draws")
-    _report_short(buckets, per_step, draws, progress)
-    return [instance for length in sorted(buckets) for instance in buckets[length]]
-
-
-def _reachable_steps(blocks, steps, per_step, progress) -> list[int]:
-    low, high = blocks
-    if not 1 <= low <= high or not 0 <= steps[0] <= steps[1] or per_step < 1:
-        raise PlanbenchError(f"bad ranges: blocks {low}-{high}, steps {steps[0]}-{steps[1]}, per step {per_step}")
-    if high > MAX_BLOCKS:
-        raise PlanbenchError(f"at most {MAX_BLOCKS} blocks (optimal plans take seconds from about 100)")
-    longest = 4 * (high - 1)
-    wanted = [s for s in range(max(steps[0], 2), steps[1] + 1) if s % 2 == 0 and s <= longest]
-    skipped = [s for s in range(steps[0], steps[1] + 1) if s not in wanted]
-    if progress and skipped:
-        progress(f"skipping step counts that cannot exist with {low}-{high} blocks "
-                 f"(odd, zero or above {longest}): {', '.join(map(str, skipped))}")
-    if not wanted:
-        raise PlanbenchError(f"no step count in {steps[0]}-{steps[1]} is possible with {low}-{high} blocks")
-    return wanted
-
-
-def _report_short(buckets, per_step, draws, progress) -> None:
-    short = {s: len(b) for s, b in buckets.items() if len(b) < per_step}
-    if progress:
-        filled = len(buckets) - len(short)
-        progress(f"{filled} of {len(buckets)} step counts filled after {draws} draws"
-                 + (f"; short: {', '.join(f'{s} ({k}/{per_step})' for s, k in short.items())}" if short else ""))
-
-
-class _SizeChooser:
-    """Picks the block count most likely to hit a step count still wanted, from the lengths seen so far.
-
-    Plans grow with the block count, so sizes are explored from the smallest that can reach the
-    shortest wanted step count up to the first whose plans all came out longer than the longest.
-    A size is drawn with odds proportional to its hit rate, which spreads the block counts.
-    """
-
-    def __init__(self, blocks: tuple[int, int]):
-        self.sizes = list(range(blocks[0], blocks[1] + 1))
-        self.tries = dict.fromkeys(self.sizes, 0)
-        self.hits: dict[int, dict[int, int]] = {n: {} for n in self.sizes}
-
-    def record(self, n: int, length: int) -> None:
-        self.tries[n] += 1
-        self.hits[n][length] = self.hits[n].get(length, 0) + 1
-
-    def choose(self, wanted: list[int], rng: random.Random) -> int:
-        useful = []
-        for n in self.sizes:
-            if 4 * (n - 1) >= min(wanted):
-                useful.append(n)
-                if self.tries[n] >= 3 and min(self.hits[n]) > max(wanted):
-                    break
-        untried = [n for n in useful if self.tries[n] < 3]
-        if untried:
-            return untried[0]
-        rates = [(sum(self.hits[n].get(s, 0) for s in wanted) + 0.1) / (self.tries[n] + 1) for n in useful]
-        return rng.choices(useful, weights=rates)[0]
+                 progress: domains.Progress | None = None) -> list[Instance]:
+    """A set stratified by optimal plan length in the domain called `domain` (see Domain.generate)."""
+    return domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress)
 
 
 def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
@@ -147,16 +40,16 @@ def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
     vocabularies = sorted({i.vocabulary for i in instances})
     domain_files = {v: "domain.pddl" if len(vocabularies) == 1 else f"domain-{_file_stem(v)}.pddl"
                     for v in vocabularies}
-    for name, file in domain_files.items():
-        (out / file).write_text(domain_pddl(get(name)))
     lines = []
     for instance in instances:
         problem_file = f"{_file_stem(instance.id)}.pddl"
-        (out / problem_file).write_text(problem_pddl(instance))
-        vocab = get(instance.vocabulary)
+        domain_text, problem_text = domains.instance_pddl(instance)
+        (out / domain_files[instance.vocabulary]).write_text(domain_text)
+        (out / problem_file).write_text(problem_text)
+        vocab = domains.vocabulary_of(instance)
         lines.append(json.dumps({
             "id": instance.id, "domain": instance.domain, "vocabulary": instance.vocabulary,
-            "n_blocks": len(instance.blocks), "optimal_length": instance.optimal_length,
+            "n_objects": len(instance.objects), "optimal_length": instance.optimal_length,
             "seed": instance.seed, "domain_file": domain_files[instance.vocabulary],
             "problem_file": problem_file, "plan": [vocab.fact(a) for a in instance.optimal_plan],
             **{k: v for k, v in asdict(instance).items() if k not in ("id", "domain", "vocabulary", "seed")}}))
@@ -212,7 +105,7 @@ def _cached_planbench(folder: Path) -> list[Instance]:
             return [instance_from_dict(record) for record in json.loads(cache.read_text())]
         except (ValueError, KeyError, TypeError):
             pass  # a damaged cache entry is rebuilt below
-    instances = load_planbench(folder)
+    instances = domains.load_planbench(folder)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         temporary = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -227,3 +120,22 @@ def _cache_dir() -> Path:
     if os.environ.get("PLANBENCH_SCALE_CACHE"):
         return Path(os.environ["PLANBENCH_SCALE_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planbench_scale"
+
+
+def resolve(spec: str) -> tuple[Instance, list[Instance]]:
+    """The instance an --instance value names (a problem file in a set folder, or SET_DIR:ID), and
+    its whole set (the pool for one-shot examples)."""
+    folder, _, wanted = spec.rpartition(":")
+    if folder and Path(folder).is_dir():
+        pool = load_instances(folder)
+        matches = [i for i in pool if i.id == wanted or i.id.endswith("/" + wanted)]
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise PlanbenchError(f"--instance {spec!r} is neither a problem file nor SET_DIR:ID")
+        pool = load_instances(path.parent)
+        matches = [i for i in pool if i.source != "generated" and Path(i.source).resolve() == path.resolve()]
+        matches = matches or [i for i in pool if i.id == path.stem or i.id.endswith("/" + path.stem)]
+    if len(matches) != 1:
+        raise PlanbenchError(f"--instance {spec!r} names {len(matches)} instances, not one")
+    return matches[0], pool

@@ -1,8 +1,9 @@
 """The records passed between stages: frozen dataclasses, one docstring line per field.
 
-Facts and actions inside an `Instance` are in canonical Blocksworld terms (predicates on,
-ontable, clear, handempty, holding; actions pick-up, put-down, stack, unstack; blocks a, b, c, ...);
-its `vocabulary` names how they are spelled in PDDL and prompts (see `vocab.py`).
+Facts and actions inside an `Instance` are in its domain's canonical terms (for the Blocksworld
+family: predicates on, ontable, clear, handempty, holding; actions pick-up, put-down, stack,
+unstack; objects a, b, c, ...); its `vocabulary` names how they are spelled in PDDL and prompts
+(the domain's `vocabulary(name)`, see `domains/`).
 Plans that leave the canonical world (extracted from text, validated) are PDDL action strings in
 the instance's own vocabulary, such as "(overcome b c)".
 """
@@ -28,21 +29,24 @@ class Instance:
     id: str
     """Unique within its set, e.g. "mystery-b05-s08-0003" or "blocksworld/instance-12"."""
     domain: str
-    """"blocksworld", "mystery" or "randomized"."""
+    """A name in the domain registry (`domains.DOMAINS`): "blocksworld", "mystery", "randomized"."""
     vocabulary: str
-    """Name accepted by `vocab.get`: "blocksworld", "mystery", "planbench-randomized", "randomized:SEED"."""
-    blocks: tuple[str, ...]
-    """Canonical block names, in order: ("a", "b", "c", ...)."""
+    """A vocabulary name its domain accepts, e.g. "mystery", "planbench-randomized", "randomized:SEED"."""
+    objects: tuple[str, ...]
+    """Canonical object names, in order: ("a", "b", "c", ...); their number is the instance size."""
     init: tuple[Fact, ...]
     """Initial state as canonical facts, sorted."""
     goal: tuple[Fact, ...]
     """Goal facts (canonical `on` facts, possibly a partial goal), sorted."""
     optimal_plan: tuple[Fact, ...]
-    """A certified optimal plan as canonical actions; its length is the step count."""
+    """A certified optimal plan as canonical actions; its length is the step count (empty when
+    the instance is unsolvable)."""
     seed: int | None = None
     """Seed the instance was generated from; None for imported instances."""
     source: str = "generated"
     """"generated", or the path of the imported PDDL file."""
+    solvable: bool = True
+    """False when no plan reaches the goal; then the right answer is a no-plan claim."""
 
     @property
     def optimal_length(self) -> int:
@@ -51,12 +55,17 @@ class Instance:
 
 
 def instance_from_dict(record: dict) -> Instance:
-    """An Instance from its `dataclasses.asdict` form (lists for tuples); extra keys are ignored."""
+    """An Instance from its `dataclasses.asdict` form (lists for tuples); extra keys are ignored.
+
+    Records written before objects were generic name them "blocks"; those still read.
+    """
+    objects = record["objects"] if "objects" in record else record["blocks"]
     return Instance(
         id=record["id"], domain=record["domain"], vocabulary=record["vocabulary"],
-        blocks=tuple(record["blocks"]), init=tuple(map(tuple, record["init"])),
+        objects=tuple(objects), init=tuple(map(tuple, record["init"])),
         goal=tuple(map(tuple, record["goal"])), optimal_plan=tuple(map(tuple, record["optimal_plan"])),
-        seed=record.get("seed"), source=record.get("source", "generated"))
+        seed=record.get("seed"), source=record.get("source", "generated"),
+        solvable=record.get("solvable", True))
 
 
 @dataclass(frozen=True)

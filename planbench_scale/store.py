@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-from .errors import PlanbenchError
-from .records import SCHEMA_VERSION, Instance, Sample, instance_from_dict
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import SCHEMA_VERSION, Instance, Sample, instance_from_dict
 
 SAMPLE_FIELDS = tuple(field.name for field in dataclasses.fields(Sample))
 """The columns of a samples table, in `Sample` field order."""

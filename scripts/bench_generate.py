@@ -19,8 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from planbench_scale import blocks as bw
-from planbench_scale.instances import generate_set, load_instances, random_problem
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.domains.blocksworld import states as bw
+from planbench_scale.domains.blocksworld.generate import random_problem
+from planbench_scale.instances import generate_set, load_instances
 
 SHARED = Path(os.environ.get("PLANBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared" / "planbench"))
 
@@ -87,7 +89,8 @@ def fast_downward(count: int) -> None:
     from unified_planning.model.metrics import MinimizeSequentialPlanLength
     from unified_planning.shortcuts import OneshotPlanner, get_environment
 
-    from planbench_scale import pddl, vocab
+    from planbench_scale.symbolic import pddl
+    from planbench_scale.domains.blocksworld import vocab
     from planbench_scale.records import Instance
 
     get_environment().credits_stream = None
@@ -99,8 +102,8 @@ def fast_downward(count: int) -> None:
             elapsed, plan = timed(bw.optimal_plan, names, init, goal)
             ours.append(elapsed)
             instance = Instance("fd", "blocksworld", "blocksworld", names, init, goal, plan)
-            problem = PDDLReader().parse_problem_string(pddl.domain_pddl(vocab.get("blocksworld")),
-                                                        pddl.problem_pddl(instance))
+            problem = PDDLReader().parse_problem_string(DOMAINS["blocksworld"].domain_pddl(vocab.get("blocksworld")),
+                                                        instance_pddl(instance)[1])
             problem.add_quality_metric(MinimizeSequentialPlanLength())
             with OneshotPlanner(name="fast-downward-opt") as planner:
                 elapsed, result = timed(planner.solve, problem, timeout=60)

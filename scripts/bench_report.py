@@ -76,7 +76,7 @@ def build_store(path: Path, instances: int, k: int) -> None:
 
 def report_child(store: Path, out: Path) -> None:
     """In the child process: build the report."""
-    from planbench_scale.report import build_report
+    from planbench_scale.analysis.report import build_report
 
     result = build_report([store], out)
     print(f"  {result.html}: {len(result.tables)} tables, {len(result.figures)} figure files")

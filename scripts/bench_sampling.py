@@ -55,7 +55,7 @@ def main() -> None:
     from planbench_scale.backends import Request, Sampling, derive_seed, open_backend
     from planbench_scale.backends.cpu_model import default_model
     from planbench_scale.instances import generate_set
-    from planbench_scale.prompts import render
+    from planbench_scale.text.prompts import render
     from planbench_scale.strategies import Settings
 
     started = time.perf_counter()

@@ -23,11 +23,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from planbench_scale import pddl, vocab
-from planbench_scale.batch import validate_jsonl
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.symbolic import pddl
+from planbench_scale.domains.blocksworld import vocab
+from planbench_scale.symbolic.batch import validate_jsonl
 from planbench_scale.records import Instance
-from planbench_scale.task import task_for
-from planbench_scale.validate import validate, validate_texts
+from planbench_scale.domains import task_for
+from planbench_scale.symbolic.validate import validate, validate_texts
 
 STEPS = 20
 INSTANCE = Instance(  # 8 blocks in two towers; the plans are random walks, so any goal serves
@@ -134,7 +136,7 @@ def main() -> None:
     args = parser.parse_args()
 
     task = task_for(INSTANCE)
-    domain, problem = pddl.domain_pddl(vocab.get("blocksworld")), pddl.problem_pddl(INSTANCE)
+    domain, problem = DOMAINS["blocksworld"].domain_pddl(vocab.get("blocksworld")), instance_pddl(INSTANCE)[1]
     texts = [as_text(p) for p in sample_plans(task, args.plans)]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows all figures alike)")
     print(f"{len(texts):,} plans of {STEPS} steps, {len(set(texts)):,} distinct texts, "

@@ -28,12 +28,12 @@ from importlib import resources
 from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.extract import extract
+from planbench_scale.text.extract import extract
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance
-from planbench_scale.task import Task, task_for
-from planbench_scale.validate import validate_many
-from planbench_scale.vocab import get
+from planbench_scale.symbolic.task import Task, task_for
+from planbench_scale.symbolic.validate import validate_many
+from planbench_scale.domains.blocksworld.vocab import get
 
 DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
 
@@ -54,7 +54,7 @@ def sources(config: str, data_dir: Path) -> tuple[Path | None, str]:
         folder = data_dir / "instances" / config[len("random_"):]
     for name in (config, re.sub(r"_3$", "", config)):
         for candidate in (data_dir / "configs" / f"{name}.yaml",
-                          Path(str(resources.files("planbench_scale").joinpath(f"domains/planbench/{name}.yaml")))):
+                          Path(str(resources.files("planbench_scale").joinpath(f"domains/blocksworld/planbench/{name}.yaml")))):
             if candidate.is_file():
                 return (folder if folder.is_dir() else None), f"planbench:{candidate}"
     return (folder if folder.is_dir() else None), "default"
@@ -114,13 +114,13 @@ def validate_all(results: list[dict]) -> None:
 def _grounded(vocabulary: str, blocks: tuple[str, ...]) -> Task:
     """The task of the first instance seen with this vocabulary and these blocks."""
     return task_for(Instance(id=f"{vocabulary}-{len(blocks)}", domain="", vocabulary=vocabulary,
-                             blocks=blocks, init=(), goal=(), optimal_plan=()))
+                             objects=blocks, init=(), goal=(), optimal_plan=()))
 
 
 def task_of(instance: Instance) -> Task:
     """`task_for(instance)`, grounded once per vocabulary and block set: instances that share
     them share every fact and ground action, and differ only in the initial state and the goal."""
-    base = _grounded(instance.vocabulary, instance.blocks)
+    base = _grounded(instance.vocabulary, instance.objects)
     vocab, bit = get(instance.vocabulary), {fact: 1 << i for i, fact in enumerate(base.facts)}
     init = sum(bit[vocab.fact(fact)] for fact in instance.init)
     goal = sum(bit[vocab.fact(fact)] for fact in instance.goal)

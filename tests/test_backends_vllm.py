@@ -74,7 +74,7 @@ def test_chat_form_without_a_chat_template_is_a_clear_error(cpu_backend, monkeyp
 
 def test_many_seeded_samples_of_long_prompts_keep_the_engine_alive(cpu_backend):
     from planbench_scale.instances import generate_set
-    from planbench_scale.prompts import render
+    from planbench_scale.text.prompts import render
     prompts = [render(i) for i in generate_set("blocksworld", (3, 5), (2, 40), per_step=1)[:4]]
     requests = [Request(prompt, 32, seed=i) for i, prompt in enumerate(prompts)]
     results = list(cpu_backend.generate(requests, Sampling(max_tokens=2)))

@@ -6,11 +6,12 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from planbench_scale import blocks as bw
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.domains.blocksworld import states as bw
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
-from planbench_scale.feedback import disjoint_cycles, feedback_bound
-from planbench_scale.vocab import block_names
+from planbench_scale.domains.blocksworld.feedback import disjoint_cycles, feedback_bound
+from planbench_scale.domains.blocksworld.vocab import block_names
 
 
 def run_plan(names, init, plan):
@@ -155,9 +156,9 @@ def test_optimal_lengths_match_every_planbench_plan(planbench, config):
     assert len(instances) == len(shipped)
     for instance in instances:
         length = shipped[instance.id.split("/")[1] + ".pddl"]["length"]
-        plan = bw.optimal_plan(instance.blocks, instance.init, instance.goal)
+        plan = bw.optimal_plan(instance.objects, instance.init, instance.goal)
         assert len(plan) == length == instance.optimal_length, instance.id
-        assert set(instance.goal) <= run_plan(instance.blocks, instance.init, plan)
+        assert set(instance.goal) <= run_plan(instance.objects, instance.init, plan)
 
 
 def test_optimal_lengths_match_fast_downward():
@@ -166,7 +167,8 @@ def test_optimal_lengths_match_fast_downward():
     from unified_planning.model.metrics import MinimizeSequentialPlanLength
     from unified_planning.shortcuts import OneshotPlanner, get_environment
 
-    from planbench_scale import pddl, vocab
+    from planbench_scale.symbolic import pddl
+    from planbench_scale.domains.blocksworld import vocab
     from planbench_scale.records import Instance
 
     get_environment().credits_stream = None
@@ -174,8 +176,8 @@ def test_optimal_lengths_match_fast_downward():
         names, init, goal = random_problem(n, seed, keep)
         plan = bw.optimal_plan(names, init, goal)
         instance = Instance(f"fd-{n}", "blocksworld", "blocksworld", names, init, goal, plan)
-        problem = PDDLReader().parse_problem_string(pddl.domain_pddl(vocab.get("blocksworld")),
-                                                    pddl.problem_pddl(instance))
+        problem = PDDLReader().parse_problem_string(DOMAINS["blocksworld"].domain_pddl(vocab.get("blocksworld")),
+                                                    instance_pddl(instance)[1])
         problem.add_quality_metric(MinimizeSequentialPlanLength())  # so it reports optimality
         with OneshotPlanner(name="fast-downward-opt") as planner:
             result = planner.solve(problem)

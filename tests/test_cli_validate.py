@@ -3,7 +3,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from planbench_scale import pddl, vocab
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.symbolic import pddl
+from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.cli import main
 from planbench_scale.records import Instance
 
@@ -15,8 +17,8 @@ PLAN = "1: (feast a b)\n2: (succumb a)\n3: (attack b)\n4: (overcome b a)\n; cost
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "domain.pddl").write_text(pddl.domain_pddl(vocab.get("mystery")))
-    (tmp_path / "p.pddl").write_text(pddl.problem_pddl(INSTANCE))
+    (tmp_path / "domain.pddl").write_text(DOMAINS["mystery"].domain_pddl(vocab.get("mystery")))
+    (tmp_path / "p.pddl").write_text(instance_pddl(INSTANCE)[1])
     (tmp_path / "plan.txt").write_text(PLAN)
     return tmp_path
 
@@ -52,7 +54,7 @@ def test_unreadable_plan_exits_2_without_traceback(files, plan, words):
 
 
 def test_bad_pddl_exits_2_with_position(files):
-    (files / "p.pddl").write_text(pddl.problem_pddl(INSTANCE).replace("(harmony)", "(harmony"))
+    (files / "p.pddl").write_text(instance_pddl(INSTANCE)[1].replace("(harmony)", "(harmony"))
     result = _validate(files, PLAN)
     assert result.exit_code == 2 and "p.pddl:" in result.output
     result = CliRunner().invoke(main, ["validate", "--domain", str(files / "nope.pddl"), "--problem",
@@ -90,7 +92,7 @@ def test_batch_exit_codes(files):
 def test_batch_streams_an_endless_input(files):
     import itertools
 
-    from planbench_scale.batch import validate_jsonl
+    from planbench_scale.symbolic.batch import validate_jsonl
 
     endless = (json.dumps({"id": i, "plan": PLAN}) for i in itertools.count())
     results = validate_jsonl(endless, str(files / "domain.pddl"), str(files / "p.pddl"))

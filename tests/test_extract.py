@@ -9,17 +9,17 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planbench_scale.extract import UNREADABLE_STEP, extract
+from planbench_scale.text.extract import UNREADABLE_STEP, extract
 from planbench_scale.instances import load_instances
-from planbench_scale.prompts import load_template, plan_lines
+from planbench_scale.text.prompts import load_template, plan_lines
 from planbench_scale.records import Instance, Outcome
-from planbench_scale.task import task_for
-from planbench_scale.validate import validate
-from planbench_scale.vocab import ACTIONS, ARITY, block_names, get
+from planbench_scale.domains import task_for
+from planbench_scale.symbolic.validate import validate
+from planbench_scale.domains.blocksworld.vocab import ACTIONS, ARITY, block_names, get
 
 # a=red, b=blue, c=orange, d=yellow. b on a; goal a on b.
 BW = Instance(
-    id="t/instance-1", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b", "c", "d"),
+    id="t/instance-1", domain="blocksworld", vocabulary="blocksworld", objects=("a", "b", "c", "d"),
     init=(("clear", "b"), ("clear", "c"), ("clear", "d"), ("handempty",), ("on", "b", "a"),
           ("ontable", "a"), ("ontable", "c"), ("ontable", "d")),
     goal=(("on", "a", "b"),),
@@ -153,7 +153,7 @@ def rendered_plans(draw):
     blocks = block_names(draw(st.integers(3, 12)))
     plan = draw(st.lists(st.sampled_from(ACTIONS).flatmap(
         lambda a: st.tuples(st.just(a), *[st.sampled_from(blocks)] * ARITY[a])), min_size=1, max_size=12))
-    instance = replace(BW, domain=domain, vocabulary=vocabulary, blocks=blocks)
+    instance = replace(BW, domain=domain, vocabulary=vocabulary, objects=blocks)
     return instance, plan, draw(st.sampled_from(["", "{}. ", "- ", "Step {}: ", "**{}.** "]))
 
 

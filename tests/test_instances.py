@@ -5,13 +5,14 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from planbench_scale import blocks as bw
+from planbench_scale.domains.blocksworld import states as bw
 from planbench_scale.cli import main
 from planbench_scale.errors import PDDLError, PlanbenchError
-from planbench_scale.instances import generate_set, load_instances, random_problem, write_set
-from planbench_scale.vocab import get
+from planbench_scale.domains.blocksworld.generate import random_problem
+from planbench_scale.instances import generate_set, load_instances, write_set
+from planbench_scale.domains.blocksworld.vocab import get
 
-SMALL = dict(blocks=(3, 7), steps=(2, 12), per_step=4, seed=11)
+SMALL = dict(sizes=(3, 7), steps=(2, 12), per_step=4, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +25,16 @@ def test_set_is_stratified_by_optimal_length(small_set):
     assert len({i.id for i in small_set}) == len(small_set)
     assert len({(i.init, i.goal) for i in small_set}) == len(small_set)
     for instance in small_set:
-        assert 3 <= len(instance.blocks) <= 7
+        assert 3 <= len(instance.objects) <= 7
         assert not set(instance.goal) <= set(instance.init)
-        assert instance.id == (f"blocksworld-b{len(instance.blocks):02d}-s{instance.optimal_length:02d}-"
+        assert instance.id == (f"blocksworld-b{len(instance.objects):02d}-s{instance.optimal_length:02d}-"
                                + instance.id[-4:])
 
 
 def test_instances_are_reproducible_from_their_seed(small_set):
     for instance in small_set:
-        names, init, goal = random_problem(len(instance.blocks), instance.seed)
-        assert (names, init, goal) == (instance.blocks, instance.init, instance.goal)
+        names, init, goal = random_problem(len(instance.objects), instance.seed)
+        assert (names, init, goal) == (instance.objects, instance.init, instance.goal)
         assert len(bw.bfs_plan(names, init, goal)) == instance.optimal_length
 
 
@@ -47,25 +48,25 @@ def test_domains_share_the_draws_of_a_seed(small_set):
 
 
 def test_partial_goals_keep_a_subset_of_a_goal_state():
-    full = generate_set("blocksworld", blocks=(4, 6), steps=(4, 8), per_step=5, seed=2)
-    partial = generate_set("blocksworld", blocks=(4, 6), steps=(4, 8), per_step=5, seed=2, partial_goals=True)
+    full = generate_set("blocksworld", sizes=(4, 6), steps=(4, 8), per_step=5, seed=2)
+    partial = generate_set("blocksworld", sizes=(4, 6), steps=(4, 8), per_step=5, seed=2, partial_goals=True)
     assert sum(len(i.goal) for i in partial) < sum(len(i.goal) for i in full)
     for instance in partial:
-        names, init, goal = random_problem(len(instance.blocks), instance.seed, partial_goals=True)
+        names, init, goal = random_problem(len(instance.objects), instance.seed, partial_goals=True)
         assert goal == instance.goal and goal
         assert len(bw.bfs_plan(names, init, goal)) == instance.optimal_length
 
 
 def test_unreachable_step_counts_are_skipped_and_reported():
     messages = []
-    instances = generate_set("blocksworld", blocks=(3, 3), steps=(7, 12), per_step=2, seed=0,
+    instances = generate_set("blocksworld", sizes=(3, 3), steps=(7, 12), per_step=2, seed=0,
                              progress=messages.append)
     assert {i.optimal_length for i in instances} == {8}
     assert any("7, 9, 10, 11, 12" in m for m in messages)
     with pytest.raises(PlanbenchError, match="no step count"):
-        generate_set("blocksworld", blocks=(3, 3), steps=(9, 9), per_step=1)
+        generate_set("blocksworld", sizes=(3, 3), steps=(9, 9), per_step=1)
     with pytest.raises(PlanbenchError, match="at most 200 blocks"):
-        generate_set("blocksworld", blocks=(3, 1000), steps=(2, 9), per_step=1)
+        generate_set("blocksworld", sizes=(3, 1000), steps=(2, 9), per_step=1)
 
 
 def test_write_and_load_round_trip_byte_for_byte(small_set, tmp_path):
@@ -117,7 +118,7 @@ def test_planbench_configs_import_as_the_same_canonical_instances(planbench, con
         assert instance.id.startswith(f"{config}/instance-")
         assert instance.source.startswith(str((planbench / "instances" / config).resolve()))
         twin = base[instance.id.split("/")[1]]
-        assert (instance.blocks, instance.init, instance.goal) == (twin.blocks, twin.init, twin.goal)
+        assert (instance.objects, instance.init, instance.goal) == (twin.objects, twin.init, twin.goal)
         assert instance.optimal_length == twin.optimal_length
         assert ("handempty",) in instance.init
 
@@ -128,13 +129,13 @@ def test_planbench_randomized_objects_map_back_to_letters(planbench):
     plan = json.loads((folder / "ground_truth_plans_DERIVED.json").read_text())["plans"]["instance-1.pddl"]
     vocab = get("planbench-randomized")
     assert [vocab.fact(a) for a in instance.optimal_plan] == plan.strip().splitlines()
-    assert vocab.obj("a") == "o0" and instance.blocks == ("a", "b", "c")
+    assert vocab.obj("a") == "o0" and instance.objects == ("a", "b", "c")
 
 
 def test_planbench_instance_without_shipped_plan_gets_ours(planbench):
     instances = load_instances(planbench / "instances" / "obfuscated_randomized_blocksworld_3")
     missing = next(i for i in instances if i.id.endswith("/instance-101"))
-    assert missing.optimal_length == len(bw.bfs_plan(missing.blocks, missing.init, missing.goal))
+    assert missing.optimal_length == len(bw.bfs_plan(missing.objects, missing.init, missing.goal))
 
 
 def test_unsolvable_planbench_sets_are_refused(planbench):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from planbench_scale import metrics
+from planbench_scale.analysis import metrics
 
 
 def samples(verdicts: dict, run="r", strategy="sample", plans=None, tokens=(10, 5)):

@@ -1,4 +1,7 @@
-from planbench_scale import pddl, vocab
+from planbench_scale.domains import blocksworld
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.symbolic import pddl
+from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.records import Instance
 
 def _words(text):
@@ -6,20 +9,20 @@ def _words(text):
 
 
 def test_mystery_domain_matches_planbench_modulo_layout(planbench):
-    ours = _words(pddl.domain_pddl(vocab.get("mystery")))
+    ours = _words(DOMAINS["mystery"].domain_pddl(vocab.get("mystery")))
     theirs = _words((planbench / "instances" / "mystery_blocksworld" / "generated_domain.pddl").read_text())
     assert ours == theirs
 
 
 def test_blocksworld_domain_is_identity():
-    assert pddl.domain_pddl(vocab.get("blocksworld")) == pddl.canonical_domain()
+    assert DOMAINS["blocksworld"].domain_pddl(vocab.get("blocksworld")) == blocksworld.FILES.joinpath("domain.pddl").read_text()
 
 
 def test_problem_in_vocabulary():
     inst = Instance("x/1", "mystery", "mystery", ("a", "b"),
                     (("clear", "a"), ("handempty",), ("on", "a", "b"), ("ontable", "b")),
                     (("on", "b", "a"),), ())
-    text = pddl.problem_pddl(inst)
+    text = instance_pddl(inst)[1]
     assert "(:domain mystery-4ops)" in text
     assert "(craves a b)" in text and "(harmony)" in text and "(craves b a)" in text
 

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planbench_scale import metrics, plots
+from planbench_scale.analysis import metrics
+from planbench_scale.analysis import plots
 
 
 @pytest.fixture(scope="module")

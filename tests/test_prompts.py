@@ -9,14 +9,14 @@ import pytest
 
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
-from planbench_scale.prompts import (describe_action, describe_fact, example_for, load_template,
+from planbench_scale.text.prompts import (describe_action, describe_fact, example_for, load_template,
                                      render, revision_prompt)
 from planbench_scale.records import Instance
-from planbench_scale.vocab import get
+from planbench_scale.domains.blocksworld.vocab import get
 
 # b on a, c on the table; goal: a on b. Optimal: unstack b a, put-down b, pick-up a, stack a b.
 THREE = Instance(
-    id="bw-b03-s04-0002", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b", "c"),
+    id="bw-b03-s04-0002", domain="blocksworld", vocabulary="blocksworld", objects=("a", "b", "c"),
     init=(("clear", "b"), ("clear", "c"), ("handempty",), ("on", "b", "a"), ("ontable", "a"),
           ("ontable", "c")),
     goal=(("on", "a", "b"),),

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from planbench_scale import report
+from planbench_scale.analysis import report
 from planbench_scale.cli import main
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
@@ -55,7 +55,7 @@ def planbench_instance(planbench, domain: str, row: dict) -> Instance:
     plan = gt_actions(row["ground_truth_plan"])
     blocks = tuple(sorted({arg for action in plan for arg in action[1:]}))
     return Instance(id=f"{config}/instance-{number}", domain=domain, vocabulary=domain,
-                    blocks=blocks, init=(), goal=(), optimal_plan=plan, source=config)
+                    objects=blocks, init=(), goal=(), optimal_plan=plan, source=config)
 
 
 @functools.cache
@@ -71,7 +71,7 @@ def write_planbench_run(planbench, run_dir, name, answers) -> int:
         inst = planbench_instance(planbench, domain, row)
         mismatched += inst.optimal_length != len(gt_actions(row["ground_truth_plan"]))
         instances.append(inst)
-        samples.append(Sample(inst.id, inst.domain, inst.vocabulary, len(inst.blocks),
+        samples.append(Sample(inst.id, inst.domain, inst.vocabulary, len(inst.objects),
                               inst.optimal_length, 0, 0, "sample", "planbench",
                               row["raw_response"] or "", 0, 0, "stop", "plan",
                               str(row["planbench_plan"] or ""), 0, bool(row["planbench_correct"]),
@@ -128,7 +128,7 @@ def test_planbench_report_page(planbench_report):
 def tiny_run(run_dir, n_instances=3, k=4, stored=None, model="tiny", close=True):
     """A small sampling run; `stored` instances get samples (all when None)."""
     instances = [Instance(id=f"i{j}", domain="blocksworld", vocabulary="blocksworld",
-                          blocks=("a", "b"), init=(), goal=(),
+                          objects=("a", "b"), init=(), goal=(),
                           optimal_plan=(("unstack", "a", "b"),) * (j + 1))
                  for j in range(n_instances)]
     writer = RunWriter(run_dir, {"model": model, "strategy": "sample", "k": k,
@@ -222,7 +222,7 @@ def test_config_settings_found_nested_or_missing():
 
 def test_sampling_and_revision_side_by_side(tmp_path):
     tiny_run(tmp_path / "sample")
-    inst = Instance(id="i0", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b"),
+    inst = Instance(id="i0", domain="blocksworld", vocabulary="blocksworld", objects=("a", "b"),
                     init=(), goal=(), optimal_plan=(("unstack", "a", "b"),))
     rows = [Sample("i0", "blocksworld", "blocksworld", 2, 1, chain, r, "revise", "h", "t", 10, 5,
                    "stop", "plan", "(unstack a b)", 1, ok, "valid", -1, "", chain)

@@ -17,7 +17,7 @@ from planbench_scale.records import Instance, Sample
 from planbench_scale.store import (SAMPLE_FIELDS, RunWriter, environment, export_parquet,
                                    read_config, read_instances, read_samples)
 
-INSTANCE = Instance(id="bw-0", domain="blocksworld", vocabulary="blocksworld", blocks=("a", "b"),
+INSTANCE = Instance(id="bw-0", domain="blocksworld", vocabulary="blocksworld", objects=("a", "b"),
                     init=(("clear", "a"), ("handempty",), ("on", "a", "b"), ("ontable", "b")),
                     goal=(("on", "b", "a"),),
                     optimal_plan=(("unstack", "a", "b"), ("put-down", "a"), ("pick-up", "b"),

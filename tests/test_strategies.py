@@ -6,7 +6,7 @@ import pytest
 
 from planbench_scale.backends import Sampling, derive_seed
 from planbench_scale.instances import generate_set
-from planbench_scale.prompts import describe_action, render
+from planbench_scale.text.prompts import describe_action, render
 from planbench_scale.records import Outcome
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies import (SELF_REVISE_TEXT, Settings, _advance, _State, check,
@@ -118,6 +118,6 @@ def test_resume_fills_a_partly_stored_request_without_duplicates(tmp_path, cpu_b
 
 def _sample_row(instance, index):
     from planbench_scale.records import Sample
-    return Sample(instance.id, instance.domain, instance.vocabulary, len(instance.blocks),
+    return Sample(instance.id, instance.domain, instance.vocabulary, len(instance.objects),
                   instance.optimal_length, index, 0, "sample", "h", "stored before", 1, 1,
                   "stop", "empty", "", 0, False, "empty_plan", -1, "", 0)

@@ -1,9 +1,12 @@
 import pytest
 
-from planbench_scale import pddl, task as task_module, vocab
+from planbench_scale import domains
+from planbench_scale.symbolic import pddl
+from planbench_scale.symbolic import task as task_module
+from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.errors import PDDLError
 from planbench_scale.records import Instance
-from planbench_scale.task import task_for
+from planbench_scale.domains import task_for
 
 INSTANCE = Instance("t/1", "blocksworld", "blocksworld", ("a", "b", "c"),
                     (("clear", "a"), ("clear", "c"), ("handempty",), ("on", "a", "b"),
@@ -60,4 +63,4 @@ def test_types_constants_equality_and_add_after_delete():
 def test_too_many_ground_actions_are_refused(monkeypatch):
     monkeypatch.setattr(task_module, "MAX_GROUND_ACTIONS", 10)
     with pytest.raises(PDDLError, match="grounds to 24 actions"):
-        task_module.task_for.__wrapped__(INSTANCE)
+        domains.task_for.__wrapped__(INSTANCE)

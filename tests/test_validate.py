@@ -6,11 +6,13 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from planbench_scale import pddl, vocab
+from planbench_scale.domains import DOMAINS, instance_pddl
+from planbench_scale.symbolic import pddl
+from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.errors import PlanSyntaxError
 from planbench_scale.records import Instance, Reason, Verdict
-from planbench_scale.task import task_for
-from planbench_scale.validate import explain, validate, validate_many, validate_texts
+from planbench_scale.domains import task_for
+from planbench_scale.symbolic.validate import explain, validate, validate_many, validate_texts
 
 INSTANCE = Instance("v/1", "blocksworld", "blocksworld", ("a", "b", "c"),
                     (("clear", "a"), ("clear", "c"), ("handempty",), ("on", "a", "b"),
@@ -163,7 +165,7 @@ def _cross_check_problems(planbench):
                 words = vocab.get(f"randomized:{seed}")
                 instance = _blocksworld_instance(problem.read_text(), f"x/{seed}", words.name)
                 plan = [words.fact(tuple(a.strip("()").split())) for a in pddl.parse_plan(plan)]
-                yield pddl.domain_pddl(words), pddl.problem_pddl(instance), plan
+                yield DOMAINS[words.domain].domain_pddl(words), instance_pddl(instance)[1], plan
 
 
 def _variants(plan, task, rng):
@@ -218,7 +220,7 @@ def test_verdicts_agree_with_unified_planning(planbench):
 
 
 def test_memories_stay_bounded(monkeypatch):
-    from planbench_scale import validate as module
+    from planbench_scale.symbolic import validate as module
 
     monkeypatch.setattr(module, "MAX_LINES", 50)
     task = task_for(INSTANCE)

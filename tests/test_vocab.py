@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from planbench_scale import vocab
+from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.errors import PlanbenchError
 
 

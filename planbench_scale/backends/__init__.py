@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol
 
-from ..errors import PlanbenchError
-from ..records import Completion, Prompt
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Completion, Prompt
 
 MAX_N = 256
 """Most samples per request: vLLM stalls above this, so larger `n` is split into chunks."""
@@ -97,10 +97,10 @@ def open_backend(engine: str, model: str | None, base_url: str | None = None, fo
     """The backend named `engine`: "vllm" (offline engine; model None = the CPU default) or
     "openai" (a server at `base_url`; model None = the first it serves)."""
     if engine == "vllm":
-        from .cpu_model import NAME
-        from .vllm_engine import VLLMBackend
+        from planbench_scale.backends.cpu_model import NAME
+        from planbench_scale.backends.vllm_engine import VLLMBackend
         return VLLMBackend(model or NAME, form, **options)
     if engine == "openai":
-        from .openai_http import OpenAIBackend
+        from planbench_scale.backends.openai_http import OpenAIBackend
         return OpenAIBackend(base_url or "http://127.0.0.1:8000/v1", model, form, **options)
     raise PlanbenchError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")

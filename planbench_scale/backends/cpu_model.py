@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import PlanbenchError
+from planbench_scale.errors import PlanbenchError
 
 NAME = "gemma-3-270m"
 """The model's folder name under the cache, and what `--model` may say to pick it."""

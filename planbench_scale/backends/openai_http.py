@@ -16,9 +16,9 @@ from typing import Iterable, Iterator
 
 import httpx
 
-from ..errors import PlanbenchError
-from ..records import Completion
-from . import Request, Result, Sampling, derive_seed
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Completion
+from planbench_scale.backends import Request, Result, Sampling, derive_seed
 
 RETRIED = (httpx.TransportError,)
 """Connection errors, dropped connections and timeouts: worth another try."""

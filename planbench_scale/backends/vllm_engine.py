@@ -17,10 +17,10 @@ from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..errors import PlanbenchError
-from ..records import Completion, Prompt
-from . import Request, Result, Sampling, split
-from . import cpu_model
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Completion, Prompt
+from planbench_scale.backends import Request, Result, Sampling, split
+from planbench_scale.backends import cpu_model
 
 
 class VLLMBackend:

@@ -19,13 +19,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .backends import MAX_N, Backend, Request, Result, Sampling, derive_seed
-from .extract import extract
-from .prompts import describe_action, describe_fact, render, revision_prompt
-from .records import Extraction, Instance, Outcome, Prompt, Reason, Sample, Verdict
-from .store import RunWriter, read_samples
-from .task import task_for
-from .validate import validate
+from planbench_scale.backends import MAX_N, Backend, Request, Result, Sampling, derive_seed
+from planbench_scale.text.prompts import describe_action, describe_fact, render, revision_prompt
+from planbench_scale.records import Extraction, Instance, Outcome, Prompt, Reason, Sample, Verdict
+from planbench_scale.store import RunWriter, read_samples
+from planbench_scale.score import check
 
 STRATEGIES = ("sample", "revise", "self-revise")
 """Strategy names a run accepts."""
@@ -189,12 +187,6 @@ def _advance(state: _State, chain: int, round_: int, text: str, settings: Settin
     state.chains[chain] = (round_ + 1, revision_prompt(prompt, text, feedback))
 
 
-def check(instance: Instance, text: str, templates: str = "default") -> tuple[Extraction, Verdict]:
-    """Extract the plan an answer states and validate it."""
-    extraction = extract(text, instance, templates)
-    return extraction, validate(task_for(instance), extraction.actions)
-
-
 class _Sink:
     """Turns results into stored samples, batching writes and updating the progress."""
 
@@ -254,7 +246,7 @@ def _sample(state: _State, request: Request, index: int, completion, extraction:
     """One stored row."""
     instance = state.instance
     return Sample(instance_id=instance.id, domain=instance.domain,
-                  vocabulary=instance.vocabulary, n_blocks=len(instance.blocks),
+                  vocabulary=instance.vocabulary, n_blocks=len(instance.objects),
                   optimal_length=instance.optimal_length, sample_index=index,
                   round=request.round, strategy=strategy, prompt_hash=request.prompt.hash,
                   text=completion.text, prompt_tokens=completion.prompt_tokens,
@@ -304,6 +296,6 @@ def _negate(phrase: str) -> str:
 def run_config(settings: Settings, engine: dict, instances: dict) -> dict:
     """The run config: what the run does (compared on resume) and where it runs (recorded)."""
     from dataclasses import asdict
-    from .store import environment
+    from planbench_scale.store import environment
     return {"settings": asdict(settings), "engine": engine, "instances": instances,
             "environment": environment()}

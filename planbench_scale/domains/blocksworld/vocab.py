@@ -14,8 +14,8 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import PlanbenchError
-from .records import Fact
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Fact
 
 PREDICATES = ("on", "ontable", "clear", "handempty", "holding")
 ACTIONS = ("pick-up", "put-down", "stack", "unstack")
@@ -56,6 +56,10 @@ class Vocabulary:
         if self.object_prefix is not None:
             return f"{self.object_prefix}{block_index(block)}"
         return block
+
+    def index(self, block: str) -> int:
+        """The 0-based number of a canonical block name."""
+        return block_index(block)
 
     def fact(self, fact: Fact) -> str:
         """A canonical fact or action as a PDDL string in this vocabulary: "(craves a b)"."""

@@ -1,17 +1,15 @@
 """A grounded STRIPS task: facts as bit positions, actions as precondition/add/delete masks.
 
-`ground` turns a unified-planning problem (read by `pddl.read_task`) into a `Task`; `task_for`
-renders an `Instance` as PDDL and reads it, once per instance.
+`ground` turns a unified-planning problem (read by `pddl.read_task`) into a `Task`.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 
-from .errors import PDDLError
-from .records import Instance
+from planbench_scale.errors import PDDLError
 
 MAX_GROUND_ACTIONS = 2_000_000
 """Most ground actions a task may have; larger problems are refused as bad input."""
@@ -57,16 +55,6 @@ class Task:
             names.append(self.facts[low.bit_length() - 1])
             mask ^= low
         return tuple(names)
-
-
-@lru_cache(maxsize=256)
-def task_for(instance: Instance) -> Task:
-    """The task of an instance (its own vocabulary), read once and cached."""
-    from . import pddl, vocab  # pddl imports this module to build tasks
-
-    domain = pddl.domain_pddl(vocab.get(instance.vocabulary))
-    return pddl.read_task(domain, pddl.problem_pddl(instance),
-                          f"<{instance.vocabulary} domain>", f"<{instance.id}>")
 
 
 def ground(problem, file: str | None = None) -> Task:

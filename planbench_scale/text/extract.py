@@ -26,9 +26,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .prompts import load_template, object_phrase
-from .records import Extraction, Instance, Outcome, Skipped
-from .vocab import ACTIONS, ARITY, Vocabulary, block_index, get
+from planbench_scale.text.prompts import load_template, object_phrase
+from planbench_scale.records import Extraction, Instance, Outcome, Skipped
+from planbench_scale import domains
+from planbench_scale.domains import Vocabulary
 
 UNREADABLE_STEP = "(unreadable-step)"
 """Stands in the plan for a step that could not be read; the validator rejects it (unknown action)."""
@@ -80,6 +81,10 @@ class _Reader:
     """The most words an object phrase has."""
     vocab: Vocabulary
     """The instance's vocabulary."""
+    action_names: tuple
+    """The domain's canonical action names; verb group v<i> stands for the i-th."""
+    arity: dict
+    """Canonical action name -> number of objects it takes."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
         return Extraction(actions=(), outcome=Outcome.EMPTY)
     if _unreadable(text):
         return Extraction(actions=(), outcome=Outcome.UNREADABLE)
-    reader = _reader(instance.vocabulary, instance.blocks, templates, instance.domain)
+    reader = _reader(instance.vocabulary, instance.objects, templates, instance.domain)
     lines = _classify(_without_thinking(text), reader)
     state = _runs(lines)
     if not state.runs:
@@ -202,8 +207,8 @@ def _read_line(number: int, original: str, reader: _Reader) -> _Line:
     if not verb:
         return _Line(number, original, (), step, None)
     after = _arguments(rest.lstrip("*_`'\" ")[verb.end():])
-    action = _placing(after) if verb.lastgroup == "place" else ACTIONS[int(verb.lastgroup[1:])]
-    objects = _objects(after, reader, ARITY[action])
+    action = _placing(after) if verb.lastgroup == "place" else reader.action_names[int(verb.lastgroup[1:])]
+    objects = _objects(after, reader, reader.arity[action])
     if isinstance(objects, str):
         return _Line(number, original, (), step, objects.format(action=action),
                      unread_step=step is not None or _step_shaped(after))
@@ -270,7 +275,7 @@ def _placing(after: str) -> str:
 def _sexpr_action(name: str, args: str, reader: _Reader):
     action = reader.actions.get(name.lower())
     blocks = [reader.names.get(arg.lower(), reader.phrases.get((arg.lower(),))) for arg in args.split()]
-    if action is None or None in blocks or len(blocks) != ARITY[action]:
+    if action is None or None in blocks or len(blocks) != reader.arity[action]:
         return None
     return (action, *blocks)
 
@@ -333,10 +338,11 @@ def _runs(lines: list[_Line]) -> _Runs:
 
 @lru_cache(maxsize=256)
 def _reader(vocabulary: str, blocks: tuple[str, ...], templates: str, domain: str) -> _Reader:
-    vocab = get(vocabulary)
+    vocab = domains.get(domain).vocabulary(vocabulary)
+    arity = dict(domains.get(domain).actions)
     template = load_template(templates, domain)
     verbs, actions = {}, {}
-    for index, action in enumerate(ACTIONS):
+    for index, action in enumerate(arity):
         own = vocab.own(action)
         spellings = {own, own.replace("-", " ")}
         form = dict(template.actions).get(own, dict(template.actions).get(action, ""))
@@ -353,7 +359,8 @@ def _reader(vocabulary: str, blocks: tuple[str, ...], templates: str, domain: st
     names, phrases, letters = _object_names(vocab, blocks, template)
     return _Reader(verbs=re.compile(rf"(?:{verb_pattern})(?![\w-])", re.IGNORECASE),
                    actions=actions, names=names, phrases=phrases, letters=letters,
-                   longest=max(map(len, phrases)), vocab=vocab)
+                   longest=max(map(len, phrases)), vocab=vocab, action_names=tuple(arity),
+                   arity=arity)
 
 
 def _words(spelling: str) -> str:
@@ -365,7 +372,7 @@ def _object_names(vocab: Vocabulary, blocks: tuple[str, ...], template) -> tuple
     """Lookups: PDDL name -> block; phrase (lower-case word tuple) -> block; lone letter -> block."""
     names, phrases, letters = {}, {}, {}
     for block in blocks:
-        pddl_name, index = vocab.obj(block), block_index(block)
+        pddl_name, index = vocab.obj(block), vocab.index(block)
         phrase = re.sub(r"^the\s+", "", object_phrase(template, vocab, block), flags=re.IGNORECASE)
         spellings = {phrase, f"object_{index}", f"object {pddl_name}", f"block {pddl_name}"}
         if phrase.endswith(" block"):

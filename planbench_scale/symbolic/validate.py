@@ -16,10 +16,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import PlanSyntaxError
-from .pddl import MAX_PLAN_CHARS, parse_plan, plan_line
-from .records import Reason, Verdict
-from .task import Task
+from planbench_scale.errors import PlanSyntaxError
+from planbench_scale.symbolic.pddl import MAX_PLAN_CHARS, parse_plan, plan_line
+from planbench_scale.records import Reason, Verdict
+from planbench_scale.symbolic.task import Task
 
 BATCH = 4096
 """Plans simulated together; memory stays flat however many batches stream through."""

@@ -1,10 +1,11 @@
 """Prompts: an instance written out for a model, in natural language or PDDL, zero- or one-shot.
 
-Templates are data. "default" is the project's own wording, one file per domain under
-planbench_scale/domains/ (blocksworld.yaml, mystery.yaml, randomized.yaml). "planbench:PATH" reads
+Templates are data. "default" is the project's own wording, one file per domain in the domain's
+folder (domains/blocksworld/blocksworld.yaml, mystery.yaml, randomized.yaml). "planbench:PATH" reads
 one of PlanBench's YAML configs (domain_intro, actions, predicates, encoded_objects) over PlanBench's
-fixed wording in domains/planbench_layout.yaml, and reproduces PlanBench's prompts byte for byte;
-PATH may also name a config shipped in domains/planbench/ ("planbench:obfuscated_randomized_blocksworld").
+fixed wording in text/planbench_layout.yaml, and reproduces PlanBench's prompts byte for byte;
+PATH may also name a config shipped in a domain's planbench/ folder
+("planbench:obfuscated_randomized_blocksworld").
 
 PDDL-style prompts quote the instance's own PDDL files when it was imported from files (its
 `source` and the domain file beside it), as PlanBench does, and otherwise the PDDL our writer makes.
@@ -23,10 +24,10 @@ from typing import Sequence
 
 import yaml
 
-from . import pddl
-from .errors import PlanbenchError
-from .records import Fact, Instance, Prompt
-from .vocab import ACTIONS, ARITY, PREDICATES, Vocabulary, block_index, get
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Fact, Instance, Prompt
+from planbench_scale import domains
+from planbench_scale.domains import Vocabulary, vocabulary_of
 
 
 _DIGITS = re.compile(r"(\d+)")
@@ -98,14 +99,14 @@ def revision_prompt(prompt: Prompt, answer: str, feedback: str) -> Prompt:
 
 def describe_action(instance: Instance, action_pddl: str, templates: str = "default") -> str:
     """An action such as "(unstack a b)" in the prompt's English: "unstack the red block from ..."."""
-    action = _canonical(instance, action_pddl, ACTIONS)
-    return phrase(load_template(templates, instance.domain), get(instance.vocabulary), action)
+    action = _canonical(instance, action_pddl, "actions")
+    return phrase(load_template(templates, instance.domain), vocabulary_of(instance), action)
 
 
 def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default") -> str:
     """A fact such as "(clear a)" in the prompt's English: "the red block is clear"."""
-    fact = _canonical(instance, fact_pddl, PREDICATES)
-    return phrase(load_template(templates, instance.domain), get(instance.vocabulary), fact)
+    fact = _canonical(instance, fact_pddl, "predicates")
+    return phrase(load_template(templates, instance.domain), vocabulary_of(instance), fact)
 
 
 def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
@@ -129,7 +130,7 @@ def natural_key(text: str) -> tuple:
 def phrase(template: Template, vocab: Vocabulary, fact: Fact) -> str:
     """A canonical fact or action in the template's words."""
     own = vocab.own(fact[0])
-    table = dict(template.actions if fact[0] in ACTIONS else template.predicates)
+    table = dict(template.actions if fact[0] in domains.get(vocab.domain).actions else template.predicates)
     form = table.get(own, table.get(fact[0]))
     if form is None:
         raise PlanbenchError(f"template {template.name} has no phrase for {own!r} ({fact[0]})")
@@ -142,7 +143,7 @@ def object_phrase(template: Template, vocab: Vocabulary, block: str) -> str:
     fixed = dict(template.objects).get(name)
     if fixed is not None:
         return fixed
-    index = block_index(block)
+    index = vocab.index(block)
     colour = name
     if template.colours:
         colour = template.colours[index % len(template.colours)] + (block[1:] if len(block) > 1 else "")
@@ -162,19 +163,19 @@ def plan_lines(template: Template, vocab: Vocabulary, plan: Sequence[Fact]) -> s
 
 
 def _nl_text(template: Template, instance: Instance, example: Instance | None) -> str:
-    vocab = get(instance.vocabulary)
+    vocab = vocabulary_of(instance)
     names = dict(vocab.names)
     text = re.sub(r"\{([a-z-]+)\}", lambda m: names.get(m.group(1), m.group(0)), template.intro)
     if example is not None:
         text += (_statement(template, example) + template.plan_lead + template.plan_start + "\n"
-                 + plan_lines(template, get(example.vocabulary), example.optimal_plan)
+                 + plan_lines(template, vocabulary_of(example), example.optimal_plan)
                  + template.plan_end + "\n")
         return text + _statement(template, instance) + template.plan_lead + template.plan_start
     return text + _statement(template, instance) + template.question
 
 
 def _statement(template: Template, instance: Instance) -> str:
-    vocab = get(instance.vocabulary)
+    vocab = vocabulary_of(instance)
     body = template.statement.format(init=facts_text(template, vocab, instance.init),
                                      goal=facts_text(template, vocab, instance.goal))
     return f"\n{body}\n\n"
@@ -185,7 +186,7 @@ def _pddl_text(template: Template, instance: Instance, example: Instance | None)
     if example is None:
         return (f"{template.pddl_question}\n[DOMAIN]\n{domain}\n[QUERY PROBLEM]\n"
                 f"{problem.strip()}\n\n\n")
-    vocab = get(example.vocabulary)
+    vocab = vocabulary_of(example)
     plan = "".join(vocab.fact(action) + "\n" for action in example.optimal_plan)
     return (f"{template.pddl_question_example}\n[DOMAIN]\n{domain}\n[PROBLEM]\n"
             f"{pddl_texts(example)[1].strip()}\n\n{template.plan_start}\n{plan}{template.pddl_plan_end}"
@@ -196,21 +197,22 @@ def pddl_texts(instance: Instance) -> tuple[str, str]:
     """(domain, problem) PDDL of an instance: its imported files if it has them, else ours."""
     source = Path(instance.source)
     if instance.source != "generated" and source.is_file():
-        domains = sorted(source.parent.glob("*domain*.pddl"))
-        if domains:
-            return domains[0].read_text(), source.read_text()
-    return pddl.domain_pddl(get(instance.vocabulary)), pddl.problem_pddl(instance)
+        files = sorted(source.parent.glob("*domain*.pddl"))
+        if files:
+            return files[0].read_text(), source.read_text()
+    return domains.instance_pddl(instance)
 
 
-def _canonical(instance: Instance, text: str, kinds: Sequence[str]) -> Fact:
-    """A PDDL fact or action in the instance's vocabulary, as a canonical tuple."""
-    vocab = get(instance.vocabulary)
+def _canonical(instance: Instance, text: str, kinds: str) -> Fact:
+    """A PDDL fact or action ("actions" or "predicates" of the domain) as a canonical tuple."""
+    vocab = vocabulary_of(instance)
     parts = text.strip().strip("()").split()
     name = vocab.canonical(parts[0]) if parts else None
-    blocks = {vocab.obj(b).lower(): b for b in instance.blocks}
+    blocks = {vocab.obj(b).lower(): b for b in instance.objects}
     objects = [blocks.get(p.lower()) for p in parts[1:]]
-    if name not in kinds or None in objects or len(objects) != ARITY[name]:
-        raise PlanbenchError(f"{text!r} is not a {'/'.join(kinds[:1])}-like term of instance "
+    arity = getattr(domains.get(instance.domain), kinds)
+    if name not in arity or None in objects or len(objects) != arity[name]:
+        raise PlanbenchError(f"{text!r} is not one of the {kinds} of instance "
                              f"{instance.id} in vocabulary {instance.vocabulary}")
     return (name, *objects)
 
@@ -219,7 +221,7 @@ def _canonical(instance: Instance, text: str, kinds: Sequence[str]) -> Fact:
 def load_template(templates: str, domain: str) -> Template:
     """The template named `templates` ("default" or "planbench:PATH") for a domain."""
     if templates == "default":
-        data = _read_yaml(resources.files("planbench_scale").joinpath(f"domains/{domain}.yaml"))
+        data = _read_yaml(domains.get(domain).templates / f"{domain}.yaml")
         return _template("default", data)
     if templates.startswith("planbench:"):
         return _planbench_template(templates[len("planbench:"):])
@@ -229,11 +231,11 @@ def load_template(templates: str, domain: str) -> Template:
 def _planbench_template(path_text: str) -> Template:
     path = Path(path_text)
     if not path.is_file():
-        path = Path(str(resources.files("planbench_scale").joinpath(f"domains/planbench/{path_text}.yaml")))
+        path = next((Path(str(f)) for f in domains.template_files(path_text) if f.is_file()), path)
     if not path.is_file():
         raise PlanbenchError(f"PlanBench config not found: {path_text}")
     config = _read_yaml(path)
-    layout = _read_yaml(resources.files("planbench_scale").joinpath("domains/planbench_layout.yaml"))
+    layout = _read_yaml(resources.files("planbench_scale").joinpath("text/planbench_layout.yaml"))
     missing = [key for key in ("domain_name", "domain_intro", "actions", "predicates") if key not in config]
     if missing:
         raise PlanbenchError(f"not a PlanBench config, it lacks {', '.join(missing)}", file=str(path))

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import metrics, plots
-from .errors import PlanbenchError
-from .store import read_config, read_instances, read_samples
+from planbench_scale.analysis import metrics
+from planbench_scale.analysis import plots
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
            "completion_tokens", "valid", "plan")
@@ -109,7 +110,7 @@ def _being_written(path: Path) -> bool:
 def _instance_table(path: Path) -> pd.DataFrame:
     """The run's instances as a small table."""
     rows = [{"instance_id": i.id, "domain": i.domain, "vocabulary": i.vocabulary,
-             "n_blocks": len(i.blocks), "optimal_length": i.optimal_length}
+             "n_blocks": len(i.objects), "optimal_length": i.optimal_length}
             for i in read_instances(path)]
     return pd.DataFrame(rows, columns=["instance_id", "domain", "vocabulary", "n_blocks",
                                        "optimal_length"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from .feedback import bits, feedback_bound
+from planbench_scale.domains.blocksworld.feedback import bits, feedback_bound
 
 TABLE = -1
 """below[i] == TABLE: block i stands on the table."""

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import IO
 
-from .errors import PlanbenchError, PlanSyntaxError
-from .pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, read_task, read_text
-from .records import Verdict
-from .task import Task
-from .validate import BATCH, validate_many, validate_texts
+from planbench_scale.errors import PlanbenchError, PlanSyntaxError
+from planbench_scale.symbolic.pddl import MAX_PDDL_CHARS, MAX_PLAN_CHARS, read_task, read_text
+from planbench_scale.records import Verdict
+from planbench_scale.symbolic.task import Task
+from planbench_scale.symbolic.validate import BATCH, validate_many, validate_texts
 
 MAX_LINE_CHARS = MAX_PLAN_CHARS + 10_000
 """Longest input line read; a longer one is answered with an error and skipped."""

@@ -4,39 +4,36 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 
-from .errors import PDDLError, PlanbenchError, PlanSyntaxError
-from .records import Instance
-from .task import Task, ground
-from .vocab import Vocabulary, get
+from planbench_scale.errors import PDDLError, PlanbenchError, PlanSyntaxError
+from planbench_scale.records import Instance
+from planbench_scale.symbolic.task import Task, ground
 
 
-def canonical_domain() -> str:
-    """The 4-operator Blocksworld domain shipped in planbench_scale/domains/."""
-    return resources.files("planbench_scale").joinpath("domains/blocksworld.pddl").read_text()
-
-
-def domain_pddl(vocab: Vocabulary) -> str:
-    """The Blocksworld domain with every predicate, action and the domain name renamed."""
-    renames = dict(vocab.names)
-    renames["blocksworld-4ops"] = vocab.pddl_domain
-    pattern = re.compile(r"(?<![\w?-])(" + "|".join(map(re.escape, sorted(renames, key=len, reverse=True)))
-                         + r")(?![\w-])")
-    return pattern.sub(lambda m: renames[m.group(1)], canonical_domain())
-
-
-def problem_pddl(instance: Instance) -> str:
-    """The instance as a PDDL problem in its own vocabulary."""
-    vocab = get(instance.vocabulary)
-    objects = " ".join(vocab.obj(b) for b in instance.blocks)
+def problem_pddl(name: str, vocab, instance: Instance) -> str:
+    """An instance as a PDDL problem spelled in `vocab` (objects untyped, goal a conjunction)."""
+    objects = " ".join(vocab.obj(o) for o in instance.objects)
     init = "\n    ".join(vocab.fact(f) for f in instance.init)
     goal = "\n      ".join(vocab.fact(f) for f in instance.goal)
-    return (f"(define (problem {_problem_name(instance.id)})\n"
+    return (f"(define (problem {_problem_name(name)})\n"
             f"  (:domain {vocab.pddl_domain})\n"
             f"  (:objects {objects})\n"
             f"  (:init\n    {init})\n"
             f"  (:goal (and\n      {goal})))\n")
+
+
+def rename(text: str, renames: dict[str, str]) -> str:
+    """PDDL text with whole names replaced (never inside a longer name or a ?variable)."""
+    pattern = re.compile(r"(?<![\w?-])(" + "|".join(map(re.escape, sorted(renames, key=len, reverse=True)))
+                         + r")(?![\w-])")
+    return pattern.sub(lambda m: renames[m.group(1)], text)
+
+
+def task_from_facts(domain_text: str, name: str, objects, init, goal) -> Task:
+    """The task of a problem given as object names and PDDL facts ("(on a b)") over a domain."""
+    problem = (f"(define (problem {_problem_name(name)}) (:domain d) (:objects {' '.join(objects)})"
+               f" (:init {' '.join(init)}) (:goal (and {' '.join(goal)})))")
+    return read_task(domain_text, problem, "<domain>", f"<{name}>")
 
 
 def _problem_name(instance_id: str) -> str:

@@ -16,11 +16,11 @@ import json
 import re
 from pathlib import Path
 
-from . import blocks as bw
-from .errors import PDDLError, PlanbenchError
-from .pddl import read_task
-from .records import Fact, Instance
-from .vocab import ACTIONS, NAMED, Vocabulary, block_name, block_index
+from planbench_scale.domains.blocksworld import states as bw
+from planbench_scale.errors import PDDLError, PlanbenchError
+from planbench_scale.symbolic.pddl import read_task
+from planbench_scale.records import Fact, Instance
+from planbench_scale.domains.blocksworld.vocab import ACTIONS, NAMED, Vocabulary, block_name, block_index
 
 PLAN_FILES = ("info.json", "ground_truth_plans_DERIVED.json")
 

@@ -15,9 +15,9 @@ import random
 from collections import deque
 from functools import lru_cache
 
-from .errors import PlanbenchError
-from .records import Fact
-from .search import FREE, TABLE, optimal_moves, towers
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Fact
+from planbench_scale.domains.blocksworld.search import FREE, TABLE, optimal_moves, towers
 
 State = tuple[int, ...]
 """below[i]: index of the block under block i, or TABLE (-1)."""

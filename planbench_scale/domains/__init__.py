@@ -1,0 +1,132 @@
+"""Planning domains: what a domain supplies, and the registry the generic stages look domains up in.
+
+A domain supplies its PDDL schema in any of its vocabularies (renamings of its predicates, actions
+and objects), an instance generator with certified optimal plans, its prompt templates (a folder
+of YAML files) and how its objects read in text. Instances name their domain; the generic stages
+(validator, prompts, extraction, strategies, store, report, CLI) find it here and never test a
+domain's name themselves.
+
+Adding a domain: a folder beside blocksworld/ whose package defines `DOMAINS` (its Domain objects)
+and `load_planbench(folder)`, plus its module in `FAMILIES` below: one line.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Callable, Mapping, Protocol, Sequence
+
+from planbench_scale.domains import blocksworld
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Fact, Instance
+from planbench_scale.symbolic.pddl import problem_pddl, task_from_facts
+from planbench_scale.symbolic.task import Task
+
+Progress = Callable[[str], None]
+"""Where a long operation reports what it is doing, one message at a time."""
+
+
+class Vocabulary(Protocol):
+    """How a domain's canonical names are spelled in PDDL and prompts."""
+
+    name: str
+    """The name the domain's `vocabulary` accepts and an Instance records."""
+    domain: str
+    """The domain it belongs to."""
+    pddl_domain: str
+    """The PDDL domain name."""
+    names: tuple[tuple[str, str], ...]
+    """(canonical, own) pairs for the predicates and actions."""
+
+    def own(self, canonical: str) -> str:
+        """The spelling of a canonical predicate or action name."""
+
+    def canonical(self, own: str) -> str | None:
+        """The canonical predicate or action of a spelling (any case), or None."""
+
+    def obj(self, canonical: str) -> str:
+        """The PDDL spelling of a canonical object name."""
+
+    def index(self, canonical: str) -> int:
+        """The 0-based number of a canonical object (for "object_{index}" and colours)."""
+
+    def fact(self, fact: Fact) -> str:
+        """A canonical fact or action as a PDDL string in this vocabulary: "(craves a b)"."""
+
+
+class Domain(Protocol):
+    """A planning domain: schema, vocabularies, generator, templates."""
+
+    name: str
+    """The registry key, stored in every Instance of the domain."""
+    predicates: Mapping[str, int]
+    """Canonical predicate name -> arity."""
+    actions: Mapping[str, int]
+    """Canonical action name -> arity."""
+    templates: Traversable
+    """Folder of prompt templates: `<name>.yaml` is the default; planbench/ holds PlanBench configs."""
+
+    def vocabulary(self, name: str | None = None, seed: int = 0) -> Vocabulary:
+        """The vocabulary called `name`; None gives the domain's default (drawn from `seed`)."""
+
+    def domain_pddl(self, vocab: Vocabulary) -> str:
+        """The domain's PDDL in a vocabulary."""
+
+    def generate(self, sizes: tuple[int, int], steps: tuple[int, int], per_step: int, seed: int,
+                 partial_goals: bool = False, progress: Progress | None = None) -> list[Instance]:
+        """`per_step` instances with certified optimal plans per reachable step count in `steps`,
+        of `sizes` objects; the same seed gives the same instances."""
+
+
+FAMILIES = (blocksworld,)
+"""Domain packages: each defines DOMAINS and load_planbench(folder)."""
+
+DOMAINS: dict[str, Domain] = {d.name: d for family in FAMILIES for d in family.DOMAINS}
+"""Every domain by name."""
+
+
+def get(name: str) -> Domain:
+    """The domain called `name`."""
+    if name not in DOMAINS:
+        raise PlanbenchError(f"unknown domain {name!r}; known: {', '.join(DOMAINS)}")
+    return DOMAINS[name]
+
+
+def vocabulary_of(instance: Instance) -> Vocabulary:
+    """The vocabulary an instance is spelled in."""
+    return get(instance.domain).vocabulary(instance.vocabulary)
+
+
+@lru_cache(maxsize=None)
+def task_for(instance: Instance) -> Task:
+    """The grounded task of an instance in its own vocabulary, built once from its facts."""
+    vocab = vocabulary_of(instance)
+    return task_from_facts(get(instance.domain).domain_pddl(vocab), instance.id,
+                           [vocab.obj(o) for o in instance.objects],
+                           [vocab.fact(f) for f in instance.init],
+                           [vocab.fact(f) for f in instance.goal])
+
+
+def instance_pddl(instance: Instance) -> tuple[str, str]:
+    """(domain, problem) PDDL of an instance in its own vocabulary."""
+    vocab = vocabulary_of(instance)
+    return get(instance.domain).domain_pddl(vocab), problem_pddl(instance.id, vocab, instance)
+
+
+def load_planbench(folder: Path) -> list[Instance]:
+    """The instances of a PlanBench config folder, read by the family whose domain it is."""
+    errors = []
+    for family in FAMILIES:
+        try:
+            return family.load_planbench(folder)
+        except PlanbenchError as error:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    raise PlanbenchError("; ".join(map(str, errors)))
+
+
+def template_files(name: str) -> Sequence[Traversable]:
+    """Candidate template files called `name` across the domains (for planbench:NAME)."""
+    return [d.templates / "planbench" / f"{name}.yaml" for d in DOMAINS.values()]

@@ -1,0 +1,69 @@
+"""The Blocksworld family: Blocksworld, Mystery Blocksworld (PlanBench's fixed obfuscated names)
+and Randomized Mystery (random names per seed) share one 4-operator schema, one generator and one
+optimal planner, and differ only in their vocabulary (`vocab.py`) and prompt templates.
+
+The folder holds the PDDL schema (domain.pddl, canonical names) and the default prompt template
+of each domain (<name>.yaml), with the PlanBench configs not published by PlanBench in planbench/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from planbench_scale.domains.blocksworld import vocab as vocabularies
+from planbench_scale.domains.blocksworld.generate import generate_set
+from planbench_scale.domains.blocksworld.planbench_import import load_planbench
+from planbench_scale.symbolic.pddl import rename
+
+__all__ = ["DOMAINS", "load_planbench"]
+
+FILES = resources.files(__name__)
+"""This folder, as packaged."""
+
+
+@lru_cache(maxsize=None)
+def _schema() -> str:
+    return FILES.joinpath("domain.pddl").read_text()
+
+
+@dataclass(frozen=True)
+class Blocksworld:
+    """One domain of the family; `name` picks its default vocabulary and template."""
+
+    name: str
+    """"blocksworld", "mystery" or "randomized"."""
+
+    @property
+    def predicates(self) -> dict[str, int]:
+        """Canonical predicate -> arity."""
+        return {p: vocabularies.ARITY[p] for p in vocabularies.PREDICATES}
+
+    @property
+    def actions(self) -> dict[str, int]:
+        """Canonical action -> arity."""
+        return {a: vocabularies.ARITY[a] for a in vocabularies.ACTIONS}
+
+    @property
+    def templates(self):
+        """This folder: <name>.yaml and planbench/."""
+        return FILES
+
+    def vocabulary(self, name: str | None = None, seed: int = 0) -> vocabularies.Vocabulary:
+        """A vocabulary of the family by name, or this domain's default (Randomized draws it
+        from `seed`)."""
+        return vocabularies.for_domain(self.name, seed) if name is None else vocabularies.get(name)
+
+    def domain_pddl(self, vocab: vocabularies.Vocabulary) -> str:
+        """The 4-operator domain with every predicate, action and the domain name renamed."""
+        return rename(_schema(), {**dict(vocab.names), "blocksworld-4ops": vocab.pddl_domain})
+
+    def generate(self, sizes, steps, per_step, seed, partial_goals=False, progress=None):
+        """A set stratified by optimal plan length (see `generate.generate_set`)."""
+        return generate_set(self.vocabulary(None, seed), sizes, steps, per_step, seed,
+                            partial_goals, progress)
+
+
+DOMAINS = tuple(Blocksworld(name) for name in vocabularies.DOMAINS)
+"""The family's domains, registered in `planbench_scale.domains`."""
