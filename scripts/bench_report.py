@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planbench_scale.records import Instance, Sample
+from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Sample, Settings
 from planbench_scale.store import RunWriter
 
 DOMAINS = ("blocksworld", "mystery", "randomized")
@@ -35,7 +35,7 @@ def synthetic_instances(count: int) -> list[Instance]:
         blocks = tuple("abcdefghijklmnop"[:max(3, length // 2 + 2)])
         instances.append(Instance(
             id=f"{DOMAINS[i % 3]}-{i:04d}", domain=DOMAINS[i % 3], vocabulary=DOMAINS[i % 3],
-            blocks=blocks, init=(("clear", "a"),), goal=(("on", "a", "b"),),
+            objects=blocks, init=(("clear", "a"),), goal=(("on", "a", "b"),),
             optimal_plan=(("stack", "a", "b"),) * length, seed=i))
     return instances
 
@@ -48,7 +48,7 @@ def instance_samples(inst: Instance, k: int, rng: np.random.Generator) -> list[S
     wrong = rng.integers(0, 40, k)
     generated = rng.integers(30, 400, k)
     good = "\n".join("(stack a b)" for _ in range(inst.optimal_length))
-    return [Sample(inst.id, inst.domain, inst.vocabulary, len(inst.blocks), inst.optimal_length,
+    return [Sample(inst.id, inst.domain, inst.vocabulary, len(inst.objects), inst.optimal_length,
                    j, 0, "sample", "bench", "synthetic answer text " * 4, 350, int(generated[j]),
                    "stop", "plan", good if valid[j] else f"(unstack b a)\n(wrong {wrong[j]})",
                    inst.optimal_length if valid[j] else 2, bool(valid[j]),
@@ -62,8 +62,8 @@ def build_store(path: Path, instances: int, k: int) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     rng = np.random.default_rng(0)
     insts = synthetic_instances(instances)
-    config = {"model": "synthetic-1b", "strategy": "sample", "k": k, "temperature": 0.7,
-              "seed": 0, "parameters": 1.0e9}
+    config = RunConfig(Settings(k=k), EngineConfig("vllm", "synthetic-1b", parameters=10**9),
+                       InstanceSource("synthetic", None, instances))
     started = time.perf_counter()
     with RunWriter(tmp, config, insts) as writer:
         for i, inst in enumerate(insts):

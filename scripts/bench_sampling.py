@@ -41,10 +41,12 @@ def bare_pass(llm, prompts, seeds, k, sampling) -> tuple[float, int]:
 
 def our_pass(backend, instances, settings):
     """Seconds and the Progress of strategies.run into a fresh store."""
+    from planbench_scale.records import EngineConfig, InstanceSource, RunConfig
     from planbench_scale.store import RunWriter
-    from planbench_scale.strategies import run, run_config
+    from planbench_scale.strategies.loop import run
+    config = RunConfig(settings, EngineConfig("vllm", backend.model), InstanceSource("generated"))
     with tempfile.TemporaryDirectory() as folder:
-        with RunWriter(folder, run_config(settings, backend.describe(), {}), instances) as writer:
+        with RunWriter(folder, config, instances) as writer:
             started = time.perf_counter()
             progress = run(backend, instances, writer, settings)
             return time.perf_counter() - started, progress
@@ -56,7 +58,7 @@ def main() -> None:
     from planbench_scale.backends.cpu_model import default_model
     from planbench_scale.instances import generate_set
     from planbench_scale.text.prompts import render
-    from planbench_scale.strategies import Settings
+    from planbench_scale.records import EngineConfig, Settings
 
     started = time.perf_counter()
     if args.model is None:
@@ -64,7 +66,7 @@ def main() -> None:
         print(f"CPU default model folder ready in {time.perf_counter() - started:.1f} s "
               "(conversion included only on the first run)")
     started = time.perf_counter()
-    backend = open_backend("vllm", args.model)
+    backend = open_backend(EngineConfig("vllm", args.model))
     print(f"engine load: {time.perf_counter() - started:.1f} s")
 
     instances = generate_set("blocksworld", (3, 5), (2, 40), per_step=1, seed=0)[:args.instances]

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from planbench_scale.records import Instance, Sample
+from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Sample, Settings
 from planbench_scale.store import SAMPLE_FIELDS, RunWriter, environment
 
 TEXT = "1. unstack the red block from on top of the blue block\n2. put down the red block\n" * 3
@@ -25,7 +25,7 @@ def synthetic(index: int) -> Sample:
     """A plausible row: 600 instances, answers of about 250 characters."""
     instance = index % 600
     return Sample(instance_id=f"blocksworld-b{instance % 20:02d}-{instance:04d}",
-                  domain="blocksworld", vocabulary="blocksworld", n_blocks=3 + instance % 18,
+                  domain="blocksworld", vocabulary="blocksworld", n_objects=3 + instance % 18,
                   optimal_length=2 + instance % 39, sample_index=index // 600, round=0,
                   strategy="sample", prompt_hash=f"{instance:016x}", text=TEXT + str(index),
                   prompt_tokens=400, completion_tokens=60, finish_reason="stop", outcome="plan",
@@ -37,7 +37,9 @@ def synthetic(index: int) -> Sample:
 def write(run_dir: str, count: int) -> float:
     """Write `count` samples in batches of 1,000; returns seconds."""
     start = time.perf_counter()
-    with RunWriter(run_dir, {"model": "bench", "environment": environment()}, []) as writer:
+    config = RunConfig(Settings(), EngineConfig("vllm", "bench"), InstanceSource("synthetic"),
+                       environment())
+    with RunWriter(run_dir, config, []) as writer:
         for first in range(0, count, 1000):
             writer.append(synthetic(i) for i in range(first, min(first + 1000, count)))
     return time.perf_counter() - start

@@ -14,7 +14,7 @@ import pytest
 from planbench_scale.backends import Request, Sampling, open_backend
 from planbench_scale.backends.openai_http import OpenAIBackend
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Prompt
+from planbench_scale.records import EngineConfig, Prompt
 
 PROMPT = Prompt(instance_id="i0", text="Plan:", messages=(("system", "s"), ("user", "Plan:")))
 
@@ -112,7 +112,7 @@ def answers(backend, requests):
 
 def test_server_down_at_start_is_a_clear_error():
     with pytest.raises(PlanbenchError, match="no OpenAI-compatible server answers at"):
-        open_backend("openai", None, "http://127.0.0.1:9/v1")
+        open_backend(EngineConfig("openai", None, base_url="http://127.0.0.1:9/v1"))
 
 
 def test_unknown_model_names_what_is_served(server):

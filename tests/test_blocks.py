@@ -4,6 +4,7 @@ import json
 import random
 
 import pytest
+from blocks_bfs import bfs_plan, strips_rules
 from hypothesis import given, settings, strategies as st
 
 from planbench_scale.domains import DOMAINS, instance_pddl
@@ -16,7 +17,7 @@ from planbench_scale.domains.blocksworld.vocab import block_names
 
 def run_plan(names, init, plan):
     """The state a plan of canonical actions reaches, or None when an action does not apply."""
-    rules = {action: (pre, add, delete) for action, pre, add, delete in bw._strips_rules(names)}
+    rules = {action: (pre, add, delete) for action, pre, add, delete in strips_rules(names)}
     state = frozenset(init)
     for action in plan:
         pre, add, delete = rules[action]
@@ -60,7 +61,7 @@ def test_random_states_follow_the_seed():
 def test_optimal_plan_matches_breadth_first_search(n, seed, keep):
     names, init, goal = random_problem(n, seed, keep)
     plan = bw.optimal_plan(names, init, goal)
-    assert len(plan) == len(bw.bfs_plan(names, init, goal))
+    assert len(plan) == len(bfs_plan(names, init, goal))
     assert set(goal) <= run_plan(names, init, plan)
 
 

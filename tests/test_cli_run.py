@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from conftest import run_config
 
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.store import read_config, read_samples
@@ -88,7 +89,7 @@ def test_export_writes_one_parquet_file(tmp_path):
     from planbench_scale.cli import main
     from planbench_scale.records import Sample
     from planbench_scale.store import RunWriter
-    with RunWriter(tmp_path / "run", {"model": "m"}, []) as writer:
+    with RunWriter(tmp_path / "run", run_config(), []) as writer:
         writer.append([Sample("i", "blocksworld", "blocksworld", 3, 2, index, 0, "sample", "h",
                               "t", 1, 1, "stop", "plan", "", 0, False, "empty_plan", -1, "", 0)
                        for index in range(3)])

@@ -32,7 +32,7 @@ def test_demo_samples_every_domain_and_reports(demo):
     assert set(samples.domain) == {"blocksworld", "mystery", "randomized"}
     assert set(samples.optimal_length) == {2, 4}
     assert len(samples) == 3 * 2 * 3
-    assert read_config(demo / "run")["settings"]["k"] == 3
+    assert read_config(demo / "run").settings.k == 3
     html = (demo / "report" / "index.html").read_text()
     assert "data:image/png;base64," in html and "gemma-3-270m" in html
     assert (demo / "report" / "figures").is_dir() and any((demo / "report").glob("*.csv"))

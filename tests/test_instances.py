@@ -3,6 +3,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
+from blocks_bfs import bfs_plan
 from click.testing import CliRunner
 
 from planbench_scale.domains.blocksworld import states as bw
@@ -35,7 +36,7 @@ def test_instances_are_reproducible_from_their_seed(small_set):
     for instance in small_set:
         names, init, goal = random_problem(len(instance.objects), instance.seed)
         assert (names, init, goal) == (instance.objects, instance.init, instance.goal)
-        assert len(bw.bfs_plan(names, init, goal)) == instance.optimal_length
+        assert len(bfs_plan(names, init, goal)) == instance.optimal_length
 
 
 def test_domains_share_the_draws_of_a_seed(small_set):
@@ -54,7 +55,7 @@ def test_partial_goals_keep_a_subset_of_a_goal_state():
     for instance in partial:
         names, init, goal = random_problem(len(instance.objects), instance.seed, partial_goals=True)
         assert goal == instance.goal and goal
-        assert len(bw.bfs_plan(names, init, goal)) == instance.optimal_length
+        assert len(bfs_plan(names, init, goal)) == instance.optimal_length
 
 
 def test_unreachable_step_counts_are_skipped_and_reported():
@@ -135,7 +136,7 @@ def test_planbench_randomized_objects_map_back_to_letters(planbench):
 def test_planbench_instance_without_shipped_plan_gets_ours(planbench):
     instances = load_instances(planbench / "instances" / "obfuscated_randomized_blocksworld_3")
     missing = next(i for i in instances if i.id.endswith("/instance-101"))
-    assert missing.optimal_length == len(bw.bfs_plan(missing.objects, missing.init, missing.goal))
+    assert missing.optimal_length == len(bfs_plan(missing.objects, missing.init, missing.goal))
 
 
 def test_unsolvable_planbench_sets_are_refused(planbench):

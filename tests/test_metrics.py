@@ -16,7 +16,7 @@ def samples(verdicts: dict, run="r", strategy="sample", plans=None, tokens=(10, 
         for i, ok in enumerate(valid):
             plan = plans[iid][i] if plans else ("(stack a b)" if ok else f"(bad {i})")
             rows.append(dict(run=run, instance_id=iid, domain=domain, vocabulary=domain,
-                             n_blocks=length + 1, optimal_length=length, sample_index=i, round=0,
+                             n_objects=length + 1, optimal_length=length, sample_index=i, round=0,
                              strategy=strategy, prompt_tokens=tokens[0],
                              completion_tokens=tokens[1], valid=bool(ok), plan=plan))
     return pd.DataFrame(rows)
@@ -71,6 +71,14 @@ def test_wilson_interval_known_values():
     assert math.isnan(low[0])
 
 
+@given(st.integers(1, 10_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_wilson_interval_holds_the_rate_and_stays_in_0_1(case):
+    successes, trials = case
+    low, high = metrics.wilson_interval([successes], [trials])
+    assert 0.0 <= low[0] <= successes / trials <= high[0] <= 1.0
+    assert (low[0] == 0.0) == (successes == 0) and (high[0] == 1.0) == (successes == trials)
+
+
 def test_accuracy_per_domain_and_length_with_interval():
     verdicts = {"a": ("blocksworld", 2, [1, 0]), "b": ("blocksworld", 4, [0, 1]),
                 "c": ("mystery", 2, [1, 1]), "d": ("mystery", 2, [0])}
@@ -81,7 +89,7 @@ def test_accuracy_per_domain_and_length_with_interval():
     assert by_domain.loc["mystery", "ci_low"] < 0.5 < by_domain.loc["mystery", "ci_high"]
     by_length = metrics.accuracy(inst, ["domain", "optimal_length"])
     assert len(by_length) == 3
-    assert set(metrics.accuracy(inst, "n_blocks")["n_blocks"]) == {3, 5}
+    assert set(metrics.accuracy(inst, "n_objects")["n_objects"]) == {3, 5}
 
 
 def test_accuracy_skips_instances_without_first_sample():
@@ -127,13 +135,13 @@ def test_revision_rounds_first_valid():
             rows.append(dict(run="rev", instance_id=iid, domain="blocksworld", sample_index=chain,
                              round=r, strategy="revise", prompt_tokens=100, completion_tokens=10,
                              valid=bool(ok)))
-    table = metrics.revision_rounds(pd.DataFrame(rows)).set_index("round")
+    table = metrics.revision_rounds(pd.DataFrame(rows), ["revise"]).set_index("round")
     assert list(table["accuracy"]) == [0.5, 0.5, 0.75]
     assert list(table["tokens"]) == [110, (220 + 110) / 2, (330 + 110) / 2]
 
 
 def test_revision_rounds_ignore_sampling_runs():
-    assert metrics.revision_rounds(samples({"a": ("blocksworld", 2, [1])})).empty
+    assert metrics.revision_rounds(samples({"a": ("blocksworld", 2, [1])}), ["revise"]).empty
 
 
 def test_power_law_fit_recovers_parameters():

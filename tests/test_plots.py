@@ -15,18 +15,18 @@ def tables():
         length = 2 + i // 4
         for j, ok in enumerate(rng.random(16) < 0.6 / length):
             rows.append(dict(run="tiny · sample", instance_id=f"i{i}", domain="mystery",
-                             optimal_length=length, n_blocks=length, sample_index=j, round=0,
+                             optimal_length=length, n_objects=length, sample_index=j, round=0,
                              strategy="sample", prompt_tokens=50, completion_tokens=20,
                              valid=bool(ok)))
         for r in range(3):
             rows.append(dict(run="tiny · revise", instance_id=f"i{i}", domain="mystery",
-                             optimal_length=length, n_blocks=length, sample_index=0, round=r,
+                             optimal_length=length, n_objects=length, sample_index=0, round=r,
                              strategy="revise", prompt_tokens=80, completion_tokens=20,
                              valid=bool(r == 2 and i % 2)))
     samples = pd.DataFrame(rows)
     inst = metrics.per_instance(samples)
     cov = metrics.coverage(inst, by=("domain", "steps"))
-    rounds = metrics.revision_rounds(samples)
+    rounds = metrics.revision_rounds(samples, ["revise"])
     return dict(accuracy=metrics.accuracy(inst, ["domain", "optimal_length"]),
                 pass_k=metrics.pass_at_k_table(inst), coverage=cov,
                 fits=metrics.coverage_fits(cov), rounds=rounds,
@@ -57,7 +57,7 @@ def test_coverage_and_fail_at_k(tables, tmp_path):
 def test_fail_at_k_when_every_instance_is_solved(tmp_path):
     # fail@k is 0 everywhere and the fit predicts full coverage: nothing positive for a log axis
     samples = pd.DataFrame([dict(run="all · sample", instance_id=f"i{i}", domain="blocksworld",
-                                 optimal_length=2, n_blocks=3, sample_index=j, round=0,
+                                 optimal_length=2, n_objects=3, sample_index=j, round=0,
                                  strategy="sample", prompt_tokens=9, completion_tokens=9,
                                  valid=True) for i in range(3) for j in range(2)])
     cov = metrics.coverage(metrics.per_instance(samples), by=("domain", "steps"))

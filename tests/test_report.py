@@ -6,6 +6,7 @@ from collections import defaultdict
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import run_config
 
 from planbench_scale.analysis import report
 from planbench_scale.cli import main
@@ -77,8 +78,7 @@ def write_planbench_run(planbench, run_dir, name, answers) -> int:
                               str(row["planbench_plan"] or ""), 0, bool(row["planbench_correct"]),
                               "valid" if row["planbench_correct"] else "inapplicable", -1, "", 0))
     model, prompt_type = name.split("__")
-    with RunWriter(run_dir, {"model": model, "strategy": f"sample ({prompt_type})", "k": 1},
-                   instances) as writer:
+    with RunWriter(run_dir, run_config(model, f"sample ({prompt_type})"), instances) as writer:
         writer.append(samples)
     return mismatched
 
@@ -131,8 +131,7 @@ def tiny_run(run_dir, n_instances=3, k=4, stored=None, model="tiny", close=True)
                           objects=("a", "b"), init=(), goal=(),
                           optimal_plan=(("unstack", "a", "b"),) * (j + 1))
                  for j in range(n_instances)]
-    writer = RunWriter(run_dir, {"model": model, "strategy": "sample", "k": k,
-                                 "parameters": 270e6}, instances)
+    writer = RunWriter(run_dir, run_config(model, k=k, parameters=270_000_000), instances)
     rows = [Sample(i.id, i.domain, i.vocabulary, 2, i.optimal_length, s, 0, "sample", "h", "t",
                    10, 5, "stop", "plan", "(unstack a b)" if s % 2 else "", 1, bool(s % 2),
                    "valid", -1, "", s)
@@ -166,7 +165,8 @@ def test_partial_and_in_progress_runs_are_marked(tmp_path):
 def test_fewer_samples_than_configured(tmp_path):
     tiny_run(tmp_path / "run", k=2).close()
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    (tmp_path / "run" / "config.json").write_text(json.dumps({**config, "k": 8}))
+    config["settings"]["k"] = 8
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
     notes = report.build_report([tmp_path / "run"], tmp_path / "out").notes
     assert notes == (f"{tmp_path / 'run'}: 3 instances have fewer than the configured k = 8 samples",)
 
@@ -211,13 +211,10 @@ def test_samples_of_unknown_instances_are_left_out(tmp_path):
     assert table["instances"].item() == 3
 
 
-def test_config_settings_found_nested_or_missing():
-    config = {"settings": {"strategy": "revise", "k": 8}, "model": {"name": "/m/gemma-3-270m",
-                                                                  "parameters": 2.7e8}}
-    assert report.setting(config, "k") == 8
-    assert report.parameters(config) == 2.7e8 and report.parameters({}) is None
+def test_runs_are_labelled_model_and_strategy():
+    config = run_config("/m/gemma-3-270m", "revise")
     assert report._label(config, report.Path("results/x")) == "gemma-3-270m · revise"
-    assert report._label({}, report.Path("results/x")) == "x"
+    assert report._label(run_config(""), report.Path("results/x")) == "x · sample"
 
 
 def test_sampling_and_revision_side_by_side(tmp_path):
@@ -228,11 +225,12 @@ def test_sampling_and_revision_side_by_side(tmp_path):
                    "stop", "plan", "(unstack a b)", 1, ok, "valid", -1, "", chain)
             for chain, verdicts in ((0, [False, True]), (1, [False, False, False]))
             for r, ok in enumerate(verdicts)]
-    with RunWriter(tmp_path / "revise", {"model": "tiny", "strategy": "revise", "k": 2},
-                   [inst]) as writer:
+    with RunWriter(tmp_path / "revise", run_config("tiny", "revise", k=2), [inst]) as writer:
         writer.append(rows)
     result = report.build_report([tmp_path / "sample", tmp_path / "revise"], tmp_path / "out")
     rounds = pd.read_csv(tmp_path / "out" / "revision_rounds.csv")
     assert list(rounds["accuracy"]) == [0.0, 0.5, 0.5] and list(rounds["run"]) == ["tiny · revise"] * 3
     assert {"accuracy_vs_round.png", "accuracy_vs_tokens.png"} <= {p.name for p in result.figures}
-    assert "Valid within r revision rounds" in result.html.read_text()
+    page = result.html.read_text()
+    assert "Valid within r revision rounds" in page
+    assert ">NaN<" not in page and "<td>-</td>" in page  # values that do not exist show as "-"

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_config
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Instance, Sample
+from planbench_scale.records import Instance, Sample, Sampling
 from planbench_scale.store import (SAMPLE_FIELDS, RunWriter, environment, export_parquet,
                                    read_config, read_instances, read_samples)
 
@@ -22,15 +23,13 @@ INSTANCE = Instance(id="bw-0", domain="blocksworld", vocabulary="blocksworld", o
                     goal=(("on", "b", "a"),),
                     optimal_plan=(("unstack", "a", "b"), ("put-down", "a"), ("pick-up", "b"),
                                   ("stack", "b", "a")), seed=3)
-CONFIG = {"model": "m", "engine": "vllm", "strategy": "sample",
-          "sampling": {"temperature": 0.7, "max_tokens": 64}, "seed": 0,
-          "environment": environment()}
+CONFIG = run_config("m", sampling=Sampling(0.7, 1.0, 64))
 
 
 def sample(index: int, text: str = "ok") -> Sample:
     """A stored row for sample `index` of INSTANCE."""
     return Sample(instance_id=INSTANCE.id, domain="blocksworld", vocabulary="blocksworld",
-                  n_blocks=2, optimal_length=4, sample_index=index, round=0, strategy="sample",
+                  n_objects=2, optimal_length=4, sample_index=index, round=0, strategy="sample",
                   prompt_hash="abc", text=f"{text} {index}\nline two", prompt_tokens=10,
                   completion_tokens=5, finish_reason="stop", outcome="plan",
                   plan="(unstack a b)", n_actions=1, valid=index % 3 == 0,
@@ -39,8 +38,9 @@ def sample(index: int, text: str = "ok") -> Sample:
 
 
 def rows(run_dir) -> list[dict]:
-    """The stored samples as dicts, sorted by sample index."""
+    """The stored samples as dicts, sorted by sample index (a missing score reads as None)."""
     frame = read_samples(run_dir).sort_values("sample_index")
+    frame["score"] = frame["score"].astype(object).where(frame["score"].notna(), None)
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
             for row in frame.to_dict("records")]
 
@@ -54,7 +54,7 @@ def test_round_trip_across_segments(tmp_path):
     assert len(list((run / "samples").glob("*.parquet"))) == 3
     assert rows(run) == [vars(sample(i)) for i in range(20)]
     assert read_instances(run) == [INSTANCE]
-    assert read_config(run)["schema_version"] == 1
+    assert read_config(run) == CONFIG and read_config(run).schema_version == 2
     assert list(read_samples(run).columns) == list(SAMPLE_FIELDS)
 
 
@@ -81,17 +81,17 @@ def test_existing_run_needs_resume_and_same_config(tmp_path):
         writer.append([sample(0)])
     with pytest.raises(PlanbenchError, match="--resume"):
         RunWriter(tmp_path, CONFIG, [INSTANCE])
-    changed = {**CONFIG, "sampling": {"temperature": 1.0, "max_tokens": 64}}
-    with pytest.raises(PlanbenchError, match=r"sampling\.temperature: stored 0\.7, now 1\.0"):
+    changed = run_config("m", sampling=Sampling(1.0, 1.0, 64))
+    with pytest.raises(PlanbenchError, match=r"settings\.sampling\.temperature: stored 0\.7, now 1\.0"):
         RunWriter(tmp_path, changed, [INSTANCE], resume=True)
     other = dataclasses.replace(INSTANCE, seed=4)
     with pytest.raises(PlanbenchError, match="instance set differs"):
         RunWriter(tmp_path, CONFIG, [other], resume=True)
-    new_versions = {**CONFIG, "environment": {"packages": {"vllm": "9.9"}}}
+    new_versions = dataclasses.replace(CONFIG, environment={"packages": {"vllm": "9.9"}})
     with RunWriter(tmp_path, new_versions, [INSTANCE], resume=True) as writer:
         writer.append([sample(1)])
     assert read_samples(tmp_path)["sample_index"].tolist() == [0, 1]
-    assert read_config(tmp_path)["environment"] == CONFIG["environment"]
+    assert read_config(tmp_path).environment == CONFIG.environment
     assert "9.9" in (tmp_path / "resumes.jsonl").read_text()
 
 
@@ -132,6 +132,7 @@ def test_crash_between_seal_and_delete_keeps_rows_once(tmp_path):
 WRITER_SCRIPT = textwrap.dedent("""
     import resource, signal, sys
     sys.path.insert(0, {tests!r})
+    sys.path.insert(0, {root!r})
     from test_store import CONFIG, INSTANCE, sample
     from planbench_scale.store import RunWriter
     from planbench_scale.errors import PlanbenchError
@@ -153,7 +154,7 @@ WRITER_SCRIPT = textwrap.dedent("""
 
 def start_writer(run: Path, fsize: int = 0) -> subprocess.Popen:
     """A separate Python process appending batches of 7 samples to `run`, printing its count."""
-    script = WRITER_SCRIPT.format(tests=str(Path(__file__).parent), run=str(run), fsize=fsize)
+    script = WRITER_SCRIPT.format(tests=str(Path(__file__).parent), root=str(Path(__file__).parents[1]), run=str(run), fsize=fsize)
     return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
 
 
@@ -181,3 +182,21 @@ def test_full_disk_is_a_clear_error_and_resumable(tmp_path):
     with RunWriter(tmp_path, CONFIG, [INSTANCE], resume=True) as writer:
         writer.append([sample(flushed)])
     assert read_samples(tmp_path)["sample_index"].tolist() == list(range(flushed + 1))
+
+
+def test_a_run_folder_of_row_layout_1_still_reads_and_resumes(tmp_path):
+    import shutil
+    run = tmp_path / "old"
+    shutil.copytree(Path(__file__).parent / "data" / "run_v1", run)
+    frame = read_samples(run)
+    assert len(frame) == 7 and list(frame.columns) == list(SAMPLE_FIELDS)
+    assert set(frame.n_objects) == {3} and set(frame.parent) == {-1} and set(frame.depth) == {0}
+    assert frame.score.isna().all() and set(frame.schema_version) == {1}
+    assert frame.valid.sum() == 1  # "(pick-up a) (stack a b)" solves the first instance only
+    some = read_samples(run, ["n_objects", "valid"])
+    assert some.n_objects.tolist() == [3] * 7 and some.valid.tolist() == frame.valid.tolist()
+    assert export_parquet(run, tmp_path / "all.parquet") == 7
+    config = read_config(run)
+    with RunWriter(run, config, read_instances(run), resume=True) as writer:
+        writer.append([sample(9)])
+    assert len(read_samples(run)) == 8

@@ -1,16 +1,18 @@
-"""Strategies: feedback in the prompt's words, and real runs of the CPU default model into a store."""
-
-import dataclasses
+"""Strategies: the registry, revision chains, and real runs of the CPU default model into a store."""
 
 import pytest
 
 from planbench_scale.backends import Sampling, derive_seed
 from planbench_scale.instances import generate_set
-from planbench_scale.text.prompts import describe_action, render
+from planbench_scale.text.prompts import render
+from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Outcome
 from planbench_scale.store import RunWriter, read_samples
-from planbench_scale.strategies import (SELF_REVISE_TEXT, Settings, _advance, _State, check,
-                                        feedback_text, run, run_config)
+from planbench_scale.records import EngineConfig, InstanceSource, RunConfig, Settings
+from planbench_scale.score import check
+from planbench_scale.strategies import STRATEGIES, InstanceState, get
+from planbench_scale.strategies.loop import run
+from planbench_scale.text.feedback import SELF_REVISE_TEXT
 
 INSTANCES = generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0)
 SHORT = INSTANCES[0]  # pick-up a, stack a b (a = red, b = blue, c = orange)
@@ -20,45 +22,35 @@ def sexprs(*actions):
     return "\n".join(f"({' '.join(action)})" for action in actions)
 
 
-def test_check_accepts_the_optimal_plan():
-    extraction, verdict = check(SHORT, sexprs(*SHORT.optimal_plan))
-    assert extraction.outcome is Outcome.PLAN and verdict.valid
-
-
-def test_feedback_names_the_failed_step_and_unmet_fact_in_prompt_words():
-    extraction, verdict = check(SHORT, "(pick-up a)\n(pick-up c)")
-    text = feedback_text(SHORT, extraction, verdict)
-    assert text.startswith(f"Step 2, {describe_action(SHORT, '(pick-up c)')}, is not possible "
-                           "because ")
-    assert "the hand is not empty" in text or "is not" in text.split("because")[1]
-    assert "(pick-up" not in text
-
-
-def test_feedback_for_a_missed_goal_and_for_no_plan():
-    extraction, verdict = check(SHORT, "(pick-up a)\n(put-down a)")
-    text = feedback_text(SHORT, extraction, verdict)
-    assert "the goal is not reached: the red block is not on top of the blue block" in text
-    extraction, verdict = check(SHORT, "I do not know.")
-    assert feedback_text(SHORT, extraction, verdict).startswith("No plan was found")
-
-
 def test_a_chain_stops_at_its_first_valid_plan_and_revises_otherwise():
     settings = Settings(strategy="revise", k=2, rounds=3)
-    state = _State(SHORT, render(SHORT), chains={0: (0, render(SHORT)), 1: (0, render(SHORT))})
-    _advance(state, 0, 0, sexprs(*SHORT.optimal_plan), settings)
-    _advance(state, 1, 0, "(stack a b)", settings)
-    assert list(state.chains) == [1] and state.chains[1][0] == 1
-    assert "Step 1, stack the red block on top of the blue block" in state.chains[1][1].text
-    self_settings = dataclasses.replace(settings, strategy="self-revise")
-    _advance(state, 1, 1, "(stack a b)", self_settings)
-    assert state.chains[1][1].text.endswith(SELF_REVISE_TEXT + "\n")
+    state = InstanceState(SHORT, render(SHORT))
+    get("revise").start(state, settings)
+    get("revise").answered(state, 0, 0, sexprs(*SHORT.optimal_plan), None, settings)
+    get("revise").answered(state, 1, 0, "(stack a b)", None, settings)
+    assert list(state.open) == [1] and state.open[1][0] == 1
+    assert "Step 1, stack the red block on top of the blue block" in state.open[1][1].text
+    get("self-revise").answered(state, 1, 1, "(stack a b)", None, settings)
+    assert state.open[1][1].text.endswith(SELF_REVISE_TEXT + "\n")
+    waiting = dict(state.open)
+    get("revise").answered(state, 1, 0, "(stack a b)", None, settings)  # round 0 is long answered
+    assert state.open == waiting and waiting[1][0] == 2
+
+
+def test_every_strategy_names_its_compute_unit_and_an_unknown_one_is_refused():
+    assert {name: s.unit for name, s in STRATEGIES.items()} == {
+        "sample": "samples", "revise": "rounds", "self-revise": "rounds"}
+    assert get("sample").most_samples(Settings(k=5)) == 5
+    assert get("revise").most_samples(Settings(k=5, rounds=2)) == 15
+    with pytest.raises(PlanbenchError, match="unknown strategy 'beam'"):
+        get("beam")
 
 
 SAMPLING = Sampling(temperature=0.8, max_tokens=40)
 
 
 def store(tmp_path, settings):
-    config = run_config(settings, {"engine": "vllm"}, {"count": len(INSTANCES)})
+    config = RunConfig(settings, EngineConfig("vllm", "gemma-3-270m"), InstanceSource("set", None, 2))
     return RunWriter(tmp_path, config, INSTANCES, resume=True)
 
 

@@ -24,12 +24,15 @@ import pandas as pd
 STEP_EDGES = (1, 3, 5, 7, 9, 13, 17, 21, 31, 41)
 """Left edges of the step-count buckets used for coverage fits: 1-2, 3-4, ..., 31-40, 41+."""
 
-INSTANCE_COLUMNS = ("domain", "vocabulary", "n_blocks", "optimal_length")
+INSTANCE_COLUMNS = ("domain", "vocabulary", "n_objects", "optimal_length")
 """Sample columns that describe the instance, carried through `per_instance` when present."""
 
 
 def wilson_interval(successes, trials, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """The Wilson score interval (95% for z = 1.96) for successes out of trials, elementwise."""
+    """The Wilson score interval (95% for z = 1.96) for successes out of trials, elementwise.
+
+    Its ends are exactly 0 at no success and 1 at all successes, and within [0, 1] otherwise
+    (rounding would leave values such as -2.8e-17)."""
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -37,7 +40,9 @@ def wilson_interval(successes, trials, z: float = 1.96) -> tuple[np.ndarray, np.
         denom = 1 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return centre - half, centre + half
+    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(x == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -198,16 +203,16 @@ def _vote(codes: np.ndarray, valid: np.ndarray, k: int) -> float:
     return float(valid[:k][head == winner][0])
 
 
-def revision_rounds(samples: pd.DataFrame, by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+def revision_rounds(samples: pd.DataFrame, strategies: Sequence[str],
+                    by: Sequence[str] = ("domain",)) -> pd.DataFrame:
     """First-valid accuracy after r rounds of revision, and tokens spent by then, per group.
 
     A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
     0..r is valid; chains stop at their first valid plan. Per instance the chains are averaged,
-    then instances. Only runs whose strategy is a revision strategy are included.
+    then instances. Only samples of the chain `strategies` (names, e.g. revise) are included.
     """
     s = with_run(samples)
-    revising = [name for name in pd.unique(s["strategy"]) if "revise" in str(name)]
-    s = s.loc[s["strategy"].isin(revising),
+    s = s.loc[s["strategy"].isin(list(strategies)),
               ["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
                "completion_tokens", *[b for b in by if b in s]]]
     if s.empty:

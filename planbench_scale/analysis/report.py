@@ -23,14 +23,13 @@ import pyarrow as pa
 from planbench_scale.analysis import metrics
 from planbench_scale.analysis import plots
 from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import RunConfig
+from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
            "completion_tokens", "valid", "plan")
 """The sample columns the report reads (never the large text column)."""
-
-PARAMETER_KEYS = ("parameters", "model_parameters", "n_parameters", "num_parameters")
-"""Config keys that may hold the model's parameter count (for FLOPs = 2 x parameters x tokens)."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +40,10 @@ class Run:
     """Label used in tables and legends: "model · strategy" (with the folder name if needed)."""
     path: Path
     """The run folder."""
-    config: dict
+    config: RunConfig
     """The stored run config."""
     instances: pd.DataFrame
-    """One row per instance the run used: instance_id, domain, vocabulary, n_blocks, optimal_length."""
+    """One row per instance the run used: instance_id, domain, vocabulary, n_objects, optimal_length."""
     samples: pd.DataFrame
     """The samples (COLUMNS, "plan" replaced by "plan_code") joined with the instance columns."""
     notes: tuple[str, ...]
@@ -65,32 +64,11 @@ class Report:
     """Problems found; non-empty means the report is partial."""
 
 
-def setting(config: dict, *keys: str):
-    """The first of `keys` found in the run config, at the top level or one level down (the
-    engine may group settings, e.g. under "settings" or "model"); None when absent."""
-    for where in (config, *(v for v in config.values() if isinstance(v, dict))):
-        for key in keys:
-            if where.get(key) not in (None, "", {}):
-                return where[key]
-    return None
-
-
-def _label(config: dict, path: Path) -> str:
+def _label(config: RunConfig, path: Path) -> str:
     """"model · strategy" from the config, falling back to the folder name."""
-    model = setting(config, "model", "model_name", "model_path")
-    if isinstance(model, dict):
-        model = model.get("name") or model.get("path")
-    strategy = setting(config, "strategy")
-    if isinstance(strategy, dict):
-        strategy = strategy.get("name")
-    parts = [Path(str(model)).name if model else path.name, str(strategy) if strategy else ""]
-    return " · ".join(p for p in parts if p)
-
-
-def parameters(config: dict) -> float | None:
-    """The model's parameter count from the run config, or None when it is not recorded."""
-    value = setting(config, *PARAMETER_KEYS)
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+    model = config.engine.model
+    return " · ".join(p for p in (Path(model).name if model else path.name,
+                                  config.settings.strategy) if p)
 
 
 def _being_written(path: Path) -> bool:
@@ -110,9 +88,9 @@ def _being_written(path: Path) -> bool:
 def _instance_table(path: Path) -> pd.DataFrame:
     """The run's instances as a small table."""
     rows = [{"instance_id": i.id, "domain": i.domain, "vocabulary": i.vocabulary,
-             "n_blocks": len(i.objects), "optimal_length": i.optimal_length}
+             "n_objects": len(i.objects), "optimal_length": i.optimal_length}
             for i in read_instances(path)]
-    return pd.DataFrame(rows, columns=["instance_id", "domain", "vocabulary", "n_blocks",
+    return pd.DataFrame(rows, columns=["instance_id", "domain", "vocabulary", "n_objects",
                                        "optimal_length"])
 
 
@@ -152,12 +130,12 @@ def _with_instance_columns(samples: pd.DataFrame, instances: pd.DataFrame):
     for column in ("domain", "vocabulary"):
         values = pd.Categorical(table[column])
         samples[column] = pd.Categorical.from_codes(values.codes[ids.codes], values.categories)
-    for column in ("n_blocks", "optimal_length"):
+    for column in ("n_objects", "optimal_length"):
         samples[column] = table[column].to_numpy()[ids.codes]
     return samples, int((~known).sum())
 
 
-def _run_notes(path: Path, config: dict, samples: pd.DataFrame):
+def _run_notes(path: Path, config: RunConfig, samples: pd.DataFrame):
     """Why a run's figures may be partial."""
     if _being_written(path):
         yield f"{path}: the run is still being written; this report is a snapshot"
@@ -168,9 +146,9 @@ def _run_notes(path: Path, config: dict, samples: pd.DataFrame):
     missing = int((counts == 0).sum())
     if missing:
         yield f"{path}: {missing} of {len(counts)} instances have no samples yet"
-    wanted, counts = setting(config, "k"), counts[counts > 0]
-    budgeted = setting(config, "budget_samples", "budget_tokens") is not None
-    if isinstance(wanted, int) and not budgeted and len(counts) and counts.min() < wanted:
+    wanted, counts = config.settings.k, counts[counts > 0]
+    budgeted = (config.settings.budget_samples or config.settings.budget_tokens) is not None
+    if not budgeted and len(counts) and counts.min() < wanted:
         short = int((counts < wanted).sum())
         yield f"{path}: {short} instances have fewer than the configured k = {wanted} samples"
 
@@ -223,12 +201,13 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
     samples = _concat([r.samples for r in runs if len(r.samples)])
     inst = metrics.per_instance(samples)
     cov_steps = metrics.coverage(inst, by=("domain", "steps"))
-    rounds = metrics.revision_rounds(samples)
-    params = {r.name: parameters(r.config) for r in runs}
+    chained = [name for name, strategy in STRATEGIES.items() if strategy.unit == "rounds"]
+    rounds = metrics.revision_rounds(samples, chained)
+    params = {r.name: r.config.engine.parameters for r in runs}
     return {
         "accuracy_by_domain": metrics.accuracy(inst, "domain"),
         "accuracy_by_length": metrics.accuracy(inst, ["domain", "optimal_length"]),
-        "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_blocks"]),
+        "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_objects"]),
         "pass_at_k": metrics.pass_at_k_table(inst, by=("domain", "optimal_length")),
         "coverage": metrics.coverage(inst, by=("domain",)),
         "coverage_by_steps": cov_steps,
@@ -261,7 +240,7 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     csvs = []
     for name, table in tables.items():
-        table.to_csv(out / f"{name}.csv", index=False)
+        table.to_csv(out / f"{name}.csv", index=False)  # a value that does not exist: empty cell
         csvs.append(out / f"{name}.csv")
     figures = draw_figures(tables, out / "figures")
     page = out / "index.html"
@@ -327,7 +306,7 @@ def render_html(runs: Sequence[Run], tables: dict[str, pd.DataFrame], figures: S
                                for r in runs])
     parts += ["<h2>Runs</h2>", runs_table.to_html(index=False),
               "<h2>Headline: first-sample accuracy, 95% Wilson interval</h2>",
-              headline(tables["accuracy_by_domain"]).to_html()]
+              headline(tables["accuracy_by_domain"]).to_html(na_rep="-")]
     for figure in (f for f in figures if f.suffix == ".png"):
         data = base64.b64encode(figure.read_bytes()).decode()
         title = FIGURE_TITLES.get(figure.stem, figure.stem)
@@ -338,9 +317,10 @@ def render_html(runs: Sequence[Run], tables: dict[str, pd.DataFrame], figures: S
         if not table.empty:
             shown = _side_by_side(table, *curve) if curve else table
             parts += [f"<h2>{html.escape(heading)}</h2>",
-                      shown.to_html(index=bool(curve), float_format=lambda v: f"{v:.4g}")]
+                      shown.to_html(index=bool(curve), na_rep="-",
+                                    float_format=lambda v: f"{v:.4g}")]
     parts.append("<h2>Run configs</h2>")
     for run in runs:
         parts.append(f"<details><summary>{html.escape(run.name)}</summary><pre>"
-                     f"{html.escape(json.dumps(run.config, indent=2, default=str))}</pre></details>")
+                     f"{html.escape(json.dumps(run.config.to_json(), indent=2, default=str))}</pre></details>")
     return "\n".join(parts)

@@ -12,24 +12,10 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, Prompt
+from planbench_scale.records import Completion, EngineConfig, Prompt, Sampling
 
 MAX_N = 256
 """Most samples per request: vLLM stalls above this, so larger `n` is split into chunks."""
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """Sampling settings shared by every request of a run."""
-
-    temperature: float = 0.7
-    """Softmax temperature (0 = greedy)."""
-    top_p: float = 1.0
-    """Nucleus sampling mass."""
-    max_tokens: int = 512
-    """Most tokens generated per sample; answers cut here get finish_reason "length"."""
-    stop: tuple[str, ...] = ()
-    """Strings that end an answer."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +53,6 @@ class Backend(Protocol):
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
         """Answer every request; yields results as they finish (pulls requests lazily)."""
 
-    def describe(self) -> dict:
-        """Engine settings worth recording in the run config."""
-
     def close(self) -> None:
         """Release the model or connections."""
 
@@ -88,19 +71,28 @@ def derive_seed(seed: int, *parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") >> 1
 
 
-ENGINES = ("vllm", "openai")
-"""Backend names `open_backend` accepts."""
+BACKENDS = {
+    "vllm": "planbench_scale.backends.vllm_engine",
+    "openai": "planbench_scale.backends.openai_http",
+}
+"""Backend name -> module. A module defines `resolve(config) -> EngineConfig` (cheap: names the
+model, counts its parameters) and `from_config(config, **options) -> Backend` (loads or connects).
+Adding a backend is one module plus one line here."""
 
 
-def open_backend(engine: str, model: str | None, base_url: str | None = None, form: str = "text",
-                 **options) -> Backend:
-    """The backend named `engine`: "vllm" (offline engine; model None = the CPU default) or
-    "openai" (a server at `base_url`; model None = the first it serves)."""
-    if engine == "vllm":
-        from planbench_scale.backends.cpu_model import NAME
-        from planbench_scale.backends.vllm_engine import VLLMBackend
-        return VLLMBackend(model or NAME, form, **options)
-    if engine == "openai":
-        from planbench_scale.backends.openai_http import OpenAIBackend
-        return OpenAIBackend(base_url or "http://127.0.0.1:8000/v1", model, form, **options)
-    raise PlanbenchError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+def _module(engine: str):
+    import importlib
+
+    if engine not in BACKENDS:
+        raise PlanbenchError(f"unknown engine {engine!r}; known: {', '.join(BACKENDS)}")
+    return importlib.import_module(BACKENDS[engine])
+
+
+def resolve(config: EngineConfig) -> EngineConfig:
+    """The engine config completed without loading the model: the model's name and size."""
+    return _module(config.engine).resolve(config)
+
+
+def open_backend(config: EngineConfig, **options) -> Backend:
+    """The backend a config names, ready to generate."""
+    return _module(config.engine).from_config(config, **options)

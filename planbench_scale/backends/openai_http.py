@@ -11,13 +11,14 @@ other answers (exact when n = 1 or when every answer was cut).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import random
 from typing import Iterable, Iterator
 
 import httpx
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion
+from planbench_scale.records import Completion, EngineConfig
 from planbench_scale.backends import Request, Result, Sampling, derive_seed
 
 RETRIED = (httpx.TransportError,)
@@ -40,9 +41,6 @@ class OpenAIBackend:
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.model = self._check_server(model)
 
-    def describe(self) -> dict:
-        """Client settings for the run config."""
-        return {"engine": "openai", "base_url": self.base_url, "form": self.form}
 
     def _check_server(self, model: str | None) -> str:
         """The model to use, after checking that the server answers and serves it."""
@@ -183,3 +181,14 @@ def _share(total: int, texts: list[str], cut: list[bool], max_tokens: int) -> li
     for step in range(left - sum(counts[i] for i in rest)):
         counts[rest[step % len(rest)]] += 1
     return counts
+
+
+def resolve(config: EngineConfig) -> EngineConfig:
+    """The config naming the model the server serves (checks that the server answers)."""
+    return replace(config, model=from_config(config).model)
+
+
+def from_config(config: EngineConfig, **options) -> OpenAIBackend:
+    """A client for the server a config names; `options` go to `OpenAIBackend`."""
+    return OpenAIBackend(config.base_url or "http://127.0.0.1:8000/v1", config.model, config.form,
+                         **options)

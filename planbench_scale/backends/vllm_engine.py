@@ -14,11 +14,12 @@ import math
 import os
 import struct
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, Prompt
+from planbench_scale.records import Completion, EngineConfig, Prompt
 from planbench_scale.backends import Request, Result, Sampling, split
 from planbench_scale.backends import cpu_model
 
@@ -50,9 +51,6 @@ class VLLMBackend:
             raise PlanbenchError(f"vLLM could not load model {model!r}: {error}") from None
         self.requests_sent = 0
 
-    def describe(self) -> dict:
-        """Engine settings for the run config."""
-        return {"engine": "vllm", "form": self.form, **self.engine_args}
 
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
         """Answer every request, yielding each as it finishes."""
@@ -178,3 +176,15 @@ def _result(request: Request, output) -> Result:
                                    finish_reason=o.finish_reason or "length")
                         for o in sorted(output.outputs, key=lambda o: o.index))
     return Result(request, completions)
+
+
+def resolve(config: EngineConfig) -> EngineConfig:
+    """The config with the model named (None: the CPU default) and its parameter count."""
+    return replace(config, model=config.model or cpu_model.NAME,
+                   parameters=model_parameters(config.model))
+
+
+def from_config(config: EngineConfig, **options) -> VLLMBackend:
+    """The in-process engine a config names; `options` go to `VLLMBackend`."""
+    return VLLMBackend(config.model or cpu_model.NAME, config.form, config.tensor_parallel_size,
+                       config.data_parallel_size, **options)

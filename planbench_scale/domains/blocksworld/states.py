@@ -5,14 +5,12 @@ or TABLE. Goals are sets of `on` facts; a block the goal does not put on anythin
 
 Sampling follows Slaney & Thiebaux's bwstates: exact counts of the ways to finish a partial
 state make every state of n blocks equally likely. Optimal plans come from an A* search over
-block moves (`search.py`); `bfs_plan` is the plain breadth-first search over the 4-operator
-actions used to check it.
+block moves (`search.py`); the tests check it against a plain breadth-first search.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from functools import lru_cache
 
 from planbench_scale.errors import PlanbenchError
@@ -137,41 +135,3 @@ def actions_of_moves(blocks: tuple[str, ...], below: State, moves: list[tuple[in
         actions.append(("put-down", name) if dest == TABLE else ("stack", name, blocks[dest]))
         state[block] = dest
     return tuple(actions)
-
-
-def bfs_plan(blocks: tuple[str, ...], init: tuple[Fact, ...], goal: tuple[Fact, ...]) -> tuple[Fact, ...] | None:
-    """A shortest plan by plain breadth-first search over the 4-operator actions (small instances only)."""
-    start, wanted, rules = frozenset(init), frozenset(goal), _strips_rules(blocks)
-    parent: dict[frozenset, tuple[frozenset, Fact] | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        state = queue.popleft()
-        if wanted <= state:
-            plan = []
-            while parent[state] is not None:
-                state, action = parent[state]
-                plan.append(action)
-            return tuple(reversed(plan))
-        for action, pre, add, delete in rules:
-            if pre <= state:
-                following = (state - delete) | add
-                if following not in parent:
-                    parent[following] = (state, action)
-                    queue.append(following)
-    return None
-
-
-def _strips_rules(blocks: tuple[str, ...]) -> list[tuple[Fact, frozenset, frozenset, frozenset]]:
-    """(action, preconditions, adds, deletes) of every ground 4-operator action, as the domain states them."""
-    rules = []
-    for x in blocks:
-        hand = ("handempty",)
-        rules.append((("pick-up", x), {("clear", x), ("ontable", x), hand}, {("holding", x)},
-                      {("clear", x), ("ontable", x), hand}))
-        rules.append((("put-down", x), {("holding", x)}, {("clear", x), hand, ("ontable", x)}, {("holding", x)}))
-        for y in (y for y in blocks if y != x):
-            rules.append((("stack", x, y), {("clear", y), ("holding", x)}, {hand, ("clear", x), ("on", x, y)},
-                          {("clear", y), ("holding", x)}))
-            rules.append((("unstack", x, y), {("on", x, y), ("clear", x), hand}, {("holding", x), ("clear", y)},
-                          {("on", x, y), ("clear", x), hand}))
-    return [(action, frozenset(pre), frozenset(add), frozenset(delete)) for action, pre, add, delete in rules]

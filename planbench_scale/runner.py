@@ -1,0 +1,113 @@
+"""From a RunConfig to a finished run: instances, backend lifecycle, store, progress, interrupts;
+and the demo, the main job (generate, run, report in one call).
+
+The CLI only parses options into these calls; scripts and tests call them the same way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from planbench_scale import backends, domains
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.instances import MANIFEST, generate_set, load_instances, write_set
+from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Settings
+from planbench_scale.store import RunWriter, environment
+from planbench_scale.strategies import get as strategy
+from planbench_scale.strategies.loop import Progress, run as run_strategy
+
+INTERRUPTED = ("interrupted: the samples stored so far are safe; run the same command again to "
+               "continue (run needs --resume, demo resumes by itself)")
+
+
+def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
+             limit: int | None = None) -> tuple[RunConfig, list[Instance], list[Instance]]:
+    """(config, the instances to run, their whole set) for a run, before any model is loaded."""
+    strategy(settings.strategy)  # an unknown strategy is refused before any work
+    pool = load_instances(instances)
+    chosen = pool[:limit]
+    config = RunConfig(settings, backends.resolve(engine),
+                       InstanceSource(str(Path(instances).resolve()), limit, len(chosen)),
+                       environment())
+    return config, chosen, pool
+
+
+def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Instance],
+            out: str | Path, resume: bool = False, show_progress: bool = True) -> Progress:
+    """Run a config into the run folder `out` (created, or resumed), storing every sample.
+
+    Ctrl-C is one clear error; whatever was answered before it is stored.
+    """
+    with RunWriter(out, config, instances, resume=resume) as writer:
+        backend = None
+        try:
+            backend = backends.open_backend(config.engine)
+            with _ProgressBar(config.settings, len(instances), show_progress) as bar:
+                return run_strategy(backend, instances, writer, config.settings, pool, bar.update)
+        except KeyboardInterrupt:
+            raise PlanbenchError(INTERRUPTED) from None
+        finally:
+            if backend is not None:
+                backend.close()
+
+
+def summary(out: str | Path, progress: Progress) -> str:
+    """The line a finished run prints."""
+    return (f"{out}: {progress.samples} new samples, {progress.valid} valid; "
+            f"{progress.solved}/{progress.instances} instances solved")
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr: samples, with instances, tokens/s and valid so far."""
+
+    def __init__(self, settings: Settings, instances: int, show: bool):
+        from tqdm import tqdm
+
+        total = strategy(settings.strategy).most_samples(settings) * instances
+        self.bar = tqdm(total=total, unit="sample", file=sys.stderr, dynamic_ncols=True,
+                        disable=not show)
+
+    def update(self, progress: Progress) -> None:
+        self.bar.update(progress.samples - self.bar.n)
+        rate = progress.tokens / progress.seconds if progress.seconds else 0.0
+        self.bar.set_postfix_str(f"instances {progress.finished}/{progress.instances}, "
+                                 f"{rate:.0f} tok/s, valid {progress.valid}, "
+                                 f"solved {progress.solved}", refresh=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+
+def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_step: int,
+         settings: Settings, model: str | None, say=print):
+    """The main job: a small set in every domain, a run over it, and its report; resumes."""
+    from planbench_scale.analysis.report import build_report
+
+    out = Path(out)
+    sets, run_dir = out / "instances", out / "run"
+    if not all((sets / name / MANIFEST).exists() for name in domains.DOMAINS):
+        for name in domains.DOMAINS:  # half-written by an interrupted demo: regenerated from the seed
+            shutil.rmtree(sets / name, ignore_errors=True)
+        generate_sets(tuple(domains.DOMAINS), sizes, steps, per_step, settings.seed, False, sets, say)
+    config, chosen, pool = plan_run(settings, EngineConfig("vllm", model), sets)
+    progress = execute(config, chosen, pool, run_dir, resume=(run_dir / "config.json").exists())
+    say(summary(run_dir, progress))
+    return build_report([run_dir], out / "report")
+
+
+def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
+                  per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print) -> None:
+    """One set per domain (DIR/<domain>/ when there are several), the same problems in each."""
+    for name in dict.fromkeys(names):
+        folder = Path(out) / name if len(set(names)) > 1 else Path(out)
+        say(f"{name}: generating into {folder}")
+        instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
+                                 progress=lambda message: say(f"  {message}"))
+        write_set(instances, folder)
+        say(f"{name}: wrote {len(instances)} instances to {folder}")

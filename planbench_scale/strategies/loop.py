@@ -1,0 +1,148 @@
+"""The loop every strategy runs in: requests out, answers extracted, validated and stored.
+
+Every answer is stored as it arrives (batched: at most FLUSH_SAMPLES waiting or FLUSH_SECONDS
+old). A run resumes from its store: answers already stored are skipped, and the strategy is told
+of every stored answer (in index and round order) before new requests go out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from planbench_scale.backends import Backend, Request, Result
+from planbench_scale.records import Completion, Extraction, Instance, Sample, Settings, Verdict
+from planbench_scale.score import check
+from planbench_scale.store import RunWriter, read_samples
+from planbench_scale.strategies import InstanceState, Strategy, get
+from planbench_scale.text.prompts import render
+
+FLUSH_SAMPLES, FLUSH_SECONDS = 256, 1.0
+"""Store pending samples once this many are waiting or this long has passed."""
+
+
+@dataclass
+class Progress:
+    """Running totals of a run, passed to the progress callback after each stored batch."""
+
+    instances: int = 0
+    """Instances in the run."""
+    finished: int = 0
+    """Instances with nothing more to do."""
+    samples: int = 0
+    """Samples stored by this process."""
+    tokens: int = 0
+    """Generated tokens of those samples."""
+    valid: int = 0
+    """Valid plans among them."""
+    solved: int = 0
+    """Instances with at least one valid plan (stored ones included)."""
+    seconds: float = 0.0
+    """Wall time since the run started."""
+    checking_seconds: float = 0.0
+    """Time spent extracting and validating."""
+    storing_seconds: float = 0.0
+    """Time spent writing the store."""
+
+
+def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, settings: Settings,
+        pool: Sequence[Instance] = (), on_progress: Callable[[Progress], None] | None = None
+        ) -> Progress:
+    """Run `settings.strategy` over `instances`, storing every sample; resumes from the store."""
+    strategy = get(settings.strategy)
+    progress = Progress(instances=len(instances))
+    states = {i.id: InstanceState(i, render(i, settings.style, settings.shots, pool, settings.templates))
+              for i in instances}
+    for state in states.values():
+        strategy.start(state, settings)
+    _replay(states, writer, strategy, settings)
+    sink = _Sink(writer, settings, strategy, progress, states, on_progress)
+    try:
+        for requests in strategy.waves(list(states.values()), settings):
+            for result in backend.generate(requests, settings.sampling):
+                sink.take(states[result.request.prompt.instance_id], result)
+            sink.flush()
+    finally:
+        sink.flush()  # on errors and interrupts too: what was answered is kept
+    return progress
+
+
+def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Settings) -> None:
+    """Fill the per-instance state from what the store already holds (resume)."""
+    columns = ["instance_id", "sample_index", "round", "completion_tokens", "valid"]
+    columns += ["text"] if strategy.replays_text else []
+    stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
+    for row in stored.itertuples(index=False):
+        state = states[row.instance_id]
+        _count(state, int(row.sample_index), int(row.completion_tokens), bool(row.valid))
+        strategy.answered(state, int(row.sample_index), int(row.round),
+                          getattr(row, "text", ""), None, settings)
+
+
+def _count(state: InstanceState, index: int, tokens: int, valid: bool) -> None:
+    state.done.add(index)
+    state.samples += 1
+    state.tokens += tokens
+    state.solved = state.solved or valid
+
+
+class _Sink:
+    """Turns results into stored samples, batching writes and updating the progress."""
+
+    def __init__(self, writer: RunWriter, settings: Settings, strategy: Strategy,
+                 progress: Progress, states: dict, on_progress: Callable[[Progress], None] | None):
+        self.writer, self.settings, self.strategy = writer, settings, strategy
+        self.progress, self.states, self.on_progress = progress, states, on_progress
+        self.pending: list[Sample] = []
+        self.started = self.flushed = time.perf_counter()
+
+    def take(self, state: InstanceState, result: Result) -> None:
+        """Check and queue the answers of one result (answers stored before are skipped)."""
+        request, started = result.request, time.perf_counter()
+        for offset, completion in enumerate(result.completions):
+            index = request.first + offset
+            if request.round == 0 and index in state.done:
+                continue
+            extraction, verdict = check(state.instance, completion.text, self.settings.templates)
+            self.pending.append(sample_row(state.instance, request, index, completion,
+                                           extraction, verdict, self.strategy.name))
+            _count(state, index, completion.completion_tokens, verdict.valid)
+            self.progress.valid += verdict.valid
+            self.progress.tokens += completion.completion_tokens
+            self.strategy.answered(state, index, request.round, completion.text,
+                                   (extraction, verdict), self.settings)
+        self.progress.checking_seconds += time.perf_counter() - started
+        if (len(self.pending) >= FLUSH_SAMPLES
+                or time.perf_counter() - self.flushed >= FLUSH_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        """Store what is pending and report progress."""
+        started = time.perf_counter()
+        self.progress.samples += self.writer.append(self.pending)
+        self.pending = []
+        self.flushed = time.perf_counter()
+        self.progress.storing_seconds += self.flushed - started
+        self.progress.seconds = self.flushed - self.started
+        self.progress.finished = sum(self.strategy.finished(s, self.settings)
+                                     for s in self.states.values())
+        self.progress.solved = sum(s.solved for s in self.states.values())
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
+
+
+def sample_row(instance: Instance, request: Request, index: int, completion: Completion,
+               extraction: Extraction, verdict: Verdict, strategy: str) -> Sample:
+    """One stored row."""
+    return Sample(instance_id=instance.id, domain=instance.domain,
+                  vocabulary=instance.vocabulary, n_objects=len(instance.objects),
+                  optimal_length=instance.optimal_length, sample_index=index,
+                  round=request.round, strategy=strategy, prompt_hash=request.prompt.hash,
+                  text=completion.text, prompt_tokens=completion.prompt_tokens,
+                  completion_tokens=completion.completion_tokens,
+                  finish_reason=completion.finish_reason, outcome=extraction.outcome.value,
+                  plan="\n".join(extraction.actions), n_actions=len(extraction.actions),
+                  valid=verdict.valid, reason=verdict.reason.value,
+                  failed_step=-1 if verdict.failed_step is None else verdict.failed_step,
+                  unmet=" ".join(verdict.unmet), seed=request.seed)

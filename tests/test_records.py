@@ -1,0 +1,38 @@
+"""Records: the run config's JSON form and its upgrade from older config.json files."""
+
+import json
+from pathlib import Path
+
+from planbench_scale.records import (CONFIG_VERSION, EngineConfig, Instance, InstanceSource,
+                                     RunConfig, Sampling, Settings, instance_from_dict,
+                                     run_config_from_json)
+
+V1 = Path(__file__).parent / "data" / "run_v1"
+
+
+def test_a_config_json_of_version_1_reads_as_a_typed_config():
+    config = run_config_from_json(json.loads((V1 / "config.json").read_text()))
+    assert config.settings == Settings(k=3, sampling=Sampling(0.7, 1.0, 64, ("[PLAN END]",)))
+    assert config.engine == EngineConfig("vllm", "gemma-3-270m", "text", parameters=268098176)
+    assert config.instances == InstanceSource("/sets/b3", None, 2)
+    assert (config.schema_version, config.config_version) == (1, 1)
+    assert "packages" in config.environment
+
+
+def test_the_json_form_round_trips_and_resume_compares_only_what_the_run_does():
+    config = RunConfig(Settings(strategy="revise", k=2, budget_tokens=100),
+                       EngineConfig("openai", "m", "chat", "http://x/v1"),
+                       InstanceSource("/s", 5, 5), {"python": "3.11"})
+    data = json.loads(json.dumps(config.to_json()))
+    assert run_config_from_json(data) == config and data["config_version"] == CONFIG_VERSION
+    assert set(config.compared()) == {"settings", "engine", "instances"}
+    assert run_config_from_json({**data, "unknown": 1, "settings": {**data["settings"], "x": 2}}) == config
+
+
+def test_instance_records_written_with_blocks_still_read():
+    record = {"id": "i", "domain": "blocksworld", "vocabulary": "blocksworld", "blocks": ["a", "b"],
+              "init": [["handempty"]], "goal": [["on", "a", "b"]], "optimal_plan": [["stack", "a", "b"]]}
+    instance = instance_from_dict(record)
+    assert instance == Instance("i", "blocksworld", "blocksworld", ("a", "b"), (("handempty",),),
+                                (("on", "a", "b"),), (("stack", "a", "b"),))
+    assert instance.solvable and instance.optimal_length == 1
