@@ -23,13 +23,17 @@ from planbench_scale.strategies import STRATEGIES
 
 
 class _Group(click.Group):
-    """A click group that turns bad input into a message and exit code 2."""
+    """A click group that turns bad input, ours or click's, into one line and exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except PlanbenchError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except click.UsageError as error:
+            command = " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))
+            click.echo(f"error: {error.format_message()} (see {command} --help)", err=True)
             sys.exit(2)
 
 
@@ -71,9 +75,11 @@ def _say(message: str) -> None:
               help="Seed of the whole set (and of the Randomized vocabulary); same seed, same files.")
 @click.option("--partial-goals", is_flag=True,
               help="Keep each `on` fact of the goal state with probability 1/2 instead of all of them.")
+@click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds the optimal search may take per drawn instance before it is skipped.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="New (or empty) folder to write domain.pddl, one problem PDDL per instance and manifest.jsonl.")
-def generate(names, sizes, steps, per_step, seed, partial_goals, out):
+def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, out):
     """Generate an instance set stratified by optimal plan length.
 
     Initial and goal states are drawn uniformly over all states of the object count, goals are
@@ -81,7 +87,8 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, out):
 
     Example: planbench-scale generate --domain mystery --objects 3-20 --steps 2-40 --per-step 20 --out sets/m0
     """
-    runner.generate_sets(names, _range(sizes), _range(steps), per_step, seed, partial_goals, out, _say)
+    runner.generate_sets(names, _range(sizes), _range(steps), per_step, seed, partial_goals, out,
+                         _say, time_limit)
 
 
 @main.command("report")
@@ -181,7 +188,8 @@ def export(run_dir, out):
     """
     from planbench_scale.store import export_parquet
 
-    _say(f"{out}: {export_parquet(run_dir, out)} samples")
+    rows = export_parquet(run_dir, out, on_damage=lambda message: _say(f"warning: {message}"))
+    _say(f"{out}: {rows} samples")
 
 
 @main.command()

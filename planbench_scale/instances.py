@@ -26,17 +26,35 @@ CACHE_VERSION = 2
 
 def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
                  per_step: int = 20, seed: int = 0, partial_goals: bool = False,
-                 progress: domains.Progress | None = None) -> list[Instance]:
+                 progress: domains.Progress | None = None, time_limit: float = 20.0) -> list[Instance]:
     """A set stratified by optimal plan length in the domain called `domain` (see Domain.generate)."""
-    return domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress)
+    return domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress,
+                                        time_limit)
+
+
+def new_folder(out: str | Path) -> Path:
+    """`out` created as an empty folder for a set (a new or empty one), or why it cannot be."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PlanbenchError(f"{out}: exists and is not an empty folder; choose a new one")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PlanbenchError(f"{out}: cannot create the folder ({error.strerror or error})") from None
+    return out
 
 
 def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
     """Write domain PDDL (one per vocabulary), one problem PDDL per instance and manifest.jsonl."""
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise PlanbenchError(f"{out}: exists and is not an empty folder; choose a new one")
-    out.mkdir(parents=True, exist_ok=True)
+    out = new_folder(out_dir)
+    try:
+        _write_files(instances, out)
+    except OSError as error:
+        raise PlanbenchError(f"cannot write the set: {error.strerror or error}", str(out)) from None
+    return out
+
+
+def _write_files(instances: list[Instance], out: Path) -> None:
     vocabularies = sorted({i.vocabulary for i in instances})
     domain_files = {v: "domain.pddl" if len(vocabularies) == 1 else f"domain-{_file_stem(v)}.pddl"
                     for v in vocabularies}
@@ -54,7 +72,6 @@ def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
             "problem_file": problem_file, "plan": [vocab.fact(a) for a in instance.optimal_plan],
             **{k: v for k, v in asdict(instance).items() if k not in ("id", "domain", "vocabulary", "seed")}}))
     (out / MANIFEST).write_text("".join(line + "\n" for line in lines))
-    return out
 
 
 def _file_stem(name: str) -> str:

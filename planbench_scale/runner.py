@@ -13,11 +13,12 @@ from typing import Sequence
 
 from planbench_scale import backends, domains
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.instances import MANIFEST, generate_set, load_instances, write_set
+from planbench_scale.instances import MANIFEST, generate_set, load_instances, new_folder, write_set
 from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Settings
 from planbench_scale.store import RunWriter, environment
 from planbench_scale.strategies import get as strategy
 from planbench_scale.strategies.loop import Progress, run as run_strategy
+from planbench_scale.text.prompts import load_template
 
 INTERRUPTED = ("interrupted: the samples stored so far are safe; run the same command again to "
                "continue (run needs --resume, demo resumes by itself)")
@@ -29,6 +30,8 @@ def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
     strategy(settings.strategy)  # an unknown strategy is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
+    for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
+        load_template(settings.templates, domain)
     config = RunConfig(settings, backends.resolve(engine),
                        InstanceSource(str(Path(instances).resolve()), limit, len(chosen)),
                        environment())
@@ -102,12 +105,28 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
 
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
-                  per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print) -> None:
-    """One set per domain (DIR/<domain>/ when there are several), the same problems in each."""
-    for name in dict.fromkeys(names):
-        folder = Path(out) / name if len(set(names)) > 1 else Path(out)
-        say(f"{name}: generating into {folder}")
-        instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
-                                 progress=lambda message: say(f"  {message}"))
-        write_set(instances, folder)
-        say(f"{name}: wrote {len(instances)} instances to {folder}")
+                  per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print,
+                  time_limit: float = 20.0) -> None:
+    """One set per domain (DIR/<domain>/ when there are several), the same problems in each.
+
+    Every option and folder is checked (and the folders made) before anything is generated;
+    folders left empty by a failure are removed."""
+    names = list(dict.fromkeys(names))
+    folders = {name: Path(out) / name if len(names) > 1 else Path(out) for name in names}
+    for name in names:
+        domains.get(name).vocabulary(None, seed)
+    made = [folder for folder in folders.values() if not folder.exists()]
+    try:
+        for folder in folders.values():
+            new_folder(folder)
+        for name, folder in folders.items():
+            say(f"{name}: generating into {folder}")
+            instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
+                                     lambda message: say(f"  {message}"), time_limit)
+            write_set(instances, folder)
+            say(f"{name}: wrote {len(instances)} instances to {folder}")
+    except BaseException:
+        for folder in made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise

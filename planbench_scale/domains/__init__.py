@@ -74,9 +74,11 @@ class Domain(Protocol):
         """The domain's PDDL in a vocabulary."""
 
     def generate(self, sizes: tuple[int, int], steps: tuple[int, int], per_step: int, seed: int,
-                 partial_goals: bool = False, progress: Progress | None = None) -> list[Instance]:
+                 partial_goals: bool = False, progress: Progress | None = None,
+                 time_limit: float = 20.0) -> list[Instance]:
         """`per_step` instances with certified optimal plans per reachable step count in `steps`,
-        of `sizes` objects; the same seed gives the same instances."""
+        of `sizes` objects; the same seed gives the same instances. A drawn instance whose
+        optimal plan takes over `time_limit` seconds to find is skipped (and said so)."""
 
 
 FAMILIES = (blocksworld,)

@@ -16,6 +16,7 @@ for the first): PlanBench's rule, instance-(N-1) for instance-N.
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -134,7 +135,11 @@ def phrase(template: Template, vocab: Vocabulary, fact: Fact) -> str:
     form = table.get(own, table.get(fact[0]))
     if form is None:
         raise PlanbenchError(f"template {template.name} has no phrase for {own!r} ({fact[0]})")
-    return form.format(*(object_phrase(template, vocab, b) for b in fact[1:]), name=own)
+    try:
+        return form.format(*(object_phrase(template, vocab, b) for b in fact[1:]), name=own)
+    except IndexError:
+        raise PlanbenchError(f"template {template.name}: the phrase of {own} asks for more "
+                             f"objects than its {len(fact) - 1}: {form!r}") from None
 
 
 def object_phrase(template: Template, vocab: Vocabulary, block: str) -> str:
@@ -254,9 +259,30 @@ def _template(name: str, data: dict) -> Template:
         fields[key] = tuple((str(k), str(v)) for k, v in (data.get(key) or {}).items())
     fields["colours"] = tuple(data.get("colours") or ())
     try:
-        return Template(name=name, **fields)
+        template = Template(name=name, **fields)
     except TypeError as error:
         raise PlanbenchError(f"template {name} is incomplete: {error}") from None
+    _check_fields(template)
+    return template
+
+
+_FIELDS = {"statement": {"init", "goal"}, "object_format": {"name", "index", "colour"}}
+"""Named fields each format string may use; action and predicate phrases take "{}" and {name}."""
+
+
+def _check_fields(template: Template) -> None:
+    """Refuse format strings with unmatched braces or fields the renderer does not fill."""
+    texts = [(key, getattr(template, key), allowed) for key, allowed in _FIELDS.items()]
+    texts += [(f"phrase of {own}", form, {"", "name", "0", "1", "2"})
+              for own, form in template.actions + template.predicates]
+    for where, text, allowed in texts:
+        try:
+            used = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+        except ValueError as error:
+            raise PlanbenchError(f"template {template.name}: {where}: {error} in {text!r}") from None
+        if used - allowed:
+            raise PlanbenchError(f"template {template.name}: {where}: unknown field "
+                                 f"{{{sorted(used - allowed)[0]}}} in {text!r}")
 
 
 def _read_yaml(path) -> dict:

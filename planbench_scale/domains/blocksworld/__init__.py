@@ -59,10 +59,11 @@ class Blocksworld:
         """The 4-operator domain with every predicate, action and the domain name renamed."""
         return rename(_schema(), {**dict(vocab.names), "blocksworld-4ops": vocab.pddl_domain})
 
-    def generate(self, sizes, steps, per_step, seed, partial_goals=False, progress=None):
+    def generate(self, sizes, steps, per_step, seed, partial_goals=False, progress=None,
+                 time_limit=20.0):
         """A set stratified by optimal plan length (see `generate.generate_set`)."""
         return generate_set(self.vocabulary(None, seed), sizes, steps, per_step, seed,
-                            partial_goals, progress)
+                            partial_goals, progress, time_limit=time_limit)
 
 
 DOMAINS = tuple(Blocksworld(name) for name in vocabularies.DOMAINS)

@@ -10,9 +10,11 @@ moves whole blocks, two actions per move, so only even step counts exist.
 from __future__ import annotations
 
 import random
+import time
 from typing import Callable
 
 from planbench_scale.domains.blocksworld import states as bw
+from planbench_scale.domains.blocksworld.search import SearchTimeout
 from planbench_scale.domains.blocksworld.vocab import Vocabulary, block_names
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance
@@ -37,27 +39,51 @@ def random_problem(n_blocks: int, seed: int, partial_goals: bool = False):
     return names, init, goal
 
 
+TIME_LIMIT = 20.0
+"""Seconds the optimal search may take for one drawn instance before it is skipped."""
+TOO_LONG = 10**9
+"""The length recorded for an instance whose optimal search ran out of time."""
+HEARTBEAT = 10.0
+"""Seconds between progress messages while nothing else is said."""
+
+
 def generate_set(vocab: Vocabulary, blocks: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
                  per_step: int = 20, seed: int = 0, partial_goals: bool = False,
-                 progress: Progress | None = None, patience: int = 20_000) -> list[Instance]:
+                 progress: Progress | None = None, patience: int = 20_000,
+                 time_limit: float = TIME_LIMIT) -> list[Instance]:
     """`per_step` instances for every reachable step count in `steps`, with blocks in range `blocks`.
 
     Step counts that cannot exist (odd, or above 4 * (max blocks - 1)) are skipped; a step count
-    still short after `patience` draws in a row that filled nothing is reported and left short.
+    still short after `patience` draws in a row that filled nothing, or once every block count
+    gives plans longer than any step count still wanted, is reported and left short. A drawn
+    instance whose optimal plan takes longer than `time_limit` seconds to find is skipped.
     """
+    say = progress or (lambda message: None)
     wanted = _reachable_steps(blocks, steps, per_step, progress)
     buckets: dict[int, list[Instance]] = {length: [] for length in wanted}
     sizes = _SizeChooser(blocks)
-    rng, seen, idle, draws = random.Random(seed), set(), 0, 0
-    while idle < patience and any(len(b) < per_step for b in buckets.values()):
-        n = sizes.choose([s for s, b in buckets.items() if len(b) < per_step], rng)
+    rng, seen, idle, draws, spoke = random.Random(seed), set(), 0, 0, time.monotonic()
+    while idle < patience and (open_steps := [s for s, b in buckets.items() if len(b) < per_step]):
+        if sizes.hopeless(open_steps):
+            say(f"every block count in {blocks[0]}-{blocks[1]} that could give {max(open_steps)} "
+                f"steps or fewer ran out of time: stopping")
+            break
+        if time.monotonic() - spoke > HEARTBEAT:
+            spoke = time.monotonic()
+            say(f"{draws} draws, {sum(map(len, buckets.values()))} instances so far")
+        n = sizes.choose(open_steps, rng)
         instance_seed = rng.getrandbits(31)
         names, init, goal = random_problem(n, instance_seed, partial_goals)
         draws, idle = draws + 1, idle + 1
         if set(goal) <= set(init) or (init, goal) in seen:
             continue
         seen.add((init, goal))
-        plan = bw.optimal_plan(names, init, goal)
+        try:
+            plan = bw.optimal_plan(names, init, goal, time.monotonic() + time_limit)
+        except SearchTimeout:
+            say(f"a {n}-block instance took over {time_limit:g} s to plan optimally: skipped")
+            sizes.record(n, TOO_LONG)
+            continue
         sizes.record(n, len(plan))
         bucket = buckets.get(len(plan))
         if bucket is not None and len(bucket) < per_step:
@@ -112,13 +138,24 @@ class _SizeChooser:
         self.tries[n] += 1
         self.hits[n][length] = self.hits[n].get(length, 0) + 1
 
-    def choose(self, wanted: list[int], rng: random.Random) -> int:
+    def hopeless(self, wanted: list[int]) -> bool:
+        """Whether every useful size ran out of time 3 times or more and never gave a plan as
+        short as a wanted step count (sizes that only gave long plans may still hit later)."""
+        return all(self.hits[n].get(TOO_LONG, 0) >= 3 and min(self.hits[n]) > max(wanted)
+                   for n in self._useful(wanted))
+
+    def _useful(self, wanted: list[int]) -> list[int]:
+        """Sizes from the smallest that can reach min(wanted) to the first that overshoots."""
         useful = []
         for n in self.sizes:
             if 4 * (n - 1) >= min(wanted):
                 useful.append(n)
                 if self.tries[n] >= 3 and min(self.hits[n]) > max(wanted):
                     break
+        return useful
+
+    def choose(self, wanted: list[int], rng: random.Random) -> int:
+        useful = self._useful(wanted)
         untried = [n for n in useful if self.tries[n] < 3]
         if untried:
             return untried[0]

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 
 from planbench_scale.domains.blocksworld.feedback import bits, feedback_bound
+from planbench_scale.errors import PlanbenchError
 
 TABLE = -1
 """below[i] == TABLE: block i stands on the table."""
@@ -31,9 +33,17 @@ Move = tuple[int, int]
 """(block, destination block or TABLE)."""
 
 
-def optimal_moves(below: tuple[int, ...], target: tuple[int, ...]) -> list[Move]:
-    """A shortest sequence of block moves from `below` to a state where every target holds."""
-    return _Search(target).run(list(below))
+class SearchTimeout(PlanbenchError):
+    """The optimal search ran past its deadline."""
+
+
+def optimal_moves(below: tuple[int, ...], target: tuple[int, ...],
+                  deadline: float | None = None) -> list[Move]:
+    """A shortest sequence of block moves from `below` to a state where every target holds.
+
+    Raises SearchTimeout once `time.monotonic()` passes `deadline` (checked at every expansion).
+    """
+    return _Search(target, deadline).run(list(below))
 
 
 def towers(below: tuple[int, ...] | list[int]) -> list[list[int]]:
@@ -59,8 +69,8 @@ def _on_top(below) -> list[int]:
 class _Search:
     """One A* search towards a fixed goal."""
 
-    def __init__(self, target: tuple[int, ...]):
-        self.target = target
+    def __init__(self, target: tuple[int, ...], deadline: float | None = None):
+        self.target, self.deadline = target, deadline
         self.claimed = [-1] * len(target)
         for upper, lower in enumerate(target):
             if lower >= 0:
@@ -88,6 +98,8 @@ class _Search:
             if h == 0:
                 return self._path(came, state)
             closed[state] = g
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise SearchTimeout(f"no optimal plan for {len(state)} blocks within the time limit")
             for block in candidates:
                 child = list(state)
                 child[block] = TABLE

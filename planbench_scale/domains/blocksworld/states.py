@@ -119,10 +119,12 @@ def goal_targets(blocks: tuple[str, ...], goal: tuple[Fact, ...]) -> tuple[int, 
     return tuple(target)
 
 
-def optimal_plan(blocks: tuple[str, ...], init: tuple[Fact, ...], goal: tuple[Fact, ...]) -> tuple[Fact, ...]:
-    """A certified optimal plan (canonical 4-operator actions) from init to the `on` goal."""
+def optimal_plan(blocks: tuple[str, ...], init: tuple[Fact, ...], goal: tuple[Fact, ...],
+                 deadline: float | None = None) -> tuple[Fact, ...]:
+    """A certified optimal plan (canonical 4-operator actions) from init to the `on` goal;
+    `search.SearchTimeout` once `time.monotonic()` passes `deadline`."""
     below = state_of_facts(blocks, init)
-    moves = optimal_moves(below, goal_targets(blocks, goal))
+    moves = optimal_moves(below, goal_targets(blocks, goal), deadline)
     return actions_of_moves(blocks, below, moves)
 
 

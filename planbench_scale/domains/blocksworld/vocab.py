@@ -123,7 +123,7 @@ def get(name: str) -> Vocabulary:
     """The vocabulary called `name`: a named one or "randomized:SEED"."""
     if name in NAMED:
         return NAMED[name]
-    match = re.fullmatch(r"randomized:(\d+)", name)
+    match = re.fullmatch(r"randomized:(-?\d+)", name)
     if match:
         return randomized(int(match.group(1)))
     raise PlanbenchError(f"unknown vocabulary {name!r}; known: {', '.join(NAMED)}, randomized:SEED")
