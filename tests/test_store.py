@@ -200,3 +200,28 @@ def test_a_run_folder_of_row_layout_1_still_reads_and_resumes(tmp_path):
     with RunWriter(run, config, read_instances(run), resume=True) as writer:
         writer.append([sample(9)])
     assert len(read_samples(run)) == 8
+
+
+def test_a_damaged_line_is_named_or_left_out_with_a_warning(tmp_path):
+    with RunWriter(tmp_path, CONFIG, [INSTANCE]) as writer:
+        writer.append([sample(i) for i in range(3)])
+        segment = writer._active
+        lines = segment.read_text().splitlines(keepends=True)
+        segment.write_text(lines[0] + '{"instance_id": "bw-0", "oops\n' + "".join(lines[1:]))
+        with pytest.raises(PlanbenchError, match=rf"{segment}:2: damaged sample line"):
+            read_samples(tmp_path)
+        told = []
+        assert read_samples(tmp_path, on_damage=told.append)["sample_index"].tolist() == [0, 1, 2]
+        assert told == [f"{segment}:2: damaged sample line left out"]
+        assert export_parquet(tmp_path, tmp_path / "x.parquet", on_damage=told.append) == 3
+        writer._rows = 0  # leave the damaged segment unsealed for the checks above
+
+
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "manifest.jsonl").write_text("{}\n")
+    with pytest.raises(PlanbenchError, match="holds no run"):
+        RunWriter(tmp_path / "set", CONFIG, [INSTANCE])
+    assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["manifest.jsonl"]
+    with pytest.raises(PlanbenchError, match="no run here"):
+        export_parquet(tmp_path / "set", tmp_path / "x.parquet")
