@@ -8,11 +8,12 @@ from hypothesis import given, settings, strategies as st
 
 from planbench_scale.domains import DOMAINS, instance_pddl
 from planbench_scale.symbolic import pddl
+from planbench_scale.symbolic.explain import explain
 from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.errors import PlanSyntaxError
 from planbench_scale.records import Instance, Reason, Verdict
 from planbench_scale.domains import task_for
-from planbench_scale.symbolic.validate import explain, validate, validate_many, validate_texts
+from planbench_scale.symbolic.validate import validate, validate_many, validate_texts
 
 INSTANCE = Instance("v/1", "blocksworld", "blocksworld", ("a", "b", "c"),
                     (("clear", "a"), ("clear", "c"), ("handempty",), ("on", "a", "b"),
@@ -32,22 +33,30 @@ def test_valid_plan_and_trace():
     assert "(holding a)" in verdict.trace[1] and "(on a c)" in verdict.trace[-1]
 
 
-@pytest.mark.parametrize("plan, expected", [
-    (PLAN[1:], Verdict(False, Reason.INAPPLICABLE, 0, ("(holding a)",))),
+@pytest.mark.parametrize("plan, expected, words", [
+    (PLAN[1:], Verdict(False, Reason.INAPPLICABLE, 0, ("(holding a)",)),
+     "step 1 (put-down a): unmet preconditions (holding a)"),
     (["(pick-up c)", "(pick-up a)"],  # facts in bit order: init, goal, then as actions need them
-     Verdict(False, Reason.INAPPLICABLE, 1, ("(handempty)", "(ontable a)"))),
-    (PLAN[:4], Verdict(False, Reason.GOAL_NOT_REACHED, None, ("(on a c)",))),
-    ([], Verdict(False, Reason.EMPTY_PLAN, None, ("(on a c)", "(on c b)"))),
-    (["(UNSTACK A B)", "(fly a)"], Verdict(False, Reason.UNKNOWN_ACTION, 1)),
-    (["(unstack a)"], Verdict(False, Reason.WRONG_ARITY, 0)),
-    (["(unstack a z)"], Verdict(False, Reason.UNKNOWN_OBJECT, 0)),
-    (["not an action (("], Verdict(False, Reason.UNKNOWN_ACTION, 0)),
+     Verdict(False, Reason.INAPPLICABLE, 1, ("(handempty)", "(ontable a)")),
+     "step 2 (pick-up a): unmet preconditions (handempty) (ontable a)"),
+    (PLAN[:4], Verdict(False, Reason.GOAL_NOT_REACHED, None, ("(on a c)",)),
+     "goal_not_reached: missing goal facts (on a c)"),
+    ([], Verdict(False, Reason.EMPTY_PLAN, None, ("(on a c)", "(on c b)")),
+     "empty_plan: missing goal facts (on a c) (on c b)"),
+    (["(UNSTACK A B)", "(fly a)"], Verdict(False, Reason.UNKNOWN_ACTION, 1),
+     "step 2 (fly a): unknown action; known: pick-up, put-down, stack, unstack"),
+    (["(unstack a)"], Verdict(False, Reason.WRONG_ARITY, 0),
+     "step 1 (unstack a): unstack takes 2 arguments"),
+    (["(unstack a z)"], Verdict(False, Reason.UNKNOWN_OBJECT, 0),
+     "step 1 (unstack a z): unknown object z"),
+    (["not an action (("], Verdict(False, Reason.UNKNOWN_ACTION, 0),
+     "step 1 not an action ((: unknown action; known: pick-up, put-down, stack, unstack"),
 ])
-def test_each_failure_names_exactly_what_is_wrong(plan, expected):
+def test_each_failure_names_exactly_what_is_wrong(plan, expected, words):
     task = task_for(INSTANCE)
     assert validate(task, plan) == expected
     assert list(validate_many(task, [plan])) == [expected]
-    assert explain(task, plan, expected)
+    assert explain(task, plan, expected) == words
 
 
 def test_case_and_spacing_do_not_matter():

@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from planbench_scale.errors import PlanSyntaxError
+# cli.py's name for explain.verdict_dict, until cli.py imports it from explain
+from planbench_scale.symbolic.explain import verdict_dict as verdict_report  # noqa: F401
 from planbench_scale.symbolic.pddl import MAX_PLAN_CHARS, parse_plan, plan_line
 from planbench_scale.records import Reason, Verdict
 from planbench_scale.symbolic.task import Task
@@ -77,26 +79,6 @@ def unknown_reason(task: Task, action: str) -> Reason:
     if len(args) != task.schemas[match.group(1)]:
         return Reason.WRONG_ARITY
     return Reason.UNKNOWN_OBJECT  # an unknown object, or one of the wrong type
-
-
-def explain(task: Task, plan: Sequence[str], verdict: Verdict) -> str:
-    """One readable line for a verdict: what failed, where, and why."""
-    if verdict.valid:
-        return f"all {len(plan)} actions apply and the goal holds at the end"
-    if verdict.failed_step is None:
-        return f"{verdict.reason.value}: missing goal facts {' '.join(verdict.unmet)}"
-    action = plan[verdict.failed_step]
-    where = f"step {verdict.failed_step + 1} {action.strip()}"
-    if verdict.reason is Reason.INAPPLICABLE:
-        return f"{where}: unmet preconditions {' '.join(verdict.unmet)}"
-    if verdict.reason is Reason.UNKNOWN_OBJECT:
-        unknown = [a for a in action.strip("() ").lower().split()[1:] if a not in task.objects]
-        return f"{where}: unknown object {' '.join(unknown)}" if unknown else \
-            f"{where}: objects of the wrong type"
-    if verdict.reason is Reason.WRONG_ARITY:
-        name = action.strip("() ").lower().split()[0]
-        return f"{where}: {name} takes {task.schemas[name]} arguments"
-    return f"{where}: unknown action; known: {', '.join(sorted(task.schemas))}"
 
 
 # ---- batches -------------------------------------------------------------------------------
@@ -219,8 +201,18 @@ class _Tables:
     """Plan text lines already read -> action id, _SKIP (blank, comment) or _BAD."""
 
 
-@lru_cache(maxsize=64)
+_TABLES: weakref.WeakKeyDictionary[Task, _Tables] = weakref.WeakKeyDictionary()
+"""Each live task's tables: kept as long as the task is (the task caches bound both)."""
+
+
 def _tables(task: Task) -> _Tables:
+    tables = _TABLES.get(task)
+    if tables is None:
+        tables = _TABLES[task] = _new_tables(task)
+    return tables
+
+
+def _new_tables(task: Task) -> _Tables:
     never = 1 << len(task.facts)  # a fact no state holds: the unknown rows' precondition
     words = (len(task.facts) + 1 + 63) // 64
     extra = len(_UNKNOWN)
@@ -291,13 +283,3 @@ def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
         tables.cache.clear()
     tables.cache[key] = verdict
     return verdict
-
-
-def verdict_report(task: Task, plan: Sequence[str], verdict: Verdict) -> dict:
-    """A verdict as plain JSON-ready data, with a readable message (and the trace if it has one)."""
-    report = {"valid": verdict.valid, "reason": verdict.reason.value,
-              "failed_step": verdict.failed_step, "unmet": list(verdict.unmet),
-              "message": explain(task, plan, verdict)}
-    if verdict.trace is not None:
-        report["trace"] = [sorted(state) for state in verdict.trace]
-    return report
