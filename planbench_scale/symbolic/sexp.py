@@ -73,10 +73,12 @@ def read(source: Source) -> Expr:
         line, column = source.position(stack[-1].at)
         raise source.error(len(source.text), f"expected ')' before the end of the text, "
                                              f"to close the '(' at line {line}, column {column}")
-    if len(top) != 1 or not isinstance(top[0], Expr):
-        at = top[1].at if len(top) > 1 else top[0].at if top else 0
-        raise source.error(at, "expected one parenthesised expression, "
-                               + ("found more after it" if len(top) > 1 else "found none"))
+    if not top:
+        raise source.error(0, "expected '(', found no expression")
+    if not isinstance(top[0], Expr):
+        raise source.error(top[0].at, f"expected '(', found the word {top[0][:EXCERPT]!r}")
+    if len(top) > 1:
+        raise source.error(top[1].at, "expected the end of the text after the first expression")
     return top[0]
 
 
