@@ -79,7 +79,8 @@ def _check_domain(source: Source, schema: Schema, section) -> None:
 def _init(scope: Scope, section: Expr) -> tuple[str, ...]:
     facts = []
     for fact in section[1:]:
-        if isinstance(fact, Expr) and fact and isinstance(fact[0], sexp.Word) and fact[0] in _INIT:
+        if isinstance(fact, Expr) and fact and isinstance(fact[0], sexp.Word) \
+                and fact[0] in _INIT and fact[0] not in scope.predicates:  # (at ?x) may be a fact
             raise scope.source.error(fact.at, unsupported(_INIT[fact[0]]))
         if not isinstance(fact, Expr):
             raise scope.source.error(fact.at, "expected an atom such as (on a b)")
