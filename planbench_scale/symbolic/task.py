@@ -69,18 +69,33 @@ def ground(schema: Schema, name: str, objects, init, goal, file: str | None = No
     """
     objects = tuple(objects)
     _check_size(schema, objects, file)
-    facts: dict[str, int] = {}
-    bit = lambda fact: 1 << facts.setdefault(fact, len(facts))  # noqa: E731
-    init, goal = _mask(init, (), bit), _mask(goal, (), bit)
+    facts = _Numbering()
+    init, goal = _mask(facts, init), _mask(facts, goal)
     names, pre, add, delete = [], [], [], []
     for action in schema.actions:
+        template = "\0".join((action.head, *action.pre, *action.add, *action.delete))
+        cut, end = 1 + len(action.pre), 1 + len(action.pre) + len(action.add)
         for values in _bindings(schema, action, objects):
-            masks = [_mask(atoms, values, bit) for atoms in (action.pre, action.add, action.delete)]
-            names.append(action.head.format(*values))
-            pre.append(masks[0]), add.append(masks[1]), delete.append(masks[2] & ~masks[1])
+            head, *atoms = template.format(*values).split("\0")
+            adds = _mask(facts, atoms[cut - 1:end - 1])
+            names.append(head), add.append(adds)
+            pre.append(_mask(facts, atoms[:cut - 1]))
+            delete.append(_mask(facts, atoms[end - 1:]) & ~adds)
     return Task(name, tuple(facts), tuple(names), tuple(pre), tuple(add), tuple(delete), init,
                 goal, {a.name: len(a.params) for a in schema.actions},
                 frozenset(o for o, _ in objects))
+
+
+class _Numbering(dict):
+    """Fact -> bit, numbering each new fact next."""
+
+    def __missing__(self, fact: str) -> int:
+        self[fact] = number = len(self)
+        return number
+
+
+def _mask(facts: _Numbering, atoms) -> int:
+    return sum({1 << facts[atom] for atom in atoms})
 
 
 def _bindings(schema: Schema, action: ActionSchema, objects):
@@ -105,10 +120,3 @@ def _check_size(schema: Schema, objects, file: str | None) -> None:
                         f"their masks would take about {actions * facts * 3 / 8 / 2**30:,.1f} GiB "
                         f"(limit {MAX_GROUND_BITS:,} action-fact pairs, {len(objects):,} objects)",
                         file)
-
-
-def _mask(templates, values: tuple[str, ...], bit) -> int:
-    mask = 0
-    for template in templates:
-        mask |= bit(template.format(*values))
-    return mask
