@@ -1,3 +1,4 @@
+import gc
 import json
 import random
 import re
@@ -23,6 +24,51 @@ PLAN = ["(unstack a b)", "(put-down a)", "(pick-up c)", "(stack c b)", "(pick-up
 
 CROSS_CHECK_PLANS = 2_000
 """HOW MANY random plans the unified-planning cross-check validates (about 10 ms each)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def numpy_path():
+    """Every batch through the numpy tables here, however small (see test_small_batches_...)."""
+    from planbench_scale.symbolic import validate as module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "SMALL_BATCH", 0)
+        yield
+
+
+def test_small_batches_are_checked_plan_by_plan_with_the_same_verdicts(monkeypatch):
+    from planbench_scale.symbolic import validate as module
+
+    task = task_for(INSTANCE)
+    texts = ["\n".join(PLAN), "hello\n", "1: (fly a)", "(pick-up c)\n(pick-up a)", ""]
+    numpy = list(validate_texts(task, texts))
+    plans = [PLAN, PLAN[1:], ["(unstack a z)"], []]
+    monkeypatch.setattr(module, "SMALL_BATCH", 32)
+    monkeypatch.setattr(module, "_new_tables", None)  # the small path never builds tables
+    small = list(validate_texts(task, texts))
+    assert small[:1] + small[2:] == numpy[:1] + numpy[2:]
+    assert (small[1].line, small[1].column, small[1].message) == \
+        (numpy[1].line, numpy[1].column, numpy[1].message)
+    assert list(validate_many(task, plans)) == [validate(task, p) for p in plans]
+
+
+def test_tables_live_as_long_as_their_task(monkeypatch):
+    from planbench_scale.symbolic import validate as module
+
+    built = []
+    monkeypatch.setattr(module, "_new_tables", lambda task: built.append(task) or object())
+    tasks = [task_for(Instance(**{**INSTANCE.__dict__, "id": f"v/t{i}"})) for i in range(100)]
+    for _ in range(2):
+        for task in tasks:
+            module._tables(task)
+    assert built == tasks  # each built once: no eviction at 64
+    domain, problem = instance_pddl(INSTANCE)
+    alone = pddl.read_task(domain, problem)
+    module._tables(alone)
+    before = len(module._TABLES)
+    del alone, built[:]
+    gc.collect()
+    assert len(module._TABLES) == before - 1  # and no longer than the task
 
 
 def test_valid_plan_and_trace():

@@ -3,7 +3,7 @@
 `validate` checks one plan and can record the state trace. `validate_many` (action strings) and
 `validate_texts` (plan file texts) check many plans: each batch of plans is simulated together,
 one numpy operation per step for the whole batch, so a million plans cost about as much Python
-work as their action lookups.
+work as their action lookups; a batch of fewer than SMALL_BATCH plans is checked plan by plan.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from planbench_scale.symbolic.task import Task
 
 BATCH = 4096
 """Plans simulated together; memory stays flat however many batches stream through."""
+SMALL_BATCH = 32
+"""Fewer plans than this are checked one by one with `validate`: below it, building a task's
+numpy tables and stepping them costs more than it saves (one to five plans a problem)."""
 MAX_LINES = 200_000
 """Distinct plan text lines remembered per task before the memory is emptied."""
 MAX_VERDICTS = 100_000
@@ -85,8 +88,11 @@ def unknown_reason(task: Task, action: str) -> Reason:
 
 def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdict]:
     """Verdicts of many plans (sequences of action strings), in order, streamed batch by batch."""
-    tables = _tables(task)
     for batch in _batched(plans, BATCH):
+        if len(batch) < SMALL_BATCH:
+            yield from (validate(task, plan) for plan in batch)
+            continue
+        tables = _tables(task)
         ids = [[tables.ids.get(a, -1) for a in plan] for plan in batch]
         for plan, row in zip(batch, ids):
             if -1 in row:
@@ -104,8 +110,11 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
     Each distinct line is read once per task and remembered, as sampled plans share most lines;
     a batch's lines are looked up all at once.
     """
-    tables = _tables(task)
     for batch in _batched(texts, BATCH):
+        if len(batch) < SMALL_BATCH:
+            yield from map(_text_verdict, itertools.repeat(task), batch)
+            continue
+        tables = _tables(task)
         flat, lengths, unreadable = _line_ids(task, tables, batch)
         verdicts = _simulate(task, tables, flat, lengths)
         for i in unreadable:
@@ -158,6 +167,13 @@ def _row(task: Task, tables: _Tables, action: str) -> int:
     """The table row of an action string: its id, or the row of the reason it is unknown."""
     index = action_id(task, action)
     return tables.unknown[unknown_reason(task, action)] if index is None else index
+
+
+def _text_verdict(task: Task, text: str) -> Verdict | PlanSyntaxError:
+    try:
+        return validate(task, parse_plan(text))
+    except PlanSyntaxError as error:
+        return error
 
 
 def _syntax_error(text: str) -> PlanSyntaxError:
