@@ -52,9 +52,9 @@ class ActionSchema:
     """(equal, left, right): the terms' values must be equal (or differ when not `equal`)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Schema:
-    """A lifted STRIPS domain."""
+    """A lifted STRIPS domain (hashed by identity: `read_domain` makes one per text)."""
 
     name: str
     """Lower-case domain name."""

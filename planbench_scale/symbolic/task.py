@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from planbench_scale.errors import PDDLError
 from planbench_scale.symbolic.schema import ActionSchema, Schema
@@ -69,25 +69,36 @@ def ground(schema: Schema, name: str, objects, init, goal, file: str | None = No
     """
     objects = tuple(objects)
     _check_size(schema, objects, file)
+    atoms, names, ids = _ground_actions(schema, objects)
     facts = _Numbering()
     init, goal = _mask(facts, init), _mask(facts, goal)
-    names, pre, add, delete = [], [], [], []
+    bits = [1 << facts[atom] for atom in atoms]
+    pre, add, delete = ([sum([bits[i] for i in masks[k]]) for masks in ids] for k in range(3))
+    delete = [d & ~a for d, a in zip(delete, add)]
+    return Task(name, tuple(facts), names, tuple(pre), tuple(add), tuple(delete), init, goal,
+                {a.name: len(a.params) for a in schema.actions}, frozenset(o for o, _ in objects))
+
+
+@lru_cache(maxsize=16)
+def _ground_actions(schema: Schema, objects: tuple) -> tuple:
+    """(atoms in order of first mention, ground action names, (pre, add, delete) atom indices
+    of each action): the part of grounding that problems over the same objects share."""
+    atoms = _Numbering()
+    names, ids = [], []
     for action in schema.actions:
         template = "\0".join((action.head, *action.pre, *action.add, *action.delete))
-        cut, end = 1 + len(action.pre), 1 + len(action.pre) + len(action.add)
+        cut, end = len(action.pre), len(action.pre) + len(action.add)
         for values in _bindings(schema, action, objects):
-            head, *atoms = template.format(*values).split("\0")
-            adds = _mask(facts, atoms[cut - 1:end - 1])
-            names.append(head), add.append(adds)
-            pre.append(_mask(facts, atoms[:cut - 1]))
-            delete.append(_mask(facts, atoms[end - 1:]) & ~adds)
-    return Task(name, tuple(facts), tuple(names), tuple(pre), tuple(add), tuple(delete), init,
-                goal, {a.name: len(a.params) for a in schema.actions},
-                frozenset(o for o, _ in objects))
+            head, *found = template.format(*values).split("\0")
+            numbers = [atoms[atom] for atom in found]
+            names.append(head)
+            ids.append(tuple(tuple(dict.fromkeys(part)) for part in
+                             (numbers[:cut], numbers[cut:end], numbers[end:])))
+    return tuple(atoms), tuple(names), tuple(ids)
 
 
 class _Numbering(dict):
-    """Fact -> bit, numbering each new fact next."""
+    """Fact -> number, numbering each new fact next."""
 
     def __missing__(self, fact: str) -> int:
         self[fact] = number = len(self)
