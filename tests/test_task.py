@@ -116,3 +116,14 @@ def test_instances_are_built_without_unified_planning():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).parents[1])
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_problems_over_the_same_objects_share_their_ground_actions():
+    other = Instance(**{**INSTANCE.__dict__, "id": "t/2", "init": INSTANCE.init[::-1],
+                        "goal": (("on", "a", "c"),)})
+    first, second = task_for(INSTANCE), task_for(other)
+    assert first.actions is second.actions
+    assert second.facts[:6] == tuple(f"({' '.join(f)})" for f in INSTANCE.init[::-1])
+    stack = second.index["(stack c a)"]
+    assert set(second.fact_names(second.pre[stack])) == {"(clear a)", "(holding c)"}
+    assert second.fact_names(second.goal) == ("(on a c)",)

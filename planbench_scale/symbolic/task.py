@@ -19,6 +19,9 @@ MAX_GROUND_BITS = 1_000_000_000
 """Most (ground action, fact) pairs a task may have: each action holds masks over all facts,
 so this bounds the masks' memory (about 3/8 byte a pair: 0.35 GiB), which grows as the
 fourth power of the objects in Blocksworld (140 blocks fit, 150 do not)."""
+SHARED_ACTIONS = 5_000
+"""Problems with at most this many ground actions share them with earlier problems over the
+same objects (64 object lists remembered, about 1.5 MB each at most)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +71,8 @@ def ground(schema: Schema, name: str, objects, init, goal, file: str | None = No
     precondition, add and delete atoms. PDDLError if the task is too large to validate.
     """
     objects = tuple(objects)
-    _check_size(schema, objects, file)
-    atoms, names, ids = _ground_actions(schema, objects)
+    small = _check_size(schema, objects, file) <= SHARED_ACTIONS
+    atoms, names, ids = (_shared_actions if small else _ground_actions)(schema, objects)
     facts = _Numbering()
     init, goal = _mask(facts, init), _mask(facts, goal)
     bits = [1 << facts[atom] for atom in atoms]
@@ -79,7 +82,6 @@ def ground(schema: Schema, name: str, objects, init, goal, file: str | None = No
                 {a.name: len(a.params) for a in schema.actions}, frozenset(o for o, _ in objects))
 
 
-@lru_cache(maxsize=16)
 def _ground_actions(schema: Schema, objects: tuple) -> tuple:
     """(atoms in order of first mention, ground action names, (pre, add, delete) atom indices
     of each action): the part of grounding that problems over the same objects share."""
@@ -95,6 +97,9 @@ def _ground_actions(schema: Schema, objects: tuple) -> tuple:
             ids.append(tuple(tuple(dict.fromkeys(part)) for part in
                              (numbers[:cut], numbers[cut:end], numbers[end:])))
     return tuple(atoms), tuple(names), tuple(ids)
+
+
+_shared_actions = lru_cache(maxsize=64)(_ground_actions)
 
 
 class _Numbering(dict):
@@ -118,8 +123,8 @@ def _bindings(schema: Schema, action: ActionSchema, objects):
             yield values
 
 
-def _check_size(schema: Schema, objects, file: str | None) -> None:
-    """Refuse tasks whose masks would not fit in memory, before grounding them."""
+def _check_size(schema: Schema, objects, file: str | None) -> int:
+    """The number of ground actions; PDDLError if their masks would not fit in memory."""
     count = {kind: sum(kind in schema.types[k] for _, k in objects) for kind in schema.types}
     actions = sum(math.prod(count[t] for t in a.params) for a in schema.actions)
     facts = sum(math.prod(count[t] for t in types) for types in schema.predicates.values())
@@ -131,3 +136,4 @@ def _check_size(schema: Schema, objects, file: str | None) -> None:
                         f"their masks would take about {actions * facts * 3 / 8 / 2**30:,.1f} GiB "
                         f"(limit {MAX_GROUND_BITS:,} action-fact pairs, {len(objects):,} objects)",
                         file)
+    return actions
