@@ -207,9 +207,14 @@ def test_bom_case_and_comments_are_accepted():
 
 def test_a_file_that_is_not_pddl_is_not_echoed_back(tmp_path):
     secret = "root:x:0:0:root:/root:/bin/bash\n" + "token=" + "x" * 200 + "\n" + "more secrets\n" * 40
-    for text in (secret, "(" + secret, "(define (problem p) " + secret + ")"):
+    long = "y" * 500
+    for text in (secret, "(" + secret, "(define (problem p) " + secret + ")",
+                 PROBLEM.replace("(handempty))))", f"({long}))))"),
+                 PROBLEM.replace("(on a b)", f"(on a {long})"),
+                 PROBLEM.replace("(:domain d)", f"(:domain {long})"),
+                 PROBLEM.replace("(:objects", f"({long}").replace("a b - block", "a - " + long)):
         with pytest.raises(PDDLError) as error:
             pddl.read_task(DOMAIN, text, "d.pddl", "secret.txt")
         message = str(error.value)
         assert message.startswith("secret.txt:") and "more secrets" not in message
-        assert "x" * 81 not in message and len(message) < 300
+        assert "x" * 81 not in message and "y" * 81 not in message and len(message) < 300

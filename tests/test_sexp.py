@@ -25,7 +25,7 @@ def test_words_are_lower_case_with_offsets_comments_and_bom_skipped():
                                                      "to close the '(' at line 2, column 3"),
     ("(a))", (1, 4), "unexpected ')'"),
     ("(a) (b)", (1, 5), "expected the end of the text"),
-    ("root:x:0:0 (a)", (1, 1), "found the word 'root:x:0:0'"),
+    ("root:x:0:0 (a)", (1, 1), "found the word root:x:0:0"),
     ("  ; nothing\n", (1, 1), "found no expression"),
 ])
 def test_errors_say_where(text, position, words):

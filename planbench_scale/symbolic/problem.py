@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from planbench_scale.symbolic import sexp
 from planbench_scale.symbolic.schema import Schema, Scope, atom, conjuncts, define, unsupported
-from planbench_scale.symbolic.sexp import Expr, Source
+from planbench_scale.symbolic.sexp import Expr, Source, shown
 
 _SECTIONS = {":constraints": "constraints (:constraints)", ":metric": "plan metrics (:metric)",
              ":length": "plan length constraints (:length)"}
@@ -44,13 +44,13 @@ def read_problem(schema: Schema, text: str, file: str | None = None) -> Problem:
         if key in _SECTIONS:
             raise source.error(section.at, unsupported(_SECTIONS[key]))
         if key not in (":domain", ":requirements", ":objects", ":init", ":goal"):
-            raise source.error(section.at, f"unknown problem section {key}")
+            raise source.error(section.at, f"unknown problem section {shown(key)}")
         parts[key] = section
     _check_domain(source, schema, parts.get(":domain"))
     objects = sexp.typed_list(source, parts.get(":objects", Expr())[1:], "object")
     for _, kind in objects:
         if kind not in schema.types:
-            raise source.error(kind.at, f"unknown type {kind}")
+            raise source.error(kind.at, f"unknown type {shown(kind)}")
     everything = dict.fromkeys([*schema.constants, *((str(o), str(k)) for o, k in objects)])
     scope = Scope(source, schema.predicates, dict(everything.keys()), schema.types)
     return Problem(str(name), tuple(everything), _init(scope, parts.get(":init", Expr())),
@@ -72,8 +72,8 @@ def _check_domain(source: Source, schema: Schema, section) -> None:
     if len(section) != 2 or not isinstance(section[1], sexp.Word):
         raise source.error(section.at, "expected (:domain NAME)")
     if section[1] != schema.name:
-        raise source.error(section[1].at, f"the problem is for domain {section[1]!s}, "
-                                          f"but the domain read is {schema.name}")
+        raise source.error(section[1].at, f"the problem is for domain {shown(section[1])}, "
+                                          f"but the domain read is {shown(schema.name)}")
 
 
 def _init(scope: Scope, section: Expr) -> tuple[str, ...]:

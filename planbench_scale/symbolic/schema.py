@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from planbench_scale.errors import PDDLError
 from planbench_scale.symbolic import sexp
-from planbench_scale.symbolic.sexp import Expr, Source, Word
+from planbench_scale.symbolic.sexp import Expr, Source, Word, shown
 
 MAX_PDDL_CHARS = 5_000_000
 """Longest domain or problem text read."""
@@ -119,7 +119,7 @@ def read_domain(text: str, file: str | None = None) -> Schema:
         elif key in _SECTIONS:
             raise source.error(section.at, unsupported(_SECTIONS[key]))
         elif key != ":requirements":
-            raise source.error(section.at, f"unknown domain section {key}")
+            raise source.error(section.at, f"unknown domain section {shown(key)}")
     ancestry = {t: _ancestors(source, t, types) for t in types}
     for constant, kind in constants:
         _known_type(source, kind, ancestry)
@@ -136,7 +136,7 @@ def _ancestors(source: Source, kind: str, parents: dict[str, list[str]]) -> froz
     while todo:
         parent = todo.pop()
         if parent == kind:
-            raise source.error(parent.at, f"type {kind} is its own ancestor")
+            raise source.error(parent.at, f"type {shown(parent)} is its own ancestor")
         if parent not in seen:
             seen.add(parent)
             todo += parents.get(parent, [])
@@ -145,7 +145,7 @@ def _ancestors(source: Source, kind: str, parents: dict[str, list[str]]) -> froz
 
 def _known_type(source: Source, kind: Word, ancestry: dict) -> None:
     if kind not in ancestry:
-        raise source.error(kind.at, f"unknown type {kind}")
+        raise source.error(kind.at, f"unknown type {shown(kind)}")
 
 
 def _predicate(source: Source, expr) -> tuple[str, tuple[str, ...]]:
@@ -174,13 +174,13 @@ def atom(scope: Scope, expr: Expr, params: dict[str, int] | None = None) -> str:
         raise scope.source.error(expr.at, "expected an atom such as (on a b)")
     name, *args = expr
     if name not in scope.predicates:
-        raise scope.source.error(expr.at, f"unknown predicate {name} in ({' '.join(expr)})")
+        raise scope.source.error(expr.at, f"unknown predicate {shown(name)} in {shown(expr)}")
     if len(args) != len(scope.predicates[name]):
         raise scope.source.error(expr.at, f"{name} takes {len(scope.predicates[name])} "
                                           f"arguments, not {len(args)}")
     for arg, kind in zip(args, scope.predicates[name]):
         if arg[0] != "?" and arg in scope.names and kind not in scope.types[scope.names[arg]]:
-            raise scope.source.error(arg.at, f"{arg} is not a {kind}, as {name} needs")
+            raise scope.source.error(arg.at, f"{shown(arg)} is not a {kind}, as {name} needs")
     return "(" + " ".join([name, *(term(scope, a, params) for a in args)]) + ")"
 
 
@@ -190,7 +190,7 @@ def term(scope: Scope, word: Word, params: dict[str, int] | None) -> str:
         return "{%d}" % params[word]
     if word not in scope.names or word.startswith("?"):
         raise scope.source.error(word.at, f"unknown {'variable' if word[0] == '?' else 'object'} "
-                                          f"{word}")
+                                          f"{shown(word)}")
     return str(word)
 
 
@@ -217,7 +217,7 @@ def _action(scope: Scope, expr: Expr, ancestry) -> ActionSchema:
     parts = dict(zip(expr[2::2], expr[3::2]))
     for key in parts:
         if key not in (":parameters", ":precondition", ":effect"):
-            raise source.error(key.at, f"unknown action part {key}")
+            raise source.error(key.at, f"unknown action part {shown(key)}")
     typed = sexp.typed_list(source, parts.get(":parameters", []), "parameter")
     for variable, kind in typed:
         _known_type(source, kind, ancestry)

@@ -12,7 +12,9 @@ import re
 from planbench_scale.errors import PDDLError
 
 EXCERPT = 80
-"""Most characters of the input an error message quotes."""
+"""Most characters of the input line an error message quotes."""
+SHOWN = 40
+"""Most characters of a name or list an error message names (see `shown`)."""
 
 _TOKEN = re.compile(r"[^\s();]+|[()]|;[^\n]*")
 
@@ -76,10 +78,17 @@ def read(source: Source) -> Expr:
     if not top:
         raise source.error(0, "expected '(', found no expression")
     if not isinstance(top[0], Expr):
-        raise source.error(top[0].at, f"expected '(', found the word {top[0][:EXCERPT]!r}")
+        raise source.error(top[0].at, f"expected '(', found the word {shown(top[0])}")
     if len(top) > 1:
         raise source.error(top[1].at, "expected the end of the text after the first expression")
     return top[0]
+
+
+def shown(item) -> str:
+    """A name or an Expr as an error message names it: at most SHOWN characters."""
+    text = str(item) if isinstance(item, str) else \
+        "(" + " ".join(w if isinstance(w, Word) else "(...)" for w in item) + ")"
+    return text if len(text) <= SHOWN else text[:SHOWN - 3] + "..."
 
 
 def typed_list(source: Source, items: list, what: str) -> list[tuple[Word, Word]]:
