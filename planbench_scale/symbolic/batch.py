@@ -121,7 +121,6 @@ MAX_TASK_BYTES = 2 * 2**30
 """Estimated memory of the tasks (and their validation tables) remembered at once."""
 
 
-
 class _Tasks:
     """Tasks by (domain text, problem text), least recently used dropped past MAX_TASK_BYTES;
     file texts by (path, size, modification time), so a file seen is not read again."""
