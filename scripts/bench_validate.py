@@ -1,11 +1,19 @@
-"""Benchmark: validating 20-step plans from text to Verdict, side by side in one run.
+"""Benchmark: validating plans from text to Verdict, side by side in one run.
 
-Prints plans/s of planbench_scale's batch validator (`validate_texts`), of unified-planning's
-SequentialPlanValidator (reading each plan with its PDDLReader), of VAL's `Validate` with many
-plans in one call (only when a `Validate` binary is on PATH), the ratios, and the peak memory
-of streaming 100k and 1M JSONL plans through `validate-batch`'s code path (a fresh process each).
+Many plans of one problem: plans/s of planbench_scale's batch validator (`validate_texts`) on
+20-step plans, of unified-planning's SequentialPlanValidator (reading each plan with its
+PDDLReader), of VAL's `Validate` with many plans in one call (only when a `Validate` binary is
+on PATH), the ratios, and the peak memory of streaming 100k and 1M JSONL plans through
+`validate-batch`'s code path (a fresh process each).
+
+One to five plans over every PlanBench problem: problems/s of reading + grounding a 5-block
+PlanBench problem, ours beside unified-planning's reader + grounder; then the PlanBench mix
+(every problem with a domain, its shipped optimal plan and mutations of it, random order) as a
+JSONL file through `validate_jsonl` in a fresh process and once through the real
+`validate-batch` command, plans/s including reading every problem.
 
 Usage: python scripts/bench_validate.py [--plans 200000] [--up-plans 300] [--stream 100000,1000000]
+       [--planbench ../shared/planbench] [--read 2000] [--up-read 30] [--seed 0]
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import random
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -26,7 +35,7 @@ from pathlib import Path
 from planbench_scale.domains import DOMAINS, instance_pddl
 from planbench_scale.symbolic import pddl
 from planbench_scale.domains.blocksworld import vocab
-from planbench_scale.symbolic.batch import validate_jsonl
+from planbench_scale.symbolic.batch import lines_of, validate_jsonl
 from planbench_scale.records import Instance
 from planbench_scale.domains import task_for
 from planbench_scale.symbolic.validate import validate, validate_texts
@@ -124,7 +133,130 @@ def stream_peak_rss(lines: int, paths: tuple[str, str], texts: list[str], queue)
     for _ in validate_jsonl(source, *paths, counts=counts):
         pass
     seconds = time.perf_counter() - start
-    queue.put((lines / seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    queue.put((lines / seconds, peak_mib()))
+
+
+# ---- one to five plans over every PlanBench problem -----------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+PLANBENCH = Path(os.environ.get("PLANBENCH_SHARED", ROOT.parent / "shared" / "planbench"))
+
+
+def five_block_problem(planbench: Path) -> tuple[str, str]:
+    """(domain, problem) text of the first PlanBench Blocksworld problem with 5 blocks."""
+    folder = planbench / "instances" / "blocksworld"
+    domain = (folder / "generated_domain.pddl").read_text()
+    for path in sorted(folder.glob("instance-*.pddl")):
+        if len(pddl.read_task(domain, path.read_text()).objects) == 5:
+            return domain, path.read_text()
+    raise SystemExit(f"no 5-block problem in {folder}")
+
+
+def bench_reading(domain: str, problem: str, count: int) -> float:
+    pddl.read_task(domain, problem)  # the domain's schema is read once per text, as in a run
+    start = time.perf_counter()
+    for _ in range(count):
+        pddl.read_task(domain, problem, "domain.pddl", "problem.pddl")
+    return count / (time.perf_counter() - start)
+
+
+def bench_up_reading(domain: str, problem: str, count: int) -> float:
+    from unified_planning.io import PDDLReader
+    from unified_planning.shortcuts import CompilationKind, Compiler, get_environment
+
+    get_environment().credits_stream = None
+    start = time.perf_counter()
+    for _ in range(count):
+        up = PDDLReader().parse_problem_string(domain, problem)
+        with Compiler(problem_kind=up.kind, compilation_kind=CompilationKind.GROUNDING) as grounder:
+            grounder.compile(up, CompilationKind.GROUNDING)
+    return count / (time.perf_counter() - start)
+
+
+def _shipped_plans(folder: Path) -> dict[str, str]:
+    """Problem file name (without _DERIVED) -> its shipped optimal plan text."""
+    if (folder / "info.json").exists():
+        return {k: v["plan"] for k, v in json.loads((folder / "info.json").read_text()).items()}
+    derived = folder / "ground_truth_plans_DERIVED.json"
+    return json.loads(derived.read_text())["plans"] if derived.exists() else {}
+
+
+def _mutant(plan: list[str], task, rng) -> list[str]:
+    """The plan with two steps swapped, cut short, or one action replaced by a random one."""
+    plan, kind = list(plan), rng.randrange(3)
+    if kind == 0 and len(plan) > 1:
+        i = rng.randrange(len(plan) - 1)
+        plan[i], plan[i + 1] = plan[i + 1], plan[i]
+    elif kind == 1:
+        plan = plan[:rng.randrange(len(plan))]
+    else:
+        plan[rng.randrange(len(plan))] = rng.choice(task.actions)
+    return plan
+
+
+def planbench_mix(planbench: Path, seed: int) -> list[str]:
+    """JSONL lines: one to five plans for every PlanBench problem with a domain, in random order:
+    its shipped optimal plan and mutations of it (random actions where no plan is shipped)."""
+    rng, lines = random.Random(seed), []
+    for folder in sorted(p for p in (planbench / "instances").iterdir() if p.is_dir()):
+        domain = next(iter(sorted(folder.glob("generated_domain*.pddl"))), None)
+        if domain is None:
+            continue
+        shipped, text = _shipped_plans(folder), domain.read_text()
+        for problem in sorted(folder.glob("instance-*.pddl")):
+            task = pddl.read_task(text, problem.read_text())
+            known = shipped.get(problem.name.replace("_DERIVED", ""))
+            plan = pddl.parse_plan(known) if known else rng.choices(task.actions, k=rng.randint(1, 8))
+            for k in range(rng.randint(1, 5)):
+                lines.append(json.dumps({
+                    "id": f"{folder.name}/{problem.name}/{k}", "domain": str(domain),
+                    "problem": str(problem),
+                    "plan": pddl.format_plan(plan if k == 0 else _mutant(plan, task, rng))}))
+    rng.shuffle(lines)
+    return lines
+
+
+def mix_rate(path: str, queue) -> None:
+    """Validate a JSONL file with a cold task memory; report plans/s, counts and peak RSS (MiB)."""
+    start, counts = time.perf_counter(), Counter()
+    with open(path, encoding="utf-8") as source:
+        for _ in validate_jsonl(lines_of(source), counts=counts):
+            pass
+    seconds = time.perf_counter() - start
+    queue.put((sum(counts.values()) / seconds, dict(counts), peak_mib()))
+
+
+def bench_mix(lines: list[str]) -> None:
+    problems = len({json.loads(line)["problem"] for line in lines})
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "mix.jsonl")
+        Path(path).write_text("\n".join(lines) + "\n")
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        child = context.Process(target=mix_rate, args=(path, queue))
+        child.start()
+        rate, counts, peak = queue.get()
+        child.join()
+        print(f"PlanBench mix, {len(lines):,} plans over {problems:,} problems in random order: "
+              f"validate_jsonl {rate:,.0f} plans/s with every problem read (fresh process), "
+              f"{counts}, peak RSS {peak:,.0f} MiB")
+        start = time.perf_counter()
+        cli = subprocess.run([sys.executable, "-m", "planbench_scale.cli", "validate-batch", path,
+                              "--out", os.devnull], cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        print(f"  the real command `validate-batch` (exit {cli.returncode}): {seconds:.1f} s, "
+              f"{len(lines) / seconds:,.0f} plans/s with Python start-up; "
+              f"it says: {cli.stderr.strip().splitlines()[-1] if cli.stderr.strip() else '-'}")
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory in MiB. Linux's VmHWM, which starts afresh at exec,
+    where ru_maxrss would carry over the spawning parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -133,6 +265,10 @@ def main() -> None:
     parser.add_argument("--up-plans", type=int, default=300)
     parser.add_argument("--val-plans", type=int, default=2_000)
     parser.add_argument("--stream", default="100000,1000000")
+    parser.add_argument("--planbench", type=Path, default=PLANBENCH)
+    parser.add_argument("--read", type=int, default=2_000, help="5-block problems read by us")
+    parser.add_argument("--up-read", type=int, default=30, help="... by unified-planning")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     task = task_for(INSTANCE)
@@ -140,7 +276,7 @@ def main() -> None:
     texts = [as_text(p) for p in sample_plans(task, args.plans)]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows all figures alike)")
     print(f"{len(texts):,} plans of {STEPS} steps, {len(set(texts)):,} distinct texts, "
-          f"{len(INSTANCE.blocks)} blocks, {len(task.actions)} ground actions")
+          f"{len(INSTANCE.objects)} blocks, {len(task.actions)} ground actions")
 
     ours = bench_ours(task, texts)
     print(f"planbench_scale validate_texts: {ours:,.0f} plans/s (one process)")
@@ -162,6 +298,15 @@ def main() -> None:
             rate, peak = queue.get()
             child.join()
             print(f"stream of {lines:,} JSONL plans: {rate:,.0f} lines/s, peak RSS {peak:,.0f} MiB")
+
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    domain, problem = five_block_problem(args.planbench)
+    ours = bench_reading(domain, problem, args.read)
+    theirs = bench_up_reading(domain, problem, args.up_read)
+    print(f"reading + grounding a 5-block PlanBench problem: planbench_scale {ours:,.0f} problems/s, "
+          f"unified-planning (PDDLReader + grounder) {theirs:,.1f} problems/s -> ours is "
+          f"{ours / theirs:,.0f}x")
+    bench_mix(planbench_mix(args.planbench, args.seed))
 
 
 if __name__ == "__main__":

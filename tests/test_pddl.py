@@ -63,8 +63,9 @@ def test_read_task_planbench_mystery(planbench):
     (DOMAIN.replace("(and (p ?x) (q))", "(or (p ?x) (q))"), "disjunctive conditions"),
 ])
 def test_unsupported_features_are_named(domain, feature):
-    with pytest.raises(PDDLError, match=feature):
+    with pytest.raises(PDDLError, match=feature) as error:
         pddl.read_task(domain, PROBLEM, "d.pddl", "p.pddl")
+    assert error.value.file == "d.pddl" and error.value.line and error.value.column
 
 
 def test_malformed_pddl_has_file_line_column():
@@ -137,5 +138,6 @@ def test_parse_plan_reads_or_says_where(text):
 
 def test_equality_in_the_goal_is_named():
     problem = PROBLEM.replace("(:goal (q))", "(:goal (and (q) (= o1 o2)))")
-    with pytest.raises(PDDLError, match="equality in the goal"):
-        pddl.read_task(DOMAIN.replace(":strips", ":strips :equality"), problem)
+    with pytest.raises(PDDLError, match="equality in the goal") as error:
+        pddl.read_task(DOMAIN.replace(":strips", ":strips :equality"), problem, "d.pddl", "p.pddl")
+    assert (error.value.file, error.value.line, error.value.column) == ("p.pddl", 1, 85)

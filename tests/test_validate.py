@@ -1,3 +1,4 @@
+import gc
 import json
 import random
 import re
@@ -8,11 +9,12 @@ from hypothesis import given, settings, strategies as st
 
 from planbench_scale.domains import DOMAINS, instance_pddl
 from planbench_scale.symbolic import pddl
+from planbench_scale.symbolic.explain import explain
 from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.errors import PlanSyntaxError
 from planbench_scale.records import Instance, Reason, Verdict
 from planbench_scale.domains import task_for
-from planbench_scale.symbolic.validate import explain, validate, validate_many, validate_texts
+from planbench_scale.symbolic.validate import validate, validate_many, validate_texts
 
 INSTANCE = Instance("v/1", "blocksworld", "blocksworld", ("a", "b", "c"),
                     (("clear", "a"), ("clear", "c"), ("handempty",), ("on", "a", "b"),
@@ -24,6 +26,51 @@ CROSS_CHECK_PLANS = 2_000
 """HOW MANY random plans the unified-planning cross-check validates (about 10 ms each)."""
 
 
+@pytest.fixture(scope="module", autouse=True)
+def numpy_path():
+    """Every batch through the numpy tables here, however small (see test_small_batches_...)."""
+    from planbench_scale.symbolic import validate as module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "SMALL_BATCH", 0)
+        yield
+
+
+def test_small_batches_are_checked_plan_by_plan_with_the_same_verdicts(monkeypatch):
+    from planbench_scale.symbolic import validate as module
+
+    task = task_for(INSTANCE)
+    texts = ["\n".join(PLAN), "hello\n", "1: (fly a)", "(pick-up c)\n(pick-up a)", ""]
+    numpy = list(validate_texts(task, texts))
+    plans = [PLAN, PLAN[1:], ["(unstack a z)"], []]
+    monkeypatch.setattr(module, "SMALL_BATCH", 32)
+    monkeypatch.setattr(module, "_new_tables", None)  # the small path never builds tables
+    small = list(validate_texts(task, texts))
+    assert small[:1] + small[2:] == numpy[:1] + numpy[2:]
+    assert (small[1].line, small[1].column, small[1].message) == \
+        (numpy[1].line, numpy[1].column, numpy[1].message)
+    assert list(validate_many(task, plans)) == [validate(task, p) for p in plans]
+
+
+def test_tables_live_as_long_as_their_task(monkeypatch):
+    from planbench_scale.symbolic import validate as module
+
+    built = []
+    monkeypatch.setattr(module, "_new_tables", lambda task: built.append(task) or object())
+    tasks = [task_for(Instance(**{**INSTANCE.__dict__, "id": f"v/t{i}"})) for i in range(100)]
+    for _ in range(2):
+        for task in tasks:
+            module._tables(task)
+    assert built == tasks  # each built once: no eviction at 64
+    domain, problem = instance_pddl(INSTANCE)
+    alone = pddl.read_task(domain, problem)
+    module._tables(alone)
+    before = len(module._TABLES)
+    del alone, built[:]
+    gc.collect()
+    assert len(module._TABLES) == before - 1  # and no longer than the task
+
+
 def test_valid_plan_and_trace():
     task = task_for(INSTANCE)
     verdict = validate(task, PLAN, trace=True)
@@ -32,22 +79,30 @@ def test_valid_plan_and_trace():
     assert "(holding a)" in verdict.trace[1] and "(on a c)" in verdict.trace[-1]
 
 
-@pytest.mark.parametrize("plan, expected", [
-    (PLAN[1:], Verdict(False, Reason.INAPPLICABLE, 0, ("(holding a)",))),
+@pytest.mark.parametrize("plan, expected, words", [
+    (PLAN[1:], Verdict(False, Reason.INAPPLICABLE, 0, ("(holding a)",)),
+     "step 1 (put-down a): unmet preconditions (holding a)"),
     (["(pick-up c)", "(pick-up a)"],  # facts in bit order: init, goal, then as actions need them
-     Verdict(False, Reason.INAPPLICABLE, 1, ("(handempty)", "(ontable a)"))),
-    (PLAN[:4], Verdict(False, Reason.GOAL_NOT_REACHED, None, ("(on a c)",))),
-    ([], Verdict(False, Reason.EMPTY_PLAN, None, ("(on a c)", "(on c b)"))),
-    (["(UNSTACK A B)", "(fly a)"], Verdict(False, Reason.UNKNOWN_ACTION, 1)),
-    (["(unstack a)"], Verdict(False, Reason.WRONG_ARITY, 0)),
-    (["(unstack a z)"], Verdict(False, Reason.UNKNOWN_OBJECT, 0)),
-    (["not an action (("], Verdict(False, Reason.UNKNOWN_ACTION, 0)),
+     Verdict(False, Reason.INAPPLICABLE, 1, ("(handempty)", "(ontable a)")),
+     "step 2 (pick-up a): unmet preconditions (handempty) (ontable a)"),
+    (PLAN[:4], Verdict(False, Reason.GOAL_NOT_REACHED, None, ("(on a c)",)),
+     "goal_not_reached: missing goal facts (on a c)"),
+    ([], Verdict(False, Reason.EMPTY_PLAN, None, ("(on a c)", "(on c b)")),
+     "empty_plan: missing goal facts (on a c) (on c b)"),
+    (["(UNSTACK A B)", "(fly a)"], Verdict(False, Reason.UNKNOWN_ACTION, 1),
+     "step 2 (fly a): unknown action; known: pick-up, put-down, stack, unstack"),
+    (["(unstack a)"], Verdict(False, Reason.WRONG_ARITY, 0),
+     "step 1 (unstack a): unstack takes 2 arguments"),
+    (["(unstack a z)"], Verdict(False, Reason.UNKNOWN_OBJECT, 0),
+     "step 1 (unstack a z): unknown object z"),
+    (["not an action (("], Verdict(False, Reason.UNKNOWN_ACTION, 0),
+     "step 1 not an action ((: unknown action; known: pick-up, put-down, stack, unstack"),
 ])
-def test_each_failure_names_exactly_what_is_wrong(plan, expected):
+def test_each_failure_names_exactly_what_is_wrong(plan, expected, words):
     task = task_for(INSTANCE)
     assert validate(task, plan) == expected
     assert list(validate_many(task, [plan])) == [expected]
-    assert explain(task, plan, expected)
+    assert explain(task, plan, expected) == words
 
 
 def test_case_and_spacing_do_not_matter():

@@ -1,20 +1,27 @@
 """A grounded STRIPS task: facts as bit positions, actions as precondition/add/delete masks.
 
-`ground` turns a unified-planning problem (read by `pddl.read_task`) into a `Task`.
+`ground` builds a `Task` from a domain's lifted `Schema` and a problem's objects and facts.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from planbench_scale.errors import PDDLError
+from planbench_scale.symbolic.schema import ActionSchema, Schema
 
 MAX_GROUND_ACTIONS = 2_000_000
 """Most ground actions a task may have; larger problems are refused as bad input."""
-
-_STRIPS_ONLY = "only STRIPS (with typing and equality) is supported"
+MAX_GROUND_BITS = 1_000_000_000
+"""Most (ground action, fact) pairs a task may have: each action holds masks over all facts,
+so this bounds the masks' memory (about 3/8 byte a pair: 0.35 GiB), which grows as the
+fourth power of the objects in Blocksworld (140 blocks fit, 150 do not)."""
+SHARED_ACTIONS = 5_000
+"""Problems with at most this many ground actions share them with earlier problems over the
+same objects (64 object lists remembered, about 1.5 MB each at most)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,114 +64,76 @@ class Task:
         return tuple(names)
 
 
-def ground(problem, file: str | None = None) -> Task:
-    """Ground a unified-planning problem into a `Task`; PDDLError names any non-STRIPS feature."""
-    _check_kind(problem, file)
-    facts: dict[str, int] = {}
-    bit = lambda fact: 1 << facts.setdefault(fact, len(facts))  # noqa: E731
-    init = _mask([_template(f, []) for f, v in problem.explicit_initial_values.items()
-                  if v.is_true()], (), bit)
-    goals = list(_conjuncts(problem.goals, "goal"))
-    if not all(g.is_fluent_exp() for g in goals):
-        raise PDDLError(f"unsupported PDDL feature: equality in the goal; {_STRIPS_ONLY}", file)
-    goal = _mask([_template(g, []) for g in goals], (), bit)
-    names, pre, add, delete = [], [], [], []
-    for action in problem.actions:
-        for name, masks in _ground_action(problem, action, bit):
-            names.append(name)
-            pre.append(masks[0]), add.append(masks[1]), delete.append(masks[2] & ~masks[1])
-    return Task(problem.name.lower(), tuple(facts), tuple(names), tuple(pre), tuple(add),
-                tuple(delete), init, goal,
-                {a.name.lower(): len(a.parameters) for a in problem.actions},
-                frozenset(o.name.lower() for o in problem.all_objects))
+def ground(schema: Schema, name: str, objects, init, goal, file: str | None = None) -> Task:
+    """The task of a problem: (name, type) objects and facts ("(on a b)") over a schema.
+
+    Facts take bits in order of first mention: the init, the goal, then each ground action's
+    precondition, add and delete atoms. PDDLError if the task is too large to validate.
+    """
+    objects = tuple(objects)
+    small = _check_size(schema, objects, file) <= SHARED_ACTIONS
+    atoms, names, ids = (_shared_actions if small else _ground_actions)(schema, objects)
+    facts = _Numbering()
+    init, goal = _mask(facts, init), _mask(facts, goal)
+    bits = [1 << facts[atom] for atom in atoms]
+    pre, add, delete = ([sum([bits[i] for i in masks[k]]) for masks in ids] for k in range(3))
+    delete = [d & ~a for d, a in zip(delete, add)]
+    return Task(name, tuple(facts), names, tuple(pre), tuple(add), tuple(delete), init, goal,
+                {a.name: len(a.params) for a in schema.actions}, frozenset(o for o, _ in objects))
 
 
-def _check_kind(problem, file: str | None) -> None:
-    """Refuse what is not STRIPS, naming it, and problems too large to ground."""
-    from unified_planning.model import InstantaneousAction
-
-    features = set()
-    if any(not f.type.is_bool_type() for f in problem.fluents):
-        features.add("numeric fluents")
-    for action in problem.actions:
-        if not isinstance(action, InstantaneousAction):
-            features.add("durative actions")
-            continue
-        for effect in action.effects:
-            if effect.is_conditional():
-                features.add("conditional effects (when)")
-            if effect.is_forall():
-                features.add("universal effects (forall)")
-            if not effect.is_assignment():
-                features.add("numeric fluents")
-    if features:
-        raise PDDLError(f"unsupported PDDL feature: {', '.join(sorted(features))}; {_STRIPS_ONLY}",
-                        file)
-    total = sum(_count(len(list(problem.objects(p.type))) for p in action.parameters)
-                for action in problem.actions)
-    if total > MAX_GROUND_ACTIONS:
-        raise PDDLError(f"the problem grounds to {total:,} actions (limit {MAX_GROUND_ACTIONS:,})",
-                        file)
+def _ground_actions(schema: Schema, objects: tuple) -> tuple:
+    """(atoms in order of first mention, ground action names, (pre, add, delete) atom indices
+    of each action): the part of grounding that problems over the same objects share."""
+    atoms = _Numbering()
+    names, ids = [], []
+    for action in schema.actions:
+        template = "\0".join((action.head, *action.pre, *action.add, *action.delete))
+        cut, end = len(action.pre), len(action.pre) + len(action.add)
+        for values in _bindings(schema, action, objects):
+            head, *found = template.format(*values).split("\0")
+            numbers = [atoms[atom] for atom in found]
+            names.append(head)
+            ids.append(tuple(tuple(dict.fromkeys(part)) for part in
+                             (numbers[:cut], numbers[cut:end], numbers[end:])))
+    return tuple(atoms), tuple(names), tuple(ids)
 
 
-def _count(sizes) -> int:
-    total = 1
-    for size in sizes:
-        total *= size
-    return total
+_shared_actions = lru_cache(maxsize=64)(_ground_actions)
 
 
-_CONNECTIVES = {"is_or": "disjunctive conditions (or)", "is_exists": "existential conditions (exists)",
-                "is_forall": "universal conditions (forall)", "is_implies": "implications (imply)"}
+class _Numbering(dict):
+    """Fact -> number, numbering each new fact next."""
+
+    def __missing__(self, fact: str) -> int:
+        self[fact] = number = len(self)
+        return number
 
 
-def _conjuncts(conditions, where: str):
-    """Flatten a list of `and` conditions into atoms and (in)equalities; refuse anything else."""
-    for condition in conditions:
-        if condition.is_and():
-            yield from _conjuncts(condition.args, where)
-        elif condition.is_true():
-            continue
-        elif condition.is_fluent_exp() or condition.is_equals() or (
-                condition.is_not() and condition.arg(0).is_equals()):
-            yield condition
-        else:
-            feature = next((name for test, name in _CONNECTIVES.items()
-                            if getattr(condition, test)()), f"negative {where}s (not)"
-                           if condition.is_not() else f"{where} {condition}")
-            raise PDDLError(f"unsupported PDDL feature: {feature}; {_STRIPS_ONLY}")
+def _mask(facts: _Numbering, atoms) -> int:
+    return sum({1 << facts[atom] for atom in atoms})
 
 
-def _template(expression, params: list[str]) -> str:
-    """A fluent or a term as a format string over parameter values: "(on {0} b)", "{1}"."""
-    if expression.is_parameter_exp():
-        return "{%d}" % params.index(expression.parameter().name)
-    if expression.is_object_exp():
-        return expression.object().name.lower()
-    args = [_template(arg, params) for arg in expression.args]
-    return "(" + " ".join([expression.fluent().name.lower(), *args]) + ")"
-
-
-def _ground_action(problem, action, bit):
-    """(name, (pre, add, delete)) for every binding of the action's parameters."""
-    params = [p.name for p in action.parameters]
-    conditions = list(_conjuncts(action.preconditions, "precondition"))
-    atoms = [_template(c, params) for c in conditions if c.is_fluent_exp()]
-    tests = [(c.is_equals(), *(_template(arg, params) for arg in (c if c.is_equals() else c.arg(0)).args))
-             for c in conditions if not c.is_fluent_exp()]
-    adds = [_template(e.fluent, params) for e in action.effects if e.value.bool_constant_value()]
-    deletes = [_template(e.fluent, params) for e in action.effects
-               if not e.value.bool_constant_value()]
-    domains = [[o.name.lower() for o in problem.objects(p.type)] for p in action.parameters]
-    head = "(" + " ".join([action.name.lower(), *("{%d}" % i for i in range(len(params)))]) + ")"
+def _bindings(schema: Schema, action: ActionSchema, objects):
+    """The parameter values of every ground action that passes the equality tests."""
+    domains = [[o for o, kind in objects if wanted in schema.types[kind]] for wanted in action.params]
     for values in itertools.product(*domains):
-        if all((left.format(*values) == right.format(*values)) == equal for equal, left, right in tests):
-            yield head.format(*values), (_mask(atoms, values, bit), _mask(adds, values, bit),
-                                         _mask(deletes, values, bit))
+        if all((left.format(*values) == right.format(*values)) == equal
+               for equal, left, right in action.tests):
+            yield values
 
 
-def _mask(templates: list[str], values: tuple[str, ...], bit) -> int:
-    mask = 0
-    for template in templates:
-        mask |= bit(template.format(*values))
-    return mask
+def _check_size(schema: Schema, objects, file: str | None) -> int:
+    """The number of ground actions; PDDLError if their masks would not fit in memory."""
+    count = {kind: sum(kind in schema.types[k] for _, k in objects) for kind in schema.types}
+    actions = sum(math.prod(count[t] for t in a.params) for a in schema.actions)
+    facts = sum(math.prod(count[t] for t in types) for types in schema.predicates.values())
+    if actions > MAX_GROUND_ACTIONS:
+        raise PDDLError(f"the problem grounds to {actions:,} actions (limit "
+                        f"{MAX_GROUND_ACTIONS:,})", file)
+    if actions * facts > MAX_GROUND_BITS:
+        raise PDDLError(f"the problem grounds to {actions:,} actions over up to {facts:,} facts: "
+                        f"their masks would take about {actions * facts * 3 / 8 / 2**30:,.1f} GiB "
+                        f"(limit {MAX_GROUND_BITS:,} action-fact pairs, {len(objects):,} objects)",
+                        file)
+    return actions

@@ -3,7 +3,7 @@
 `validate` checks one plan and can record the state trace. `validate_many` (action strings) and
 `validate_texts` (plan file texts) check many plans: each batch of plans is simulated together,
 one numpy operation per step for the whole batch, so a million plans cost about as much Python
-work as their action lookups.
+work as their action lookups; a batch of fewer than SMALL_BATCH plans is checked plan by plan.
 """
 
 from __future__ import annotations
@@ -11,18 +11,23 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
 
 import numpy as np
 
 from planbench_scale.errors import PlanSyntaxError
+# cli.py's name for explain.verdict_dict, until cli.py imports it from explain
+from planbench_scale.symbolic.explain import verdict_dict as verdict_report  # noqa: F401
 from planbench_scale.symbolic.pddl import MAX_PLAN_CHARS, parse_plan, plan_line
 from planbench_scale.records import Reason, Verdict
 from planbench_scale.symbolic.task import Task
 
 BATCH = 4096
 """Plans simulated together; memory stays flat however many batches stream through."""
+SMALL_BATCH = 32
+"""Fewer plans than this are checked one by one with `validate`: below it, building a task's
+numpy tables and stepping them costs more than it saves (one to five plans a problem)."""
 MAX_LINES = 200_000
 """Distinct plan text lines remembered per task before the memory is emptied."""
 MAX_VERDICTS = 100_000
@@ -79,32 +84,15 @@ def unknown_reason(task: Task, action: str) -> Reason:
     return Reason.UNKNOWN_OBJECT  # an unknown object, or one of the wrong type
 
 
-def explain(task: Task, plan: Sequence[str], verdict: Verdict) -> str:
-    """One readable line for a verdict: what failed, where, and why."""
-    if verdict.valid:
-        return f"all {len(plan)} actions apply and the goal holds at the end"
-    if verdict.failed_step is None:
-        return f"{verdict.reason.value}: missing goal facts {' '.join(verdict.unmet)}"
-    action = plan[verdict.failed_step]
-    where = f"step {verdict.failed_step + 1} {action.strip()}"
-    if verdict.reason is Reason.INAPPLICABLE:
-        return f"{where}: unmet preconditions {' '.join(verdict.unmet)}"
-    if verdict.reason is Reason.UNKNOWN_OBJECT:
-        unknown = [a for a in action.strip("() ").lower().split()[1:] if a not in task.objects]
-        return f"{where}: unknown object {' '.join(unknown)}" if unknown else \
-            f"{where}: objects of the wrong type"
-    if verdict.reason is Reason.WRONG_ARITY:
-        name = action.strip("() ").lower().split()[0]
-        return f"{where}: {name} takes {task.schemas[name]} arguments"
-    return f"{where}: unknown action; known: {', '.join(sorted(task.schemas))}"
-
-
 # ---- batches -------------------------------------------------------------------------------
 
 def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdict]:
     """Verdicts of many plans (sequences of action strings), in order, streamed batch by batch."""
-    tables = _tables(task)
     for batch in _batched(plans, BATCH):
+        if len(batch) < SMALL_BATCH:
+            yield from (validate(task, plan) for plan in batch)
+            continue
+        tables = _tables(task)
         ids = [[tables.ids.get(a, -1) for a in plan] for plan in batch]
         for plan, row in zip(batch, ids):
             if -1 in row:
@@ -122,8 +110,11 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
     Each distinct line is read once per task and remembered, as sampled plans share most lines;
     a batch's lines are looked up all at once.
     """
-    tables = _tables(task)
     for batch in _batched(texts, BATCH):
+        if len(batch) < SMALL_BATCH:
+            yield from map(_text_verdict, itertools.repeat(task), batch)
+            continue
+        tables = _tables(task)
         flat, lengths, unreadable = _line_ids(task, tables, batch)
         verdicts = _simulate(task, tables, flat, lengths)
         for i in unreadable:
@@ -178,6 +169,13 @@ def _row(task: Task, tables: _Tables, action: str) -> int:
     return tables.unknown[unknown_reason(task, action)] if index is None else index
 
 
+def _text_verdict(task: Task, text: str) -> Verdict | PlanSyntaxError:
+    try:
+        return validate(task, parse_plan(text))
+    except PlanSyntaxError as error:
+        return error
+
+
 def _syntax_error(text: str) -> PlanSyntaxError:
     try:
         parse_plan(text)
@@ -219,8 +217,18 @@ class _Tables:
     """Plan text lines already read -> action id, _SKIP (blank, comment) or _BAD."""
 
 
-@lru_cache(maxsize=64)
+_TABLES: weakref.WeakKeyDictionary[Task, _Tables] = weakref.WeakKeyDictionary()
+"""Each live task's tables: kept as long as the task is (the task caches bound both)."""
+
+
 def _tables(task: Task) -> _Tables:
+    tables = _TABLES.get(task)
+    if tables is None:
+        tables = _TABLES[task] = _new_tables(task)
+    return tables
+
+
+def _new_tables(task: Task) -> _Tables:
     never = 1 << len(task.facts)  # a fact no state holds: the unknown rows' precondition
     words = (len(task.facts) + 1 + 63) // 64
     extra = len(_UNKNOWN)
@@ -291,13 +299,3 @@ def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
         tables.cache.clear()
     tables.cache[key] = verdict
     return verdict
-
-
-def verdict_report(task: Task, plan: Sequence[str], verdict: Verdict) -> dict:
-    """A verdict as plain JSON-ready data, with a readable message (and the trace if it has one)."""
-    report = {"valid": verdict.valid, "reason": verdict.reason.value,
-              "failed_step": verdict.failed_step, "unmet": list(verdict.unmet),
-              "message": explain(task, plan, verdict)}
-    if verdict.trace is not None:
-        report["trace"] = [sorted(state) for state in verdict.trace]
-    return report
