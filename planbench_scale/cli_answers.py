@@ -69,10 +69,9 @@ def extract(spec: str, templates: str, validate: bool) -> None:
     The outcome and the lines that were skipped (and why) go to stderr. Example:
     echo "1. Pick up the red block" | planbench-scale extract --instance SET_DIR:ID --validate
     """
-    from planbench_scale.domains import task_for
     from planbench_scale.instances import resolve
     from planbench_scale.score import check
-    from planbench_scale.symbolic.explain import explain
+    from planbench_scale.symbolic.explain import verdict_summary
 
     instance, _ = resolve(spec)
     extraction, verdict = check(instance, sys.stdin.read(), templates)
@@ -82,8 +81,7 @@ def extract(spec: str, templates: str, validate: bool) -> None:
     for skipped in extraction.skipped:
         click.echo(f"skipped line {skipped.line} ({skipped.why}): {skipped.text}", err=True)
     if validate:
-        click.echo(("valid: " if verdict.valid else "invalid: ")
-                   + explain(task_for(instance), extraction.actions, verdict))
+        click.echo(verdict_summary(verdict))
 
 
 @_command()

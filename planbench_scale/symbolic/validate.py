@@ -18,7 +18,6 @@ import numpy as np
 
 from planbench_scale.errors import PlanSyntaxError
 # cli.py's name for explain.verdict_dict, until cli.py imports it from explain
-from planbench_scale.symbolic.explain import verdict_dict as verdict_report  # noqa: F401
 from planbench_scale.symbolic.pddl import MAX_PLAN_CHARS, parse_plan, plan_line
 from planbench_scale.records import Reason, Verdict
 from planbench_scale.symbolic.task import Task
