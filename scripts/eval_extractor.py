@@ -31,9 +31,9 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.text.extract import extract
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance
-from planbench_scale.symbolic.task import Task, task_for
+from planbench_scale.symbolic.task import Task
+from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
-from planbench_scale.domains.blocksworld.vocab import get
 
 DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
 
@@ -111,17 +111,17 @@ def validate_all(results: list[dict]) -> None:
 
 
 @lru_cache(maxsize=None)
-def _grounded(vocabulary: str, blocks: tuple[str, ...]) -> Task:
-    """The task of the first instance seen with this vocabulary and these blocks."""
-    return task_for(Instance(id=f"{vocabulary}-{len(blocks)}", domain="", vocabulary=vocabulary,
-                             objects=blocks, init=(), goal=(), optimal_plan=()))
+def _grounded(domain: str, vocabulary: str, objects: tuple[str, ...]) -> Task:
+    """The task of the first instance seen with this domain, vocabulary and objects."""
+    return task_for(Instance(id=f"{vocabulary}-{len(objects)}", domain=domain, vocabulary=vocabulary,
+                             objects=objects, init=(), goal=(), optimal_plan=()))
 
 
 def task_of(instance: Instance) -> Task:
     """`task_for(instance)`, grounded once per vocabulary and block set: instances that share
     them share every fact and ground action, and differ only in the initial state and the goal."""
-    base = _grounded(instance.vocabulary, instance.objects)
-    vocab, bit = get(instance.vocabulary), {fact: 1 << i for i, fact in enumerate(base.facts)}
+    base = _grounded(instance.domain, instance.vocabulary, instance.objects)
+    vocab, bit = vocabulary_of(instance), {fact: 1 << i for i, fact in enumerate(base.facts)}
     init = sum(bit[vocab.fact(fact)] for fact in instance.init)
     goal = sum(bit[vocab.fact(fact)] for fact in instance.goal)
     return dataclasses.replace(base, name=instance.id, init=init, goal=goal)
