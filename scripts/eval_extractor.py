@@ -30,7 +30,7 @@ from pathlib import Path
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.text.extract import extract
 from planbench_scale.instances import load_instances
-from planbench_scale.records import Instance
+from planbench_scale.records import Instance, Outcome
 from planbench_scale.symbolic.task import Task
 from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
@@ -84,7 +84,8 @@ def extract_all(rows: list[dict], sets: dict) -> list[dict]:
         result = {"row": row, "instance": instance, "crash": None, "plan": None, "translated": None}
         if instance is not None:
             try:
-                result["plan"] = extract(row["raw_response"] or "", instance, templates).actions
+                extraction = extract(row["raw_response"] or "", instance, templates)
+                result["plan"], result["outcome"] = extraction.actions, extraction.outcome
                 if row.get("translation"):
                     result["translated"] = extract(row["translation"], instance, templates).actions
             except Exception as error:  # the benchmark counts crashes instead of stopping
@@ -94,10 +95,15 @@ def extract_all(rows: list[dict], sets: dict) -> list[dict]:
 
 
 def validate_all(results: list[dict]) -> None:
-    """Adds our verdicts, validating each instance's plans in one batch."""
+    """Adds our verdicts, validating each instance's plans in one batch. For an unsolvable
+    instance the correct answer is a no-plan claim, and any plan is wrong."""
     by_instance = defaultdict(list)
     for result in results:
-        if result["plan"] is not None:
+        if result["plan"] is None:
+            continue
+        if not result["instance"].solvable:
+            result["valid"] = result["outcome"] == Outcome.NO_PLAN
+        else:
             by_instance[result["instance"].id].append(result)
     for group in by_instance.values():
         task = task_of(group[0]["instance"])

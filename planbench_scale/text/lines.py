@@ -1,0 +1,254 @@
+"""Reading one line of an answer: the actions it states, a plan delimiter, or prose.
+
+A line is first split into the statements it holds: a numbered list written on one line
+("1. Feast b from a 2. Succumb b") or a JSON array of strings gives one segment per item. A
+segment is an action when, after list markers, step numbers, markdown and a filler word
+("Then"), it starts with an action's name and names as many objects as the action takes, or
+when it holds PDDL s-expressions "(stack a b)". More actions may follow on the same line
+("..., then put down the red block"). An action the line itself rejects ("is not correct",
+"(this fails)") is not taken. A numbered line that names objects but no action it can read is
+kept as a possible unreadable step: the run it continues decides (see runs.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from planbench_scale.text.reader import TOKEN, Reader
+
+_PREFIX = re.compile(
+    r"^(?:\s|[-*+•>#|]|\*\*|__|`"
+    r"|(?P<num>\d{1,4})\s*[.):|]|step\s*(?P<step>\d{1,4})\s*[.):-]?|(?:action|move)\s*(?:\d{1,4}\s*[.):-]?|:)"
+    r"|(?:first|then|next|finally|lastly|now|after that|afterwards|and)\b,?"
+    r"|(?:perform|do|apply|execute)\s+(?:the\s+)?(?:action\s+)?"
+    r"|i\s+(?:will|would|can|should|need to|must)?\b)+", re.IGNORECASE)
+_SEXPR = re.compile(r"\(\s*([A-Za-z][\w-]*)((?:\s+[\w-]+)*)\s*\)")
+OPEN = re.compile(r"^\W*\[[a-z _]*plan\]", re.IGNORECASE)
+CLOSE = re.compile(r"\[[a-z _]*plan[ _]end\]", re.IGNORECASE)
+FENCE = re.compile(r"^\s*(?:```|~~~)")
+_CONNECTORS = frozenset("the object block a an from on top of onto to off and with over in into upon "
+                        "using by then".split())
+_TABLE = re.compile(r"\b(?:table|down)\b", re.IGNORECASE)
+_EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_CALL = re.compile(r"\s*\(([^()]*)\)")
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
+_JSON_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"\s*(?=[,\]])')
+_REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possible|valid|allowed|legal|right)"
+                     r"|impossible|invalid|incorrect|wrong)\b|\bthis fails\b|\b(?:does not|doesn't) work\b"
+                     r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;.]|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
+_NEXT = re.compile(r"^[\s,;.:]*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_STEP_WORDS = 12
+"""An unreadable action line of at most this many words after the action name is a plan step."""
+_LOOSE_WORDS = 15
+"""A numbered line with no action and at most this many words that names objects may be a step."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One statement of the answer (a line, or one item of a list written on one line), classified."""
+
+    number: int
+    """1-based line number."""
+    text: str
+    """The statement as written."""
+    actions: tuple
+    """Canonical actions read from it (empty when none)."""
+    step: int | None
+    """Its step number, if it has one."""
+    why: str | None
+    """Why an action-like line was not read; None otherwise."""
+    mark: str | None = None
+    """"open", "close" or "fence" for a plan delimiter line."""
+    unread_step: bool = False
+    """A step of a plan that could not be read (numbered, or an s-expression of a known action)."""
+    loose: bool = False
+    """A numbered line with no action that names objects: a step if it continues a numbered plan."""
+    rejected: tuple = ()
+    """Actions the line names and itself rejects ("... is not correct")."""
+
+
+def segments(raw: str) -> list[str]:
+    """The statements one line holds: the items of a numbered list or JSON array written on one line."""
+    if '"' in raw and "[" in raw:
+        items = _JSON_ITEM.findall(raw[raw.index("["):])
+        if len(items) >= 2:
+            return items
+    starts = [m for m in _INLINE_NUMBER.finditer(raw)]
+    if len(starts) < 2:
+        return [raw]
+    numbers = [int(m.group(1)) for m in starts]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        return [raw]
+    cuts = [m.start() for m in starts]
+    pieces = [raw[:cuts[0]]] if raw[:cuts[0]].strip() else []
+    return pieces + [raw[a:b] for a, b in zip(cuts, cuts[1:] + [len(raw)])]
+
+
+def read_line(number: int, original: str, reader: Reader) -> Line:
+    """One statement classified: delimiter, actions, unreadable step, or prose."""
+    if not original.strip():
+        return Line(number, original, (), None, None)
+    if "[" in original or "`" in original or "~" in original:
+        for mark, pattern in (("open", OPEN), ("close", CLOSE), ("fence", FENCE)):
+            if pattern.match(original):
+                return Line(number, original, (), None, None, mark)
+    raw = original
+    if "*" in raw or "_" in raw or "`" in raw:
+        raw = _EMPHASIS.sub(r"\1", raw.replace("**", "").replace("`", ""))
+    prefix = _PREFIX.match(raw)
+    rest = raw[prefix.end():] if prefix else raw
+    step = prefix and (prefix.group("num") or prefix.group("step"))
+    step = int(step) if step else None
+    sexprs = _SEXPR.findall(raw)
+    if sexprs:
+        line = _sexpr_line(number, original, rest, step, sexprs, reader)
+        if line is not None:
+            return line
+    return _verb_line(number, original, rest.lstrip("*_`'\" "), step, reader)
+
+
+def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | None:
+    actions = [_sexpr_action(name, args, reader) for name, args in sexprs]
+    if all(actions):
+        return Line(number, original, tuple(actions), step, None)
+    if any(actions) or rest.lstrip().startswith("("):
+        named = any(name.lower() in reader.actions for name, _ in sexprs)
+        return Line(number, original, (), step, "s-expression is not an action of this problem",
+                    unread_step=named or step is not None)
+    return None
+
+
+def _verb_line(number: int, original: str, rest: str, step: int | None, reader: Reader) -> Line:
+    """The actions a line states from its start, one clause after another ("X, then Y"); those
+    the line rejects ("X is not correct, so Y") apart."""
+    actions, rejected, text = [], [], rest
+    while True:
+        verb = reader.verbs.match(text)
+        if not verb:
+            break
+        after = text[verb.end():]
+        action, objects, tail = _action_at(after, verb, reader)
+        if isinstance(objects, str):
+            why = objects.format(action=action)
+            if actions or rejected:
+                return Line(number, original, tuple(actions), step, f"a further action on the line: {why}",
+                            unread_step=True, rejected=tuple(rejected))
+            return Line(number, original, (), step, why, unread_step=step is not None or _step_shaped(after))
+        cut, text = _next_clause(tail, reader)
+        refused = _REJECT.search(tail[:cut]) or (cut == len(tail) and _REJECT.search(after))
+        if actions[-1:] != [(action, *objects)]:  # "Put down X: I put down X" states it once
+            (rejected if refused else actions).append((action, *objects))
+    if actions or rejected:
+        why = "the answer rejects this action on the same line" if rejected and not actions else None
+        return Line(number, original, tuple(actions), step, why, rejected=tuple(rejected))
+    return Line(number, original, (), step, None, loose=step is not None and _names_objects(rest, reader))
+
+
+def _action_at(after: str, verb: re.Match, reader: Reader) -> tuple[str, list | str, str]:
+    """The action a verb starts, its objects (or why they cannot be read), and the text after them."""
+    arguments, tail = _arguments(after)
+    if verb.lastgroup == "place":
+        action = reader.place_actions["table" if _TABLE.search(arguments) else "object"]
+    else:
+        action = reader.action_names[int(verb.lastgroup[1:])]
+    objects, used = _objects(arguments, reader, reader.arity[action])
+    if tail is None:
+        tail = arguments[_offset(arguments, used):]
+    return action, objects, tail
+
+
+def _next_clause(tail: str, reader: Reader) -> tuple[int, str]:
+    """Where the next clause that starts with an action begins in `tail`, and that clause; or
+    (len(tail), "") when there is none. Only punctuation, connecting words or a rejection
+    ("is not correct") may stand before it: "X, then Y", "X is wrong, so Y", not "X so that Y"."""
+    for boundary in _CLAUSE.finditer(tail):
+        between = tail[:boundary.start()]
+        if any(w[0].isalnum() for w in TOKEN.findall(between)) and not _REJECT.search(between):
+            return len(tail), ""
+        clause = _NEXT.sub("", tail[boundary.start():], count=1)
+        if reader.verbs.match(clause):
+            return boundary.start(), clause
+    return len(tail), ""
+
+
+def _offset(text: str, tokens: int) -> int:
+    """The character offset just after the first `tokens` tokens of `text`."""
+    matches = list(TOKEN.finditer(text.replace("_", " ")[:600]))
+    return matches[tokens - 1].end() if 0 < tokens <= len(matches) else len(text)
+
+
+def _step_shaped(after: str) -> bool:
+    """Whether the unreadable rest of an action line reads like a step ("the green block from on
+    top of the red block"): short, no sentence after it, not an introduction ending in ":"."""
+    words = TOKEN.findall(after)
+    return 0 < len(words) <= _STEP_WORDS and not after.rstrip().endswith(":") and "," not in after
+
+
+def _names_objects(text: str, reader: Reader) -> bool:
+    """Whether a short line with no colon names one of the objects (a candidate step)."""
+    if ":" in text:
+        return False
+    tokens = TOKEN.findall(text.replace("_", " ")[:600])
+    if not tokens or len(tokens) > _LOOSE_WORDS:
+        return False
+    lower = [t.lower() for t in tokens]
+    return any(_object_at(tokens, lower, at, reader)[0] is not None for at in range(len(tokens)))
+
+
+def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, int]:
+    """The first `count` objects named in `text` and how many tokens they took, or why they cannot
+    be read. Only connecting words ("the", "from", "on top of", ...) and punctuation may stand
+    before and between them."""
+    tokens = TOKEN.findall(text.replace("_", " ")[:600])
+    lower = [token.lower() for token in tokens]
+    found, at = [], 0
+    while at < len(tokens) and len(found) < count:
+        obj, size = _object_at(tokens, lower, at, reader)
+        if obj is not None:
+            found.append(obj)
+            at += size
+        elif lower[at] in reader.ambiguous:
+            return f"{{action}}: the abbreviation {tokens[at]!r} is defined ambiguously", at
+        elif lower[at][0].isalnum() and lower[at] not in _CONNECTORS:
+            return "words other than objects after {action}", at
+        else:
+            at += 1
+    return (found, at) if len(found) == count else (f"{{action}} needs {count} object(s)", at)
+
+
+def _object_at(tokens: list[str], lower: list[str], at: int, reader: Reader) -> tuple[str | None, int]:
+    """The object named by the words starting at `at`, and how many words name it."""
+    for size in range(min(reader.longest, len(tokens) - at), 0, -1):
+        obj = reader.phrases.get(tuple(lower[at:at + size]))
+        if obj is not None:
+            return obj, size
+    obj = reader.letters.get(lower[at])
+    if obj is None or (tokens[at] == "a" and _article(lower, at)):
+        return None, 1
+    return obj, 1
+
+
+def _article(lower: list[str], at: int) -> bool:
+    """Whether a lower-case "a" is the article: a word of two or more letters follows it."""
+    following = lower[at + 1] if at + 1 < len(lower) else ""
+    return len(following) > 1 and following.isalpha() and following not in _CONNECTORS
+
+
+def _arguments(after: str) -> tuple[str, str | None]:
+    """The text after an action name without asides in parentheses, and the text after a call's
+    argument list when "(x, y)" follows the name ("Stack(red, blue), then ..."), else None."""
+    call = _CALL.match(after)
+    if call:
+        return f" {call.group(1)} ", after[call.end():]
+    return _PARENTHESES.sub(" ", after), None
+
+
+def _sexpr_action(name: str, args: str, reader: Reader):
+    action = reader.actions.get(name.lower())
+    objects = [reader.names.get(arg.lower(), reader.phrases.get((arg.lower(),))) for arg in args.split()]
+    if action is None or None in objects or len(objects) != reader.arity[action]:
+        return None
+    return (action, *objects)
