@@ -91,8 +91,7 @@ def _actions(plan: list[Line], vocab: Vocabulary) -> tuple[str, ...]:
 def _skipped(plan: list[Line], state: Runs) -> tuple[Skipped, ...]:
     """Every action-like line not taken as it stands, with the reason, in answer order."""
     skipped = [_skip(line, line.why) for line in plan if line.why]
-    skipped += [_skip(line, "the answer rejects this action on the same line")
-                for line in plan if line.rejected and line.actions]
+    skipped += [_skip(line, "the answer rejects an action on it") for line in state.rejected]
     skipped += [_skip(line, "its numbered step already has an action") for line in state.restated]
     skipped += [_skip(line, "the answer retracts it on the next line") for line in state.retracted]
     skipped += [_skip(line, "it explains the plan") for line in state.commentary]

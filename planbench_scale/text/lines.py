@@ -34,6 +34,7 @@ _EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _CALL = re.compile(r"\s*\(([^()]*)\)")
 _INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
+_JSON_ARRAY = re.compile(r'(?:^\W*|:\s*)\[\s*"')
 _JSON_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"\s*(?=[,\]])')
 _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possible|valid|allowed|legal|right)"
                      r"|impossible|invalid|incorrect|wrong)\b|\bthis fails\b|\b(?:does not|doesn't) work\b"
@@ -72,13 +73,14 @@ class Line:
 
 def segments(raw: str) -> list[str]:
     """The statements one line holds: the items of a numbered list or JSON array written on one line."""
-    if '"' in raw and "[" in raw:
-        items = _JSON_ITEM.findall(raw[raw.index("["):])
-        if len(items) >= 2:
+    array = _JSON_ARRAY.search(raw) if '"' in raw and "[" in raw else None
+    if array:
+        items = _JSON_ITEM.findall(raw[array.end() - 1:])
+        if items:
             return items
     starts = [m for m in _INLINE_NUMBER.finditer(raw)]
-    if len(starts) < 2:
-        return [raw]
+    if not starts or (len(starts) == 1 and not raw[:starts[0].start()].rstrip().endswith(":")):
+        return [raw]  # one numbered item is a list on one line only after "Plan:"
     numbers = [int(m.group(1)) for m in starts]
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         return [raw]
@@ -142,7 +144,7 @@ def _verb_line(number: int, original: str, rest: str, step: int | None, reader: 
         if actions[-1:] != [(action, *objects)]:  # "Put down X: I put down X" states it once
             (rejected if refused else actions).append((action, *objects))
     if actions or rejected:
-        why = "the answer rejects this action on the same line" if rejected and not actions else None
+        why = "the answer rejects the action it names" if rejected and not actions else None
         return Line(number, original, tuple(actions), step, why, rejected=tuple(rejected))
     return Line(number, original, (), step, None, loose=step is not None and _names_objects(rest, reader))
 

@@ -41,6 +41,8 @@ class Runs:
     """Unnumbered action lines under a numbered step that already has its action."""
     retracted: list = field(default_factory=list)
     """Action lines the answer retracted on the line after them."""
+    rejected: list = field(default_factory=list)
+    """Lines that name an action and reject it ("... is not correct")."""
     commentary: list = field(default_factory=list)
     """Action lines under an "Explanation:" heading after a plan."""
     current: list = field(default_factory=list)
@@ -72,6 +74,8 @@ class _Cursor:
     """The step number of the numbered line we are under."""
     step_actions: set = field(default_factory=set)
     """The actions the current numbered step already has."""
+    pending: Line | None = None
+    """The last numbered line with objects but no action: a step if the next step follows it."""
     explaining: bool = False
     """Whether an "Explanation:" heading after a plan is open (until a delimiter or plan heading)."""
 
@@ -88,8 +92,12 @@ def cut(lines: list[Line]) -> Runs:
         if line.step is not None:
             at.context, at.step_actions = line.step, set()
         if line.loose and state.current and at.last_step is not None and line.step == at.last_step + 1:
-            line = Line(line.number, line.text, (), line.step, "no action of this problem is named",
-                        unread_step=True)
+            line = _unread(line)
+        elif (line.actions or line.unread_step) and at.pending is not None and line.step == at.pending.step + 1:
+            _action(state, at, _unread(at.pending))
+        if line.rejected:
+            state.rejected.append(line)
+        at.pending = line if line.loose else (at.pending if line.step is None else None)
         if not (line.actions or line.unread_step):
             _prose(state, at, line)
         elif at.explaining:
@@ -100,6 +108,11 @@ def cut(lines: list[Line]) -> Runs:
     return state
 
 
+def _unread(line: Line) -> Line:
+    """A numbered line with objects but no action, as an unreadable step of the plan."""
+    return Line(line.number, line.text, (), line.step, "no action of this problem is named", unread_step=True)
+
+
 def _prose(state: Runs, at: _Cursor, line: Line) -> None:
     """A line that is no step: it may retract the step before it, or head a new statement of the plan."""
     text = line.text.strip()
@@ -107,6 +120,8 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         return
     if not at.prose_since and state.current and _RETRACT.match(text):
         state.retracted.append(state.current.pop())
+        steps = [kept.step for kept in state.current if kept.step is not None]
+        at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
     if line.step is None and (state.runs or state.current) and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
