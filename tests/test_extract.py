@@ -76,7 +76,7 @@ def test_explanation_lines_that_mention_blocks_are_not_actions():
     text = ("Initial state: the blue block is on the red block.\n"
             "1. Unstack the blue block from the red block\n   - This makes the red block clear.\n"
             "   - Preconditions: the blue block is clear, the hand is empty.\n"
-            "   - Pick up the blue block from the red block, since blue is clear.\n"
+            "   - Unstack the blue block from the red block, since blue is clear.\n"
             "2. Put down the blue block\n3. Pick up the red block\n4. Stack the red block on the blue block\n"
             "Result: the red block is on top of the blue block.\n")
     extraction = extract(text, BW)
@@ -445,3 +445,12 @@ def test_a_generated_plan_survives_every_surface_form_and_layout(case, form, lay
     steps = [SURFACE_FORMS[form](template, vocab, action) for action in plan]
     extraction = extract(LAYOUTS[layout](steps), instance)
     assert extraction.actions == tuple(vocab.fact(a) for a in plan), (form, layout)
+
+
+def test_a_step_that_names_more_objects_than_its_action_takes_is_unreadable():
+    # "put down X on top of Y" means stacking X on Y: read as put-down, the invalid plan below would pass.
+    text = "1. Unstack blue from red\n2. Put down the blue block on top of the yellow block\n3. Pick up red\n4. Stack red on blue"
+    extraction = extract(text, BW)
+    assert extraction.actions == (PLAN[0], UNREADABLE_STEP, *PLAN[2:])
+    assert extraction.skipped[0].why == "put-down takes 1 object(s) but more are named"
+    assert plan_of("1. Unstack blue from red\n2. Put down the blue block on the table next to red") == PLAN[:2]

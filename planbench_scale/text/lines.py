@@ -218,7 +218,19 @@ def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, in
             return "words other than objects after {action}", at
         else:
             at += 1
-    return (found, at) if len(found) == count else (f"{{action}} needs {count} object(s)", at)
+    if len(found) < count:
+        return f"{{action}} needs {count} object(s)", at
+    if _another_object(tokens, lower, at, reader):
+        return f"{{action}} takes {count} object(s) but more are named", at
+    return found, at
+
+
+def _another_object(tokens: list[str], lower: list[str], at: int, reader: Reader) -> bool:
+    """Whether, after only connecting words, one more object follows ("put down X on top of Y"
+    names a destination that put-down does not take: the step means something else)."""
+    while at < len(tokens) and lower[at] in _CONNECTORS and lower[at] != "and":
+        at += 1
+    return at < len(tokens) and lower[at - 1] in _CONNECTORS and _object_at(tokens, lower, at, reader)[0] is not None
 
 
 def _object_at(tokens: list[str], lower: list[str], at: int, reader: Reader) -> tuple[str | None, int]:
