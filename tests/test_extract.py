@@ -454,3 +454,10 @@ def test_a_step_that_names_more_objects_than_its_action_takes_is_unreadable():
     assert extraction.actions == (PLAN[0], UNREADABLE_STEP, *PLAN[2:])
     assert extraction.skipped[0].why == "put-down takes 1 object(s) but more are named"
     assert plan_of("1. Unstack blue from red\n2. Put down the blue block on the table next to red") == PLAN[:2]
+
+
+def test_a_plan_none_of_whose_steps_can_be_read_is_a_plan_not_a_no_plan_claim():
+    # For an unsolvable instance a no-plan claim is the right answer: a list of unreadable steps is not one.
+    extraction = extract("1. Pick up the green block.\n2. Put down the green block on the purple block.\n", BW)
+    assert extraction.outcome == Outcome.PLAN and extraction.actions == (UNREADABLE_STEP, UNREADABLE_STEP)
+    assert extract("1. Pick up the green block.\nThat is all.", BW).outcome == Outcome.NO_PLAN

@@ -51,8 +51,9 @@ class Runs:
     """Whether an opening delimiter or code fence is open."""
 
     def close(self, delimited: bool) -> None:
-        """Keep the current run if it holds an action; start a new one."""
-        if any(line.actions for line in self.current):
+        """Keep the current run if it holds an action or two unreadable steps (a plan none of whose
+        steps can be read is still a plan, not a claim that there is none); start a new one."""
+        if any(line.actions for line in self.current) or len(self.current) >= 2:
             self.runs.append((self.current, delimited))
         self.current = []
 
