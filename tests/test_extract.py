@@ -447,13 +447,18 @@ def test_a_generated_plan_survives_every_surface_form_and_layout(case, form, lay
     assert extraction.actions == tuple(vocab.fact(a) for a in plan), (form, layout)
 
 
-def test_a_step_that_names_more_objects_than_its_action_takes_is_unreadable():
-    # "put down X on top of Y" means stacking X on Y: read as put-down, the invalid plan below would pass.
-    text = "1. Unstack blue from red\n2. Put down the blue block on top of the yellow block\n3. Pick up red\n4. Stack red on blue"
+def test_a_step_that_names_more_objects_than_its_action_takes_is_read_by_where_the_object_goes():
+    # "put down X on top of Y" means stacking X on Y: read as put-down, this invalid plan would pass.
+    text = ("1. Unstack blue from red\n2. Put down the blue block on top of the yellow block\n3. Pick up yellow\n"
+            "4. Put down yellow\n5. Pick up red\n6. Stack red on blue")
     extraction = extract(text, BW)
-    assert extraction.actions == (PLAN[0], UNREADABLE_STEP, *PLAN[2:])
-    assert extraction.skipped[0].why == "put-down takes 1 object(s) but more are named"
+    assert extraction.actions == (PLAN[0], "(stack b d)", "(pick-up d)", "(put-down d)", *PLAN[2:])
+    assert not validate(task_for(BW), extraction.actions).valid
+    assert validate(task_for(BW), (PLAN[0], PLAN[1], "(pick-up d)", "(put-down d)", *PLAN[2:])).valid
     assert plan_of("1. Unstack blue from red\n2. Put down the blue block on the table next to red") == PLAN[:2]
+    extraction = extract("1. Unstack blue from red\n2. Pick up the red block from the yellow block", BW)
+    assert extraction.actions == (PLAN[0], UNREADABLE_STEP)
+    assert extraction.skipped[0].why == "pick-up takes 1 object(s) but more are named"
 
 
 def test_a_plan_none_of_whose_steps_can_be_read_is_a_plan_not_a_no_plan_claim():
@@ -461,3 +466,8 @@ def test_a_plan_none_of_whose_steps_can_be_read_is_a_plan_not_a_no_plan_claim():
     extraction = extract("1. Pick up the green block.\n2. Put down the green block on the purple block.\n", BW)
     assert extraction.outcome == Outcome.PLAN and extraction.actions == (UNREADABLE_STEP, UNREADABLE_STEP)
     assert extract("1. Pick up the green block.\nThat is all.", BW).outcome == Outcome.NO_PLAN
+
+
+def test_stacking_a_block_on_the_table_is_putting_it_down():
+    assert plan_of("1. Unstack blue from red\n2. Stack the blue block on top of the table") == PLAN[:2]
+    assert extract("1. Unstack blue from red\n2. Stack the blue block", BW).actions == (PLAN[0], UNREADABLE_STEP)

@@ -157,9 +157,25 @@ def _action_at(after: str, verb: re.Match, reader: Reader) -> tuple[str, list | 
     else:
         action = reader.action_names[int(verb.lastgroup[1:])]
     objects, used = _objects(arguments, reader, reader.arity[action])
+    placed = _placed(action, objects, arguments, reader)
+    if placed is not None:
+        action = placed
+        objects, used = _objects(arguments, reader, reader.arity[action])
     if tail is None:
         tail = arguments[_offset(arguments, used):]
     return action, objects, tail
+
+
+def _placed(action: str, objects, arguments: str, reader: Reader) -> str | None:
+    """The place action a misnamed placing step means, from where the object goes: "stack the red
+    block on the table" puts it down, "put down the red block on top of the blue block" stacks it."""
+    if not isinstance(objects, str) or not reader.place_actions:
+        return None
+    if action == reader.place_actions.get("object") and _TABLE.search(arguments):
+        return reader.place_actions["table"]
+    if action == reader.place_actions.get("table") and "more are named" in objects:
+        return reader.place_actions.get("object")
+    return None
 
 
 def _next_clause(tail: str, reader: Reader) -> tuple[int, str]:
