@@ -471,3 +471,10 @@ def test_a_plan_none_of_whose_steps_can_be_read_is_a_plan_not_a_no_plan_claim():
 def test_stacking_a_block_on_the_table_is_putting_it_down():
     assert plan_of("1. Unstack blue from red\n2. Stack the blue block on top of the table") == PLAN[:2]
     assert extract("1. Unstack blue from red\n2. Stack the blue block", BW).actions == (PLAN[0], UNREADABLE_STEP)
+
+
+def test_an_aside_in_parentheses_does_not_hide_an_unreadable_step():
+    text = ("unstack the blue block from on top of the red block\nput down the blue block\n"
+            "unstack the red block (with the orange block on top of it) from the table\n"
+            "stack the red block (with the orange block on top of it) on top of the blue block\n")
+    assert plan_of(text) == (*PLAN[:2], UNREADABLE_STEP, PLAN[3])

@@ -200,7 +200,9 @@ def _offset(text: str, tokens: int) -> int:
 
 def _step_shaped(after: str) -> bool:
     """Whether the unreadable rest of an action line reads like a step ("the green block from on
-    top of the red block"): short, no sentence after it, not an introduction ending in ":"."""
+    top of the red block"): short (asides in parentheses aside), no sentence after it, not an
+    introduction ending in ":"."""
+    after = _PARENTHESES.sub(" ", after)
     words = TOKEN.findall(after)
     return 0 < len(words) <= _STEP_WORDS and not after.rstrip().endswith(":") and "," not in after
 
