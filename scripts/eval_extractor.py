@@ -1,6 +1,6 @@
 """Our extractor and validator on PlanBench's stored model answers, side by side with PlanBench.
 
-usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE]
+usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE] [--labels FILE]
 (regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl)
 
 RESPONSES_DIR (default ../shared/planbench/responses) holds <config>/<model>__<prompt_type>.jsonl.gz
@@ -11,6 +11,12 @@ Printed per config, model and prompt type: answers, our accuracy, PlanBench's st
 agreement of our verdict with the verdict on PlanBench's LLM translation of the answer (where it
 made one), crashes, and the time taken by each stage. --disagreements writes every answer where our
 verdict differs from PlanBench's, with the reason, as JSON lines (tests/data keeps that table).
+
+Agreement with PlanBench is a weak check (its own extraction errs often enough that errors cancel),
+so the answers in --labels (default tests/data/extract_labels.jsonl: every answer where the two
+verdicts differed, and 300 drawn at random where they agreed, each judged by reading) give the
+agreement by intent of both verdicts, and the count of answers we call valid that the model did not
+intend as a valid plan. For PlanBench's unsolvable_* sets the correct answer is a no-plan claim.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
 
 DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
+DEFAULT_LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "extract_labels.jsonl"
 
 
 def read_answers(responses_dir: Path) -> list[dict]:
@@ -201,6 +208,57 @@ def disagreements(results: list[dict]) -> list[dict]:
     return table
 
 
+def read_labels(path: Path) -> dict[tuple, dict]:
+    """(config, model, prompt type, instance id) -> label record, from a JSON-lines file."""
+    if not path.is_file():
+        return {}
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["config"], r["model"], r["prompt_type"], r["instance_id"]): r for r in records}
+
+
+def intended_correct(label: dict, instance: Instance) -> bool:
+    """Whether the answer a reader labelled is correct: a valid plan, or for an unsolvable
+    instance the claim that no plan exists."""
+    return label["label"] == ("valid" if instance.solvable else "no_plan")
+
+
+def intent_agreement(results: list[dict], labels: dict[tuple, dict]) -> dict:
+    """Agreement of our verdict and PlanBench's with the labels judged by reading (ambiguous
+    answers left out), and the answers we call correct that the model did not intend so."""
+    ours = theirs = judged = 0
+    false_valid = []
+    for r in results:
+        row = r["row"]
+        label = labels.get((row["config"], row["model"], row["prompt_type"], row["instance_id"]))
+        if label is None or label["label"] == "ambiguous" or r["instance"] is None or r["crash"]:
+            continue
+        want = intended_correct(label, r["instance"])
+        judged += 1
+        ours += r["valid"] == want
+        theirs += bool(row["planbench_correct"]) == want
+        if r["valid"] and not want:
+            false_valid.append(label)
+    return {"n_labelled": judged, "ours_agree": ours, "planbench_agree": theirs, "ours_false_valid": false_valid}
+
+
+def unsolvable_summary(results: list[dict]) -> dict:
+    """Answers about unsolvable instances: how many were judged, and how many each side calls correct."""
+    judged = [r for r in results if r["instance"] is not None and not r["instance"].solvable and not r["crash"]]
+    return {"n": len(judged), "ours_correct": sum(r["valid"] for r in judged),
+            "planbench_correct": sum(bool(r["row"]["planbench_correct"]) for r in judged)}
+
+
+def print_intent(agreement: dict, unsolvable: dict) -> None:
+    n = agreement["n_labelled"]
+    if n:
+        print(f"agreement by intent ({n} answers judged by reading): ours {agreement['ours_agree']} "
+              f"({agreement['ours_agree'] / n:.1%}), PlanBench {agreement['planbench_agree']} "
+              f"({agreement['planbench_agree'] / n:.1%}); we call correct {len(agreement['ours_false_valid'])} "
+              "answer(s) the model did not intend as correct")
+    print(f"unsolvable: {unsolvable['n']} answers judged, ours {unsolvable['ours_correct']} correct "
+          f"(a no-plan claim), PlanBench {unsolvable['planbench_correct']}")
+
+
 def print_table(summaries: list[dict], timings: dict[str, float]) -> None:
     print(f"{'config':38} {'model':30} {'prompt':18} {'n':>5} {'ours':>6} {'planbench':>9} "
           f"{'agree(tr)':>9} {'crash':>5}")
@@ -220,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("responses_dir", nargs="?", type=Path, default=DEFAULT_RESPONSES)
     parser.add_argument("--json", action="store_true", help="one JSON object per config, model, prompt type")
     parser.add_argument("--disagreements", type=Path, help="write the disagreement table (JSON lines) here")
+    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="answers labelled by reading (JSON lines)")
     args = parser.parse_args(argv)
     timings, start = {}, time.perf_counter()
     rows = read_answers(args.responses_dir)
@@ -237,12 +296,16 @@ def main(argv: list[str] | None = None) -> None:
     summaries = summarise(results)
     if args.disagreements:
         args.disagreements.write_text("".join(json.dumps(d) + "\n" for d in disagreements(results)))
+    agreement, unsolvable = intent_agreement(results, read_labels(args.labels)), unsolvable_summary(results)
     if args.json:
         for summary in summaries:
             print(json.dumps(summary))
+        print(json.dumps({"intent": {**agreement, "ours_false_valid": len(agreement["ours_false_valid"])},
+                          "unsolvable": unsolvable}))
         print(json.dumps({"timings_s": timings}), file=sys.stderr)
     else:
         print_table(summaries, timings)
+        print_intent(agreement, unsolvable)
 
 
 if __name__ == "__main__":
