@@ -45,6 +45,8 @@ _IMPOSSIBLE = re.compile(
     r"|\bimpossible to (?:achieve|reach|satisfy|accomplish) (?:the|this|your|my) goal"
     r"|\b(?:contradictory|contradiction|inconsistent|conflicting) goals?\b|\bgoals? (?:is|are) (?:contradictory|inconsistent)\b",
     re.IGNORECASE)
+_IMPOSSIBLE_HINTS = ("impossib", "unachiev", "unreach", "unsolv", "unsatisf", "not achiev", "not reach",
+                     "not possible", "cannot", "can't", "can never", "contradict", "inconsistent", "conflicting")
 _EMPTY_PLAN = re.compile(r"^\W*(?:\[PLAN\])?\s*(?:```\w*)?\s*\(\s*\)\s*(?:```)?\s*(?:\[PLAN[ _]END\])?\W*$",
                          re.IGNORECASE)
 _THINK = re.compile(r"<(/?)think>", re.IGNORECASE)
@@ -65,7 +67,7 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
                                 answer)
     lines = _classify(answer, reader)
     state = cut(lines)
-    if not state.runs or _IMPOSSIBLE.search(answer):
+    if not state.runs or _claims_impossible(answer):
         why = "the answer says the goal cannot be reached" if state.runs else None
         skipped = tuple(_skip(line, why or line.why) for line in lines if why or line.why)
         return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED])
@@ -76,6 +78,12 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
         return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED])
     return Extraction(actions=_actions(plan, reader.vocab), outcome=Outcome.PLAN,
                       skipped=_skipped(plan, state))
+
+
+def _claims_impossible(answer: str) -> bool:
+    """Whether the answer says the goal cannot be reached (a cheap word check guards the pattern)."""
+    low = answer.lower()
+    return any(hint in low for hint in _IMPOSSIBLE_HINTS) and _IMPOSSIBLE.search(answer) is not None
 
 
 def _actions(plan: list[Line], vocab: Vocabulary) -> tuple[str, ...]:

@@ -41,6 +41,10 @@ _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possi
                      r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;.]|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
 _NEXT = re.compile(r"^[\s,;.:]*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_REJECT_HINTS = ("not", "impossib", "invalid", "incorrect", "wrong", "fail", "n't")
+_LETTER = re.compile(r"[^\W\d_]")
+_ARGUMENT_CHARS = (80, 300)
+"""Objects are looked for in this many characters after an action's name: a short reach first."""
 _STEP_WORDS = 12
 """An unreadable action line of at most this many words after the action name is a plan step."""
 _LOOSE_WORDS = 15
@@ -78,7 +82,10 @@ def segments(raw: str) -> list[str]:
         items = _JSON_ITEM.findall(raw[array.end() - 1:])
         if items:
             return items
-    starts = [m for m in _INLINE_NUMBER.finditer(raw)]
+    first = _INLINE_NUMBER.search(raw)
+    if first is None or (first.start() == 0 and not _INLINE_NUMBER.search(raw, first.end())):
+        return [raw]
+    starts = list(_INLINE_NUMBER.finditer(raw))
     if not starts or (len(starts) == 1 and not raw[:starts[0].start()].rstrip().endswith(":")):
         return [raw]  # one numbered item is a list on one line only after "Plan:"
     numbers = [int(m.group(1)) for m in starts]
@@ -104,7 +111,7 @@ def read_line(number: int, original: str, reader: Reader) -> Line:
     rest = raw[prefix.end():] if prefix else raw
     step = prefix and (prefix.group("num") or prefix.group("step"))
     step = int(step) if step else None
-    sexprs = _SEXPR.findall(raw)
+    sexprs = _SEXPR.findall(raw) if "(" in raw else ()
     if sexprs:
         line = _sexpr_line(number, original, rest, step, sexprs, reader)
         if line is not None:
@@ -139,8 +146,8 @@ def _verb_line(number: int, original: str, rest: str, step: int | None, reader: 
                 return Line(number, original, tuple(actions), step, f"a further action on the line: {why}",
                             unread_step=True, rejected=tuple(rejected))
             return Line(number, original, (), step, why, unread_step=step is not None or _step_shaped(after))
-        cut, text = _next_clause(tail, reader)
-        refused = _REJECT.search(tail[:cut]) or (cut == len(tail) and _REJECT.search(after))
+        cut, text = _next_clause(tail, reader) if _LETTER.search(tail) else (len(tail), "")
+        refused = _rejects(tail[:cut]) or (cut == len(tail) and _rejects(after))
         if actions[-1:] != [(action, *objects)]:  # "Put down X: I put down X" states it once
             (rejected if refused else actions).append((action, *objects))
     if actions or rejected:
@@ -156,14 +163,12 @@ def _action_at(after: str, verb: re.Match, reader: Reader) -> tuple[str, list | 
         action = reader.place_actions["table" if _TABLE.search(arguments) else "object"]
     else:
         action = reader.action_names[int(verb.lastgroup[1:])]
-    objects, used = _objects(arguments, reader, reader.arity[action])
+    objects, end = _objects(arguments, reader, reader.arity[action])
     placed = _placed(action, objects, arguments, reader)
     if placed is not None:
         action = placed
-        objects, used = _objects(arguments, reader, reader.arity[action])
-    if tail is None:
-        tail = arguments[_offset(arguments, used):]
-    return action, objects, tail
+        objects, end = _objects(arguments, reader, reader.arity[action])
+    return action, objects, arguments[end:] if tail is None else tail
 
 
 def _placed(action: str, objects, arguments: str, reader: Reader) -> str | None:
@@ -192,10 +197,10 @@ def _next_clause(tail: str, reader: Reader) -> tuple[int, str]:
     return len(tail), ""
 
 
-def _offset(text: str, tokens: int) -> int:
-    """The character offset just after the first `tokens` tokens of `text`."""
-    matches = list(TOKEN.finditer(text.replace("_", " ")[:600]))
-    return matches[tokens - 1].end() if 0 < tokens <= len(matches) else len(text)
+def _rejects(text: str) -> bool:
+    """Whether `text` rejects the action before it ("is not correct", "(this fails)")."""
+    low = text.lower()
+    return any(hint in low for hint in _REJECT_HINTS) and _REJECT.search(text) is not None
 
 
 def _step_shaped(after: str) -> bool:
@@ -209,9 +214,9 @@ def _step_shaped(after: str) -> bool:
 
 def _names_objects(text: str, reader: Reader) -> bool:
     """Whether a short line with no colon names one of the objects (a candidate step)."""
-    if ":" in text:
+    if ":" in text or len(text) > _LOOSE_WORDS * 12:
         return False
-    tokens = TOKEN.findall(text.replace("_", " ")[:600])
+    tokens = TOKEN.findall(text.replace("_", " "))
     if not tokens or len(tokens) > _LOOSE_WORDS:
         return False
     lower = [t.lower() for t in tokens]
@@ -219,11 +224,29 @@ def _names_objects(text: str, reader: Reader) -> bool:
 
 
 def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, int]:
-    """The first `count` objects named in `text` and how many tokens they took, or why they cannot
-    be read. Only connecting words ("the", "from", "on top of", ...) and punctuation may stand
-    before and between them."""
-    tokens = TOKEN.findall(text.replace("_", " ")[:600])
-    lower = [token.lower() for token in tokens]
+    """The first `count` objects named in `text` and the character offset just after them, or why
+    they cannot be read. Only connecting words ("the", "from", "on top of", ...) and punctuation
+    may stand before and between them."""
+    text = text.replace("_", " ")
+    for chars in _ARGUMENT_CHARS:
+        matches = list(TOKEN.finditer(text[:chars]))
+        tokens = [m.group() for m in matches]
+        lower = [token.lower() for token in tokens]
+        found, at = _named(tokens, lower, reader, count)
+        if len(text) <= chars or at + 2 < len(tokens):  # the objects (and a word after them) were in reach
+            break
+    end = matches[at - 1].end() if 0 < at <= len(matches) else 0
+    if isinstance(found, str):
+        return found, end
+    if len(found) < count:
+        return f"{{action}} needs {count} object(s)", end
+    if _another_object(tokens, lower, at, reader):
+        return f"{{action}} takes {count} object(s) but more are named", end
+    return found, end
+
+
+def _named(tokens: list[str], lower: list[str], reader: Reader, count: int) -> tuple[list | str, int]:
+    """Up to `count` objects from the start of the tokens, and how many tokens they took; or why not."""
     found, at = [], 0
     while at < len(tokens) and len(found) < count:
         obj, size = _object_at(tokens, lower, at, reader)
@@ -236,10 +259,6 @@ def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, in
             return "words other than objects after {action}", at
         else:
             at += 1
-    if len(found) < count:
-        return f"{{action}} needs {count} object(s)", at
-    if _another_object(tokens, lower, at, reader):
-        return f"{{action}} takes {count} object(s) but more are named", at
     return found, at
 
 

@@ -118,6 +118,8 @@ def _object_names(vocab: Vocabulary, objects: tuple[str, ...], template) -> tupl
     return names, phrases, letters
 
 
+_MAY_DEFINE = re.compile(r"\b[A-Z][A-Za-z]?\d?\s*(?:=|:|->|→|be\b|stands?\b|represents?\b|denotes?\b|for\b)"
+                         r"|\([A-Z][A-Za-z]?\d?\)")
 _DEFINITION = (r"(?:^|[\s,;(])(?:let\s+)?[\"'`*]*(?P<short>[A-Z][A-Za-z]?\d?)[\"'`*]*\s*"
                r"(?:=|:|->|→|\bbe\b|\bstands? for\b|\brepresents?\b|\bdenotes?\b|\bfor\b)\s*(?:the\s+)?")
 _NAMED_AFTER = r"(?:the\s+)?{phrase}\s*\((?P<short>[A-Z][A-Za-z]?\d?)\)"
@@ -128,8 +130,7 @@ def with_abbreviations(reader: Reader, text: str) -> Reader:
     """The reader with the abbreviations the answer defines ("Let R be the red block", "the red
     block (R)", "R = red"); a short name defined for two objects, or clashing with an object's
     own letter, is ambiguous and not read."""
-    if not re.search(r"(?:\b[A-Z][A-Za-z]?\d?\s*(?:=|:|->|→|\bbe\b|\bstands?|\brepresents?|\bdenotes?|\bfor\b)"
-                     r"|\([A-Z][A-Za-z]?\d?\))", text):
+    if not _MAY_DEFINE.search(text):
         return reader
     defined: dict[str, set] = {}
     for words, obj in reader.phrases.items():

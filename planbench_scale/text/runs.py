@@ -25,6 +25,9 @@ _HEADING = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?\s*(?:(?:here is|here's|this is)\
 _COMMENTARY = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?[\w\s-]{0,30}?\b(?:explanation|explanations|reasoning|verification"
                          r"|justification|notes?|breakdown|analysis|rationale|key steps)\b[^:]{0,60}(?::|\**\s*$)",
                          re.IGNORECASE)
+_COMMENTARY_WORDS = ("explanation", "reasoning", "verification", "justification", "note", "breakdown",
+                     "analysis", "rationale", "key steps")
+_HEADING_WORDS = ("plan", "summary", "solution", "answer", "sequence")
 _RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not work|doesn't work|fails?|wrong"
                       r"|invalid|mistake|not (?:possible|correct|valid|allowed))"
                       r"|\(?(?:this|that|it)\s+(?:fails|does not work|doesn't work|is (?:not possible|invalid"
@@ -124,10 +127,12 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         steps = [kept.step for kept in state.current if kept.step is not None]
         at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
-    if line.step is None and (state.runs or state.current) and _COMMENTARY.match(text):
+    low = text[:120].lower()
+    if line.step is None and (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) \
+            and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
         at.explaining = True
-    elif line.step is None and _HEADING.match(text):
+    elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
         state.close(delimited=False)
         at.last_step, at.context, at.step_actions, at.explaining = None, None, set(), False
     at.prose_since = True
