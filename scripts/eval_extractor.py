@@ -1,7 +1,9 @@
 """Our extractor and validator on PlanBench's stored model answers, side by side with PlanBench.
 
 usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE] [--labels FILE]
-(regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl)
+(regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl;
+run it as `PYTHONPATH=. python scripts/eval_extractor.py` from a checkout, or Python imports the
+installed planbench_scale instead of the checkout's)
 
 RESPONSES_DIR (default ../shared/planbench/responses) holds <config>/<model>__<prompt_type>.jsonl.gz
 files of answers with PlanBench's own extraction and verdict. Each config is matched to the instance

@@ -478,3 +478,47 @@ def test_an_aside_in_parentheses_does_not_hide_an_unreadable_step():
             "unstack the red block (with the orange block on top of it) from the table\n"
             "stack the red block (with the orange block on top of it) on top of the blue block\n")
     assert plan_of(text) == (*PLAN[:2], UNREADABLE_STEP, PLAN[3])
+
+
+def labelled_answers(planbench):
+    """(row, label) for every answer in tests/data/extract_labels.jsonl (judged by reading)."""
+    labels = {}
+    for line in open(Path(__file__).parent / "data" / "extract_labels.jsonl"):
+        record = json.loads(line)
+        labels[(record["config"], record["model"], record["prompt_type"], record["instance_id"])] = record
+    for row in planbench_answers(planbench):
+        label = labels.pop((row["config"], row["model"], row["prompt_type"], row["instance_id"]), None)
+        if label is not None:
+            yield row, label
+    assert not labels, f"labelled answers missing from ../shared: {list(labels)[:3]}"
+
+
+def test_verdicts_agree_with_answers_judged_by_reading(planbench):
+    """tests/data/extract_labels.jsonl: every answer where our verdict and PlanBench's differed and
+    300 drawn at random (seeded) where they agreed, each labelled by reading what the model meant:
+    valid / invalid / no_plan / ambiguous. At least 98% agreement on the unambiguous ones, and no
+    answer where we call correct what the model did not intend as correct."""
+    agree, judged, false_correct = 0, 0, []
+    for row, label in labelled_answers(planbench):
+        if label["label"] == "ambiguous":
+            continue
+        folder, templates = answer_sources(planbench, row["config"])
+        instance = numbered(folder)[str(row["instance_id"])]
+        ours = correct(instance, extract(row["raw_response"] or "", instance, templates))
+        wanted = label["label"] == ("valid" if instance.solvable else "no_plan")
+        judged += 1
+        agree += ours == wanted
+        if ours and not wanted:
+            false_correct.append(label)
+    assert judged >= 700 and agree >= 0.98 * judged, (agree, judged)
+    assert false_correct == []
+
+
+def test_the_labelled_set_covers_every_disagreement_and_300_random_agreements(planbench):
+    records = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_labels.jsonl")]
+    assert {r["label"] for r in records} <= {"valid", "invalid", "no_plan", "ambiguous"}
+    assert all(r["note"] for r in records)
+    assert sum(r["sample"] == "random_agreement" for r in records) >= 300
+    table = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_disagreements.jsonl")]
+    keys = {(r["config"], r["model"], r["prompt_type"], r["instance_id"]) for r in records}
+    assert all((d["config"], d["model"], d["prompt_type"], d["instance_id"]) in keys for d in table)
