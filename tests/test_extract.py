@@ -522,3 +522,22 @@ def test_the_labelled_set_covers_every_disagreement_and_300_random_agreements(pl
     table = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_disagreements.jsonl")]
     keys = {(r["config"], r["model"], r["prompt_type"], r["instance_id"]) for r in records}
     assert all((d["config"], d["model"], d["prompt_type"], d["instance_id"]) in keys for d in table)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rendered_plans(), st.sampled_from(["Let {short} be {phrase}", "{short} = {phrase}", "{phrase} ({short})"]))
+def test_a_generated_plan_written_with_abbreviations_the_answer_defines_reads_back(case, definition):
+    instance, plan, _ = case
+    vocab = get(instance.vocabulary)
+    template = load_template("default", instance.domain)
+    short = {o: f"Q{chr(ord('A') + i)}" for i, o in enumerate(instance.objects)}
+    legend = "\n".join(definition.format(short=short[o], phrase=object_phrase(template, vocab, o))
+                       for o in instance.objects)
+    steps = [_action_text(template, vocab, action, lambda p: short[_object_of(template, vocab, instance, p)])
+             for action in plan]
+    text = legend + "\n\nPlan:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    assert extract(text, instance).actions == tuple(vocab.fact(a) for a in plan)
+
+
+def _object_of(template, vocab, instance, phrase):
+    return next(o for o in instance.objects if object_phrase(template, vocab, o) == phrase)

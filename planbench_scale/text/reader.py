@@ -136,7 +136,7 @@ def with_abbreviations(reader: Reader, text: str) -> Reader:
     for words, obj in reader.phrases.items():
         if len(words) == 1 and len(words[0]) == 1:
             continue
-        phrase = r"\s+".join(re.escape(w) for w in words) + r"(?:\s+block)?\b"
+        phrase = r"[\s_]+".join(re.escape(w) for w in words) + r"(?:\s+block)?\b"
         for pattern in (_DEFINITION + phrase, _NAMED_AFTER.format(phrase=phrase), _LISTED + phrase):
             for match in re.finditer(pattern, text[:20000], re.IGNORECASE):
                 short = match.group("short")
