@@ -3,6 +3,7 @@
 import functools
 import gzip
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -541,3 +542,37 @@ def test_a_generated_plan_written_with_abbreviations_the_answer_defines_reads_ba
 
 def _object_of(template, vocab, instance, phrase):
     return next(o for o in instance.objects if object_phrase(template, vocab, o) == phrase)
+
+
+@functools.lru_cache(maxsize=None)
+def generated_three_block_set():
+    from planbench_scale import domains
+    return tuple(domains.get("blocksworld").generate(sizes=(3, 3), steps=(2, 6), per_step=2, seed=0))
+
+
+def _typo(word, at):
+    at %= len(word)
+    return word[:at] + word[at + 1:] if len(word) > 3 else word + word[-1]
+
+
+CORRUPTIONS = {
+    "synonym": lambda line, at: re.sub(r"^\w+(?: up| down)?", ["move", "take", "lift", "grab"][at % 4], line),
+    "typo": lambda line, at: (lambda verb, rest: _typo(verb, at) + rest)(*re.match(r"(\w+)(.*)", line).groups()),
+    "move to the table": lambda line, at: "move the red block to the table",
+}
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 1000), st.integers(0, 20), st.sampled_from(sorted(CORRUPTIONS)))
+def test_a_corrupted_step_in_a_generated_plan_keeps_its_place_and_the_plan_is_invalid(pick, at, corruption):
+    instances = generated_three_block_set()
+    instance = instances[pick % len(instances)]
+    vocab, template = get(instance.vocabulary), load_template("default", instance.domain)
+    lines = plan_lines(template, vocab, instance.optimal_plan).splitlines()
+    step = at % len(lines)
+    lines[step] = CORRUPTIONS[corruption](lines[step], at)
+    extraction = extract("\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)), instance)
+    assert len(extraction.actions) == len(lines)
+    assert extraction.actions[step] == UNREADABLE_STEP, lines[step]
+    assert any(s.line == step + 1 for s in extraction.skipped)
+    assert not validate(task_for(instance), extraction.actions).valid
