@@ -12,8 +12,10 @@ kept as a possible unreadable step: the run it continues decides (see runs.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from planbench_scale.text.reader import TOKEN, Reader
 
@@ -41,7 +43,7 @@ _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possi
                      r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;.]|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
 _NEXT = re.compile(r"^[\s,;.:]*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
-_REJECT_HINTS = ("not", "impossib", "invalid", "incorrect", "wrong", "fail", "n't")
+_REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
 """Objects are looked for in this many characters after an action's name: a short reach first."""
@@ -98,6 +100,14 @@ def segments(raw: str) -> list[str]:
 
 def read_line(number: int, original: str, reader: Reader) -> Line:
     """One statement classified: delimiter, actions, unreadable step, or prose."""
+    line = _read(original, reader)
+    return line if number == line.number else dataclasses.replace(line, number=number)
+
+
+@lru_cache(maxsize=1 << 17)
+def _read(original: str, reader: Reader) -> Line:
+    """`read_line` for line number 0; answers repeat their lines, so the result is cached."""
+    number = 0
     if not original.strip():
         return Line(number, original, (), None, None)
     if "[" in original or "`" in original or "~" in original:
@@ -199,8 +209,7 @@ def _next_clause(tail: str, reader: Reader) -> tuple[int, str]:
 
 def _rejects(text: str) -> bool:
     """Whether `text` rejects the action before it ("is not correct", "(this fails)")."""
-    low = text.lower()
-    return any(hint in low for hint in _REJECT_HINTS) and _REJECT.search(text) is not None
+    return _REJECT_HINT.search(text) is not None and _REJECT.search(text) is not None
 
 
 def _step_shaped(after: str) -> bool:

@@ -27,9 +27,10 @@ _LOOKALIKE = str.maketrans("аеорсухкмтвнАЕОРСУХКМТВН", "
 _LATEX = re.compile(r"\\[()\[\]]|\$+|\\(?:text|mathrm|mathit|textbf|texttt)\{([^{}]*)\}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reader:
-    """What one instance's actions and objects look like in text."""
+    """What one instance's actions and objects look like in text (hashed by identity: readers are
+    built once per vocabulary, object set and template, so lines can be cached per reader)."""
 
     verbs: re.Pattern
     """Matches an action name at the start of a text; group v<i> is the i-th canonical action,
