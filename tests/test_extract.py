@@ -385,6 +385,10 @@ def test_no_plan_claims_anywhere_but_not_a_remark_about_fewer_steps():
     assert extract("[PLAN]\n()\n[PLAN END]", BW) == Extraction(actions=(), outcome=Outcome.PLAN)
     valid = "\n".join(PLAN) + "\nIt cannot be done in fewer steps."
     assert plan_of(valid) == PLAN
+    for remark in ("The goal cannot be achieved in fewer than 4 steps.", "The goal cannot be reached directly:",
+                   "It is impossible to reach the goal without moving blue first."):
+        assert plan_of(remark + "\n" + "\n".join(PLAN)) == PLAN, remark
+    assert extract("The goal cannot be achieved, because red would be on itself.", BW).outcome == Outcome.NO_PLAN
 
 
 def test_a_markdown_table_a_json_answer_and_a_draft_then_final_plan():
@@ -576,3 +580,20 @@ def test_a_corrupted_step_in_a_generated_plan_keeps_its_place_and_the_plan_is_in
     assert extraction.actions[step] == UNREADABLE_STEP, lines[step]
     assert any(s.line == step + 1 for s in extraction.skipped)
     assert not validate(task_for(instance), extraction.actions).valid
+
+
+def test_remarks_on_single_steps_after_an_undelimited_plan_are_not_the_plan():
+    text = ("1. Feast object b from object a\n2. Succumb object b\n3. Attack object a\n4. Overcome object a from object b\n\n"
+            "- **Step 2**: **Succumb object b** frees the hand for the attack\n"
+            "- **Step 4**: Overcome object a from object b makes a crave b, as wanted\n")
+    assert plan_of(text, MYSTERY) == MYSTERY_PLAN
+    final = "1. Unstack blue from red\n2. Stack blue on yellow\n3. Pick up red\nSo the final plan is:\n1. Unstack blue from red\n2. Put down blue\n"
+    assert plan_of(final) == PLAN[:2]
+
+
+def test_a_step_numbered_again_replaces_the_steps_from_there_on():
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Unstack red from yellow\n"
+            "Step 3 is not applicable. Alternatively, continue without it:\n3. Pick up red\n4. Stack red on blue\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert [s.why for s in extraction.skipped] == ["the answer retracts it on the next line"]

@@ -38,11 +38,17 @@ _LETTER = re.compile(r"[^\W\d_]")
 _NO_PLAN = re.compile(r"\bno (?:valid |feasible |possible |viable |such |executable )?(?:plan|sequence|solution)s?\b"
                       r"|\b(?:is|it's|it is|are) (?:not possible|impossible)\b"
                       r"|\bcannot be (?:achieved|reached|accomplished)\b", re.IGNORECASE)
+_NOT_AS_SUCH = (r"(?!\s*(?:(?:in|with|within|using) (?:fewer|less|one|a single|under)|without|unless|until|before"
+                r"|directly|immediately|yet|right away|simply|just|only|that way|as is|faster|more quickly)\b)")
+"""After "cannot be achieved": words that make it a remark on a way of reaching the goal, not a claim."""
+_UNREACHABLE = (r"(?:impossible|unachievable|unreachable|unsolvable|unsatisfiable"
+                r"|not (?:achievable|reachable|possible to achieve))\b")
 _IMPOSSIBLE = re.compile(
-    r"\b(?:goal|goals|it|task|problem|this)\s+(?:state\s+|configuration\s+)?(?:is|are)\s+"
-    r"(?:impossible|unachievable|unreachable|unsolvable|unsatisfiable|not (?:achievable|reachable|possible to achieve))\b"
+    r"\b(?:goal|goals|task|problem)\s+(?:state\s+|configuration\s+)?(?:is|are)\s+" + _UNREACHABLE + _NOT_AS_SUCH +
+    r"|\b(?:it|this)\s+(?:is|are)\s+" + _UNREACHABLE + r"(?=\s*(?:[.!,;:]|$))" +
     r"|\b(?:goal|goals)\b[^.\n]{0,60}\b(?:cannot|can't|can never) (?:be )?(?:achieved|reached|satisfied|met|accomplished)\b"
-    r"|\bimpossible to (?:achieve|reach|satisfy|accomplish) (?:the|this|your|my) goal"
+    + _NOT_AS_SUCH +
+    r"|\bimpossible to (?:achieve|reach|satisfy|accomplish) (?:the|this|your|my) goal\b" + _NOT_AS_SUCH +
     r"|\b(?:contradictory|contradiction|inconsistent|conflicting) goals?\b|\bgoals? (?:is|are) (?:contradictory|inconsistent)\b",
     re.IGNORECASE)
 _IMPOSSIBLE_HINTS = ("impossib", "unachiev", "unreach", "unsolv", "unsatisf", "not achiev", "not reach",

@@ -47,6 +47,9 @@ _REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.I
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
 """Objects are looked for in this many characters after an action's name: a short reach first."""
+_WORD = re.compile(r"[^\W_]{2,}")
+_REMARK_WORDS = 3
+"""An action line with this many words after its last action remarks on it."""
 _STEP_WORDS = 12
 """An unreadable action line of at most this many words after the action name is a plan step."""
 _LOOSE_WORDS = 15
@@ -75,6 +78,8 @@ class Line:
     """A numbered line with no action that names objects: a step if it continues a numbered plan."""
     rejected: tuple = ()
     """Actions the line names and itself rejects ("... is not correct")."""
+    remark: bool = False
+    """Whether the line says more after its last action ("Succumb object b frees the hand")."""
 
 
 def segments(raw: str) -> list[str]:
@@ -143,7 +148,7 @@ def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | 
 def _verb_line(number: int, original: str, rest: str, step: int | None, reader: Reader) -> Line:
     """The actions a line states from its start, one clause after another ("X, then Y"); those
     the line rejects ("X is not correct, so Y") apart."""
-    actions, rejected, text = [], [], rest
+    actions, rejected, text, remark = [], [], rest, False
     while True:
         verb = reader.verbs.match(text)
         if not verb:
@@ -158,11 +163,12 @@ def _verb_line(number: int, original: str, rest: str, step: int | None, reader: 
             return Line(number, original, (), step, why, unread_step=step is not None or _step_shaped(after))
         cut, text = _next_clause(tail, reader) if _LETTER.search(tail) else (len(tail), "")
         refused = _rejects(tail[:cut]) or (cut == len(tail) and _rejects(after))
+        remark = cut == len(tail) and len(_WORD.findall(tail)) >= _REMARK_WORDS
         if actions[-1:] != [(action, *objects)]:  # "Put down X: I put down X" states it once
             (rejected if refused else actions).append((action, *objects))
     if actions or rejected:
         why = "the answer rejects the action it names" if rejected and not actions else None
-        return Line(number, original, tuple(actions), step, why, rejected=tuple(rejected))
+        return Line(number, original, tuple(actions), step, why, rejected=tuple(rejected), remark=remark)
     return Line(number, original, (), step, None, loose=step is not None and _names_objects(rest, reader))
 
 

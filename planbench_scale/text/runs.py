@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 from planbench_scale.text.lines import Line
 
-_HEADING = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?\s*(?:(?:here is|here's|this is)\s+)?(?:(?:the|my|our|a)\s+)?"
+_HEADING = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?\s*(?:(?:so|thus|therefore|hence|ok|okay|alright|finally|now|then)\b,?\s*)?"
+                      r"(?:(?:here is|here's|this is)\s+)?(?:(?:the|my|our|a)\s+)?"
                       r"(?:(?:final|corrected|revised|complete|full|draft|proposed|optimal|correct|new|updated|"
                       r"valid|initial|first|second)\s+)?(?:plan|solution|answer|summary(?:\s+of\s+(?:the\s+)?"
-                      r"(?:plan|steps|actions))?|sequence\s+of\s+actions)(?:\s+is)?\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$",
+                      r"(?:plan|steps|actions))?|sequence\s+of\s+actions)(?:\s+is)?(?:\s+as\s+follows)?\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$",
                       re.IGNORECASE)
 _COMMENTARY = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?[\w\s-]{0,30}?\b(?:explanation|explanations|reasoning|verification"
                          r"|justification|notes?|breakdown|analysis|rationale|key steps)\b[^:]{0,60}(?::|\**\s*$)",
@@ -61,9 +62,13 @@ class Runs:
         self.current = []
 
     def best(self) -> tuple[list, bool]:
-        """The last delimited run if there is one, else the last run; and whether it is delimited."""
+        """The last delimited run if there is one, else the last run that does not just comment on
+        steps of an earlier one; and whether it is delimited."""
         delimited = [run for run in self.runs if run[1]]
-        return (delimited or self.runs)[-1]
+        if delimited:
+            return delimited[-1]
+        kept = [run for i, run in enumerate(self.runs) if not _comments_on(run[0], self.runs[:i])]
+        return (kept or self.runs)[-1]
 
 
 @dataclass
@@ -112,9 +117,37 @@ def cut(lines: list[Line]) -> Runs:
     return state
 
 
+def _comments_on(lines: list[Line], earlier: list) -> bool:
+    """Whether a run only remarks on steps of an earlier run ("- Step 2: Succumb object b frees the
+    hand"): every action line says more after its action, and its actions come in an earlier run's order."""
+    actions = [a for line in lines for a in line.actions]
+    if not actions or not all(line.remark for line in lines if line.actions):
+        return False
+    return any(_in_order(actions, [a for line in run for a in line.actions]) for run, _ in earlier)
+
+
+def _in_order(short: list, long: list) -> bool:
+    items = iter(long)
+    return all(any(a == b for b in items) for a in short)
+
+
 def _unread(line: Line) -> Line:
     """A numbered line with objects but no action, as an unreadable step of the plan."""
     return Line(line.number, line.text, (), line.step, "no action of this problem is named", unread_step=True)
+
+
+def _corrects(state: Runs, line: Line) -> bool:
+    """A step numbered again from n > 1 ("4. ... Alternatively: 4. ...") replaces the run's steps
+    from n on: those are retracted and the run goes on (unless the line only remarks on a step)."""
+    kept = [i for i, old in enumerate(state.current) if old.step is not None and old.step < line.step]
+    if line.step <= 1 or line.remark or not kept:
+        return False
+    cut = kept[-1] + 1
+    while cut < len(state.current) and state.current[cut].step is None:
+        cut += 1
+    state.retracted += state.current[cut:]
+    del state.current[cut:]
+    return True
 
 
 def _prose(state: Runs, at: _Cursor, line: Line) -> None:
@@ -146,7 +179,9 @@ def _action(state: Runs, at: _Cursor, line: Line) -> None:
     restart = line.step is not None and at.last_step is not None and line.step <= at.last_step
     repeat = (at.context is None and at.prose_since and state.current
               and line.actions[:1] == state.current[0].actions[:1])
-    if restart or repeat:
+    if restart and _corrects(state, line):
+        pass
+    elif restart or repeat:
         state.close(delimited=False)
     state.current.append(line)
     at.last_step = line.step if line.step is not None else at.last_step
