@@ -597,3 +597,14 @@ def test_a_step_numbered_again_replaces_the_steps_from_there_on():
     extraction = extract(text, BW)
     assert extraction.actions == PLAN
     assert [s.why for s in extraction.skipped] == ["the answer retracts it on the next line"]
+
+
+def test_more_one_line_shapes_arrows_step_labels_and_call_lists():
+    assert plan_of("Unstack blue from red -> put down blue -> pick up red → stack red on blue") == PLAN
+    assert plan_of("Step 1: Unstack blue from red. Step 2: Put down blue. Step 3: Pick up red.") == PLAN[:3]
+    assert plan_of("Plan: [unstack(b, a), put_down(b), pick_up(a), stack(a, b)]") == PLAN
+
+
+def test_a_numbered_statement_about_the_state_before_a_step_is_not_a_step():
+    text = "1. The blue block sits on the red block.\n2. Unstack blue from red\n3. Put down blue"
+    assert plan_of(text) == PLAN[:2]

@@ -35,18 +35,23 @@ _TABLE = re.compile(r"\b(?:table|down)\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _CALL = re.compile(r"\s*\(([^()]*)\)")
-_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})[.)]\s+(?=\S)")
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=\s))(?:step\s+)?(\d{1,2})[.):]\s+(?=\S)", re.IGNORECASE)
+_CALL_ITEM = re.compile(r"[A-Za-z_][\w-]*\s*\([^()]*\)")
+_CALL_LIST = re.compile(r"\[\s*[A-Za-z_][\w-]*\s*\([^()]*\)\s*,")
 _JSON_ARRAY = re.compile(r'(?:^\W*|:\s*)\[\s*"')
 _JSON_ITEM = re.compile(r'"((?:[^"\\]|\\.)*)"\s*(?=[,\]])')
 _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possible|valid|allowed|legal|right)"
                      r"|impossible|invalid|incorrect|wrong)\b|\bthis fails\b|\b(?:does not|doesn't) work\b"
                      r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"[,;.]|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
-_NEXT = re.compile(r"^[\s,;.:]*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;.|]|->|=>|→|⇒|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
+_NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
 _REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
 """Objects are looked for in this many characters after an action's name: a short reach first."""
+_NOT_A_VERB = frozenset("the a an this that these it its we our my your you i there here both all each now "
+                        "then so since because after before when if once".split())
+"""First words of a numbered line that make it a statement about the state, not a misspelt step."""
 _WORD = re.compile(r"[^\W_]{2,}")
 _REMARK_WORDS = 3
 """An action line with this many words after its last action remarks on it."""
@@ -83,12 +88,15 @@ class Line:
 
 
 def segments(raw: str) -> list[str]:
-    """The statements one line holds: the items of a numbered list or JSON array written on one line."""
-    array = _JSON_ARRAY.search(raw) if '"' in raw and "[" in raw else None
-    if array:
-        items = _JSON_ITEM.findall(raw[array.end() - 1:])
-        if items:
-            return items
+    """The statements one line holds: the items of a numbered list, a JSON array of strings or a
+    list of calls ("[unstack(b, a), put_down(b)]") written on one line."""
+    if "[" in raw:
+        array = _JSON_ARRAY.search(raw) if '"' in raw else None
+        if array and _JSON_ITEM.findall(raw[array.end() - 1:]):
+            return _JSON_ITEM.findall(raw[array.end() - 1:])
+        calls = _CALL_LIST.search(raw)
+        if calls:
+            return _CALL_ITEM.findall(raw[calls.start():])
     first = _INLINE_NUMBER.search(raw)
     if first is None or (first.start() == 0 and not _INLINE_NUMBER.search(raw, first.end())):
         return [raw]
@@ -232,7 +240,7 @@ def _names_objects(text: str, reader: Reader) -> bool:
     if ":" in text or len(text) > _LOOSE_WORDS * 12:
         return False
     tokens = TOKEN.findall(text.replace("_", " "))
-    if not tokens or len(tokens) > _LOOSE_WORDS:
+    if not tokens or len(tokens) > _LOOSE_WORDS or tokens[0].lower() in _NOT_A_VERB:
         return False
     lower = [t.lower() for t in tokens]
     return any(_object_at(tokens, lower, at, reader)[0] is not None for at in range(len(tokens)))
