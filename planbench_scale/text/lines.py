@@ -12,10 +12,9 @@ kept as a possible unreadable step: the run it continues decides (see runs.py).
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from planbench_scale.text.reader import TOKEN, Reader
 
@@ -61,9 +60,9 @@ _LOOSE_WORDS = 15
 """A numbered line with no action and at most this many words that names objects may be a step."""
 
 
-@dataclass(frozen=True)
-class Line:
-    """One statement of the answer (a line, or one item of a list written on one line), classified."""
+class Line(NamedTuple):
+    """One statement of the answer (a line, or one item of a list written on one line), classified
+    (a named tuple: lines are made by the hundred thousand)."""
 
     number: int
     """1-based line number."""
@@ -114,7 +113,7 @@ def segments(raw: str) -> list[str]:
 def read_line(number: int, original: str, reader: Reader) -> Line:
     """One statement classified: delimiter, actions, unreadable step, or prose."""
     line = _read(original, reader)
-    return line if number == line.number else dataclasses.replace(line, number=number)
+    return line if number == line.number else line._replace(number=number)
 
 
 @lru_cache(maxsize=1 << 17)
