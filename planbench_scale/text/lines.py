@@ -1,11 +1,12 @@
 """Reading one line of an answer: the actions it states, a plan delimiter, or prose.
 
 A line is first split into the statements it holds: a numbered list written on one line
-("1. Feast b from a 2. Succumb b") or a JSON array of strings gives one segment per item. A
+("1. Feast b from a 2. Succumb b", "Step 1: ... Step 2: ..."), a JSON array of strings or a
+bracketed list of calls ("[unstack(b, a), put_down(b)]") gives one segment per item. A
 segment is an action when, after list markers, step numbers, markdown and a filler word
 ("Then"), it starts with an action's name and names as many objects as the action takes, or
 when it holds PDDL s-expressions "(stack a b)". More actions may follow on the same line
-("..., then put down the red block"). An action the line itself rejects ("is not correct",
+("..., then put down the red block", "X -> Y"). An action the line itself rejects ("is not correct",
 "(this fails)") is not taken. A numbered line that names objects but no action it can read is
 kept as a possible unreadable step: the run it continues decides (see runs.py).
 """
