@@ -1,7 +1,9 @@
 """Our extractor and validator on PlanBench's stored model answers, side by side with PlanBench.
 
-usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE]
-(regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl)
+usage: python scripts/eval_extractor.py [RESPONSES_DIR] [--json] [--disagreements FILE] [--labels FILE]
+(regenerate the regression table with --disagreements tests/data/extract_disagreements.jsonl;
+run it as `PYTHONPATH=. python scripts/eval_extractor.py` from a checkout, or Python imports the
+installed planbench_scale instead of the checkout's)
 
 RESPONSES_DIR (default ../shared/planbench/responses) holds <config>/<model>__<prompt_type>.jsonl.gz
 files of answers with PlanBench's own extraction and verdict. Each config is matched to the instance
@@ -11,6 +13,12 @@ Printed per config, model and prompt type: answers, our accuracy, PlanBench's st
 agreement of our verdict with the verdict on PlanBench's LLM translation of the answer (where it
 made one), crashes, and the time taken by each stage. --disagreements writes every answer where our
 verdict differs from PlanBench's, with the reason, as JSON lines (tests/data keeps that table).
+
+Agreement with PlanBench is a weak check (its own extraction errs often enough that errors cancel),
+so the answers in --labels (default tests/data/extract_labels.jsonl: every answer where the two
+verdicts differed, and 300 drawn at random where they agreed, each judged by reading) give the
+agreement by intent of both verdicts, and the count of answers we call valid that the model did not
+intend as a valid plan. For PlanBench's unsolvable_* sets the correct answer is a no-plan claim.
 """
 
 from __future__ import annotations
@@ -30,12 +38,13 @@ from pathlib import Path
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.text.extract import extract
 from planbench_scale.instances import load_instances
-from planbench_scale.records import Instance
-from planbench_scale.symbolic.task import Task, task_for
+from planbench_scale.records import Instance, Outcome
+from planbench_scale.symbolic.task import Task
+from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
-from planbench_scale.domains.blocksworld.vocab import get
 
 DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
+DEFAULT_LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "extract_labels.jsonl"
 
 
 def read_answers(responses_dir: Path) -> list[dict]:
@@ -84,7 +93,8 @@ def extract_all(rows: list[dict], sets: dict) -> list[dict]:
         result = {"row": row, "instance": instance, "crash": None, "plan": None, "translated": None}
         if instance is not None:
             try:
-                result["plan"] = extract(row["raw_response"] or "", instance, templates).actions
+                extraction = extract(row["raw_response"] or "", instance, templates)
+                result["plan"], result["outcome"] = extraction.actions, extraction.outcome
                 if row.get("translation"):
                     result["translated"] = extract(row["translation"], instance, templates).actions
             except Exception as error:  # the benchmark counts crashes instead of stopping
@@ -94,10 +104,15 @@ def extract_all(rows: list[dict], sets: dict) -> list[dict]:
 
 
 def validate_all(results: list[dict]) -> None:
-    """Adds our verdicts, validating each instance's plans in one batch."""
+    """Adds our verdicts, validating each instance's plans in one batch. For an unsolvable
+    instance the correct answer is a no-plan claim, and any plan is wrong."""
     by_instance = defaultdict(list)
     for result in results:
-        if result["plan"] is not None:
+        if result["plan"] is None:
+            continue
+        if not result["instance"].solvable:
+            result["valid"] = result["outcome"] == Outcome.NO_PLAN
+        else:
             by_instance[result["instance"].id].append(result)
     for group in by_instance.values():
         task = task_of(group[0]["instance"])
@@ -111,17 +126,17 @@ def validate_all(results: list[dict]) -> None:
 
 
 @lru_cache(maxsize=None)
-def _grounded(vocabulary: str, blocks: tuple[str, ...]) -> Task:
-    """The task of the first instance seen with this vocabulary and these blocks."""
-    return task_for(Instance(id=f"{vocabulary}-{len(blocks)}", domain="", vocabulary=vocabulary,
-                             objects=blocks, init=(), goal=(), optimal_plan=()))
+def _grounded(domain: str, vocabulary: str, objects: tuple[str, ...]) -> Task:
+    """The task of the first instance seen with this domain, vocabulary and objects."""
+    return task_for(Instance(id=f"{vocabulary}-{len(objects)}", domain=domain, vocabulary=vocabulary,
+                             objects=objects, init=(), goal=(), optimal_plan=()))
 
 
 def task_of(instance: Instance) -> Task:
     """`task_for(instance)`, grounded once per vocabulary and block set: instances that share
     them share every fact and ground action, and differ only in the initial state and the goal."""
-    base = _grounded(instance.vocabulary, instance.objects)
-    vocab, bit = get(instance.vocabulary), {fact: 1 << i for i, fact in enumerate(base.facts)}
+    base = _grounded(instance.domain, instance.vocabulary, instance.objects)
+    vocab, bit = vocabulary_of(instance), {fact: 1 << i for i, fact in enumerate(base.facts)}
     init = sum(bit[vocab.fact(fact)] for fact in instance.init)
     goal = sum(bit[vocab.fact(fact)] for fact in instance.goal)
     return dataclasses.replace(base, name=instance.id, init=init, goal=goal)
@@ -195,6 +210,57 @@ def disagreements(results: list[dict]) -> list[dict]:
     return table
 
 
+def read_labels(path: Path) -> dict[tuple, dict]:
+    """(config, model, prompt type, instance id) -> label record, from a JSON-lines file."""
+    if not path.is_file():
+        return {}
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["config"], r["model"], r["prompt_type"], r["instance_id"]): r for r in records}
+
+
+def intended_correct(label: dict, instance: Instance) -> bool:
+    """Whether the answer a reader labelled is correct: a valid plan, or for an unsolvable
+    instance the claim that no plan exists."""
+    return label["label"] == ("valid" if instance.solvable else "no_plan")
+
+
+def intent_agreement(results: list[dict], labels: dict[tuple, dict]) -> dict:
+    """Agreement of our verdict and PlanBench's with the labels judged by reading (ambiguous
+    answers left out), and the answers we call correct that the model did not intend so."""
+    ours = theirs = judged = 0
+    false_valid = []
+    for r in results:
+        row = r["row"]
+        label = labels.get((row["config"], row["model"], row["prompt_type"], row["instance_id"]))
+        if label is None or label["label"] == "ambiguous" or r["instance"] is None or r["crash"]:
+            continue
+        want = intended_correct(label, r["instance"])
+        judged += 1
+        ours += r["valid"] == want
+        theirs += bool(row["planbench_correct"]) == want
+        if r["valid"] and not want:
+            false_valid.append(label)
+    return {"n_labelled": judged, "ours_agree": ours, "planbench_agree": theirs, "ours_false_valid": false_valid}
+
+
+def unsolvable_summary(results: list[dict]) -> dict:
+    """Answers about unsolvable instances: how many were judged, and how many each side calls correct."""
+    judged = [r for r in results if r["instance"] is not None and not r["instance"].solvable and not r["crash"]]
+    return {"n": len(judged), "ours_correct": sum(r["valid"] for r in judged),
+            "planbench_correct": sum(bool(r["row"]["planbench_correct"]) for r in judged)}
+
+
+def print_intent(agreement: dict, unsolvable: dict) -> None:
+    n = agreement["n_labelled"]
+    if n:
+        print(f"agreement by intent ({n} answers judged by reading): ours {agreement['ours_agree']} "
+              f"({agreement['ours_agree'] / n:.1%}), PlanBench {agreement['planbench_agree']} "
+              f"({agreement['planbench_agree'] / n:.1%}); we call correct {len(agreement['ours_false_valid'])} "
+              "answer(s) the model did not intend as correct")
+    print(f"unsolvable: {unsolvable['n']} answers judged, ours {unsolvable['ours_correct']} correct "
+          f"(a no-plan claim), PlanBench {unsolvable['planbench_correct']}")
+
+
 def print_table(summaries: list[dict], timings: dict[str, float]) -> None:
     print(f"{'config':38} {'model':30} {'prompt':18} {'n':>5} {'ours':>6} {'planbench':>9} "
           f"{'agree(tr)':>9} {'crash':>5}")
@@ -214,6 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("responses_dir", nargs="?", type=Path, default=DEFAULT_RESPONSES)
     parser.add_argument("--json", action="store_true", help="one JSON object per config, model, prompt type")
     parser.add_argument("--disagreements", type=Path, help="write the disagreement table (JSON lines) here")
+    parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="answers labelled by reading (JSON lines)")
     args = parser.parse_args(argv)
     timings, start = {}, time.perf_counter()
     rows = read_answers(args.responses_dir)
@@ -231,12 +298,16 @@ def main(argv: list[str] | None = None) -> None:
     summaries = summarise(results)
     if args.disagreements:
         args.disagreements.write_text("".join(json.dumps(d) + "\n" for d in disagreements(results)))
+    agreement, unsolvable = intent_agreement(results, read_labels(args.labels)), unsolvable_summary(results)
     if args.json:
         for summary in summaries:
             print(json.dumps(summary))
+        print(json.dumps({"intent": {**agreement, "ours_false_valid": len(agreement["ours_false_valid"])},
+                          "unsolvable": unsolvable}))
         print(json.dumps({"timings_s": timings}), file=sys.stderr)
     else:
         print_table(summaries, timings)
+        print_intent(agreement, unsolvable)
 
 
 if __name__ == "__main__":

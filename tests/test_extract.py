@@ -3,6 +3,7 @@
 import functools
 import gzip
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planbench_scale.text.extract import UNREADABLE_STEP, extract
+from planbench_scale.text.lines import segments
 from planbench_scale.instances import load_instances
-from planbench_scale.text.prompts import load_template, plan_lines
-from planbench_scale.records import Instance, Outcome
+from planbench_scale.text.prompts import load_template, object_phrase, plan_lines
+from planbench_scale.records import Extraction, Instance, Outcome
 from planbench_scale.domains import task_for
 from planbench_scale.symbolic.validate import validate
 from planbench_scale.domains.blocksworld.vocab import ACTIONS, ARITY, block_names, get
@@ -75,7 +77,7 @@ def test_explanation_lines_that_mention_blocks_are_not_actions():
     text = ("Initial state: the blue block is on the red block.\n"
             "1. Unstack the blue block from the red block\n   - This makes the red block clear.\n"
             "   - Preconditions: the blue block is clear, the hand is empty.\n"
-            "   - Pick up the blue block from the red block, since blue is clear.\n"
+            "   - Unstack the blue block from the red block, since blue is clear.\n"
             "2. Put down the blue block\n3. Pick up the red block\n4. Stack the red block on the blue block\n"
             "Result: the red block is on top of the blue block.\n")
     extraction = extract(text, BW)
@@ -228,13 +230,18 @@ def planbench_answers(planbench):
 def test_no_planbench_answer_makes_the_extractor_raise(planbench):
     outcomes, count = set(), 0
     for row in planbench_answers(planbench):
-        if row["config"].startswith("unsolvable"):  # PlanBench's unsolvable sets are not imported
-            continue
         folder, templates = answer_sources(planbench, row["config"])
         instance = numbered(folder)[str(row["instance_id"])]
         outcomes.add(extract(row["raw_response"] or "", instance, templates).outcome)
         count += 1
-    assert count > 21000 and outcomes == {Outcome.PLAN, Outcome.NO_PLAN, Outcome.EMPTY}
+    assert count == 21719 and outcomes == {Outcome.PLAN, Outcome.NO_PLAN, Outcome.EMPTY}
+
+
+def correct(instance, extraction):
+    """Our verdict: a valid plan, or for an unsolvable instance the claim that there is none."""
+    if not instance.solvable:
+        return extraction.outcome == Outcome.NO_PLAN
+    return validate(task_for(instance), extraction.actions).valid
 
 
 def test_disagreements_with_planbench_stay_as_recorded(planbench):
@@ -249,9 +256,9 @@ def test_disagreements_with_planbench_stay_as_recorded(planbench):
             continue
         folder, templates = answer_sources(planbench, row["config"])
         instance = numbered(folder)[str(row["instance_id"])]
-        actions = extract(row["raw_response"], instance, templates).actions
-        assert list(actions) == recorded["ours_plan"], recorded
-        assert validate(task_for(instance), actions).valid == recorded["ours_valid"], recorded
+        extraction = extract(row["raw_response"], instance, templates)
+        assert list(extraction.actions) == recorded["ours_plan"], recorded
+        assert correct(instance, extraction) == recorded["ours_valid"], recorded
         assert recorded["ours_valid"] != bool(row["planbench_correct"]) and recorded["reason"]
         seen += 1
     assert seen == len(table) > 300
@@ -280,3 +287,324 @@ def test_an_introduction_starting_with_a_verb_is_not_a_step():
         ["unstack the blue block from on top of the red block", "put down the blue block",
          "pick up the red block", "stack the red block on top of the blue block"])
     assert plan_of(text) == PLAN
+
+
+# --- Extraction by intent: one synthetic answer per failure class -------------------------------
+
+MYSTERY_PLAN = ("(feast b a)", "(succumb b)", "(attack a)", "(overcome a b)")
+
+
+def test_an_explanation_after_a_markdown_wrapped_plan_block_is_not_the_plan():
+    text = ("### [PLAN]\nfeast object b from object a\nsuccumb object b\nattack object a\n"
+            "overcome object a from object b\n**[PLAN END]**\n**Explanation:**\n"
+            "- **Step 2**: **Succumb object b** frees the hand.\n- **Attack object b** is not needed.\n")
+    assert plan_of(text, MYSTERY) == MYSTERY_PLAN
+    undelimited = text.replace("### [PLAN]\n", "").replace("**[PLAN END]**\n", "")
+    extraction = extract(undelimited, MYSTERY)
+    assert extraction.actions == MYSTERY_PLAN
+    assert [s.why for s in extraction.skipped] == ["it explains the plan"] * 2
+
+
+def test_a_summary_list_after_numbered_reasoning_is_the_plan():
+    text = ("1. Unstack blue from red\n   - then pick up blue again to check\n2. Put down blue\n"
+            "3. Pick up red\n4. Stack red on yellow\n   Hmm, the goal wants red on blue.\n\n"
+            "**Summary of the plan:**\n- Unstack blue from red\n- Put down blue\n- Pick up red\n- Stack red on blue\n")
+    assert plan_of(text) == PLAN
+
+
+def test_a_numbered_list_written_on_one_line():
+    text = ("My plan: 1. Feast object b from object a 2. Succumb object b 3. Attack object a "
+            "4. Overcome object a from object b")
+    assert plan_of(text, MYSTERY) == MYSTERY_PLAN
+    assert segments("Stack 2. blocks 4. high") == ["Stack 2. blocks 4. high"]  # not numbered 1, 2, 3
+
+
+def test_an_action_the_answer_rejects_is_not_a_step():
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n"
+            "4. Stack the red block on the yellow block is not correct, so stack the red block on the blue block\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert [(s.line, s.why) for s in extraction.skipped] == [(4, "the answer rejects an action on it")]
+    for rejection in ("(this fails)", "- not possible"):
+        extraction = extract(f"1. Unstack blue from red\n2. Stack blue on yellow {rejection}\n", BW)
+        assert extraction.actions == PLAN[:1] and extraction.skipped[0].line == 2
+    retracted = "1. Unstack blue from red\n2. Stack blue on yellow\nWait, that does not work.\n2. Put down blue\n"
+    assert plan_of(retracted) == PLAN[:2]
+
+
+def test_a_rejected_step_does_not_make_an_invalid_answer_valid():
+    # The model rejects step 4 and replaces it with a step that is wrong: the plan must stay invalid.
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n"
+            "4. Stack the red block on the blue block is not correct, so put down the red block\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == (*PLAN[:3], "(put-down a)")
+    assert not validate(task_for(BW), extraction.actions).valid
+
+
+def test_function_calls_snake_case_and_latex_objects():
+    text = "1. `Unstack(blue_block, red_block)`\n2. `put_down(blue)`\n3. pick_up(red_block)\n4. stack(red, blue)"
+    assert plan_of(text) == PLAN
+    latex = r"1. Feast \( b \) from \( a \)" + "\n2. Succumb $b$\n3. Attack \\(a\\)\n4. Overcome \\( a \\) from \\( b \\)"
+    assert plan_of(latex, MYSTERY) == MYSTERY_PLAN
+
+
+def test_abbreviations_the_answer_defines_are_read_and_ambiguous_ones_are_reported():
+    text = "Let R be the red block, B the blue block.\nUNSTACK B R\nPUT DOWN B\nPICK UP R\nSTACK R B\n"
+    assert plan_of(text) == PLAN
+    clash = "Let C be the blue block and let R be the red block.\n1. Unstack C from R\n2. Put down C\n3. Pick up R\n"
+    extraction = extract(clash, BW)
+    assert extraction.actions == (UNREADABLE_STEP, UNREADABLE_STEP, PLAN[2])
+    assert all("ambiguous" in s.why for s in extraction.skipped)
+
+
+def test_a_numbered_step_with_an_unknown_verb_keeps_its_place():
+    # a=red on b=blue... here blue is on red: "move" is no action; dropping step 2 would leave a valid plan.
+    text = "1. Unstack blue from red\n2. move the blue block to the table\n3. Put down blue\n4. Pick up red\n5. Stack red on blue\n"
+    extraction = extract(text, BW)
+    assert extraction.actions == (PLAN[0], UNREADABLE_STEP, *PLAN[1:])
+    assert [(s.line, s.why) for s in extraction.skipped] == [(2, "no action of this problem is named")]
+    for typo in ("unstak blue from red", "feest blue", "lift the blue block", "ｍｏｖｅ blue"):
+        steps = f"1. {typo}\n2. Put down blue\n3. Pick up red\n4. Stack red on blue\n"
+        assert extract(steps, BW).actions[0] == UNREADABLE_STEP, typo
+
+
+def test_look_alike_and_full_width_letters_read_as_the_action():
+    assert plan_of("1. Unstаck blue from red\n2. Ｐｕｔ down blue") == PLAN[:2]  # Cyrillic a, full-width P
+
+
+def test_a_second_action_on_a_line_is_read_or_kept_as_unreadable():
+    assert plan_of("1. Unstack blue from red, then put down blue\n2. Pick up red\n3. Stack red on blue") == PLAN
+    assert plan_of("1. Unstack blue from red and put it away\n2. Pick up red") == (PLAN[0], UNREADABLE_STEP, PLAN[2])
+    assert plan_of("1. Put down blue: I put down blue on the table") == PLAN[1:2]
+
+
+def test_no_plan_claims_anywhere_but_not_a_remark_about_fewer_steps():
+    made_up = ("The goal is impossible because red cannot be on blue and blue on red at once. "
+               "Here is a plan for red on blue instead:\n1. Unstack blue from red\n2. Put down blue\n")
+    assert extract(made_up, BW).outcome == Outcome.NO_PLAN
+    assert extract("[PLAN]\n()\n[PLAN END]", BW) == Extraction(actions=(), outcome=Outcome.PLAN)
+    valid = "\n".join(PLAN) + "\nIt cannot be done in fewer steps."
+    assert plan_of(valid) == PLAN
+    for remark in ("The goal cannot be achieved in fewer than 4 steps.", "The goal cannot be reached directly:",
+                   "It is impossible to reach the goal without moving blue first."):
+        assert plan_of(remark + "\n" + "\n".join(PLAN)) == PLAN, remark
+    assert extract("The goal cannot be achieved, because red would be on itself.", BW).outcome == Outcome.NO_PLAN
+
+
+def test_a_markdown_table_a_json_answer_and_a_draft_then_final_plan():
+    table = ("| Step | Action | Result |\n|---|---|---|\n| 1 | Unstack blue from red | holding blue |\n"
+             "| 2 | Put down blue | hand empty |\n| 3 | Pick up red | holding red |\n| 4 | Stack red on blue | done |\n")
+    assert plan_of(table) == PLAN
+    assert plan_of('{"plan": ["unstack b a", "put-down b", "pick-up a", "stack a b"]}') == PLAN
+    assert plan_of('```json\n{\n  "plan": [\n    "unstack blue red",\n    "put down blue"\n  ]\n}\n```') == PLAN[:2]
+    drafts = ("Draft plan:\nunstack blue from red\nput down blue\npick up red\nstack red on yellow\n"
+              "Final plan:\nunstack blue from red\nput down blue\npick up red\nstack red on blue\n")
+    assert plan_of(drafts) == PLAN
+
+
+def test_an_echoed_example_then_the_query_restated_gives_the_query_s_plan(planbench):
+    config = f"planbench:{planbench / 'configs' / 'blocksworld.yaml'}"
+    echo = ("[STATEMENT]\nAs initial conditions I have that, the yellow block is clear.\n"
+            "My goal is to have that the yellow block is on top of the orange block.\n\nMy plan is as follows:\n\n"
+            "[PLAN]\npick up the yellow block\nstack the yellow block on top of the orange block\n[PLAN END]\n\n"
+            "[STATEMENT]\nAs initial conditions I have that, the blue block is on top of the red block.\n"
+            "My goal is to have that the red block is on top of the blue block.\n\nMy plan is as follows:\n\n"
+            "[PLAN]\n" + "\n".join(["unstack the blue block from on top of the red block", "put down the blue block",
+                                    "pick up the red block", "stack the red block on top of the blue block"])
+            + "\n[PLAN END]\n")
+    assert plan_of(echo, BW, config) == PLAN
+
+
+def _action_text(template, vocab, action, obj):
+    """An action in the template's words with each object written by `obj`."""
+    own = vocab.own(action[0])
+    table = dict(template.actions)
+    form = table.get(own, table.get(action[0]))
+    return form.format(*(obj(object_phrase(template, vocab, o)) for o in action[1:]), name=own)
+
+
+SURFACE_FORMS = {
+    "call": lambda t, v, a: f"`{v.own(a[0]).replace('-', '_')}({', '.join(object_phrase(t, v, o).replace(' ', '_') for o in a[1:])})`",
+    "snake objects": lambda t, v, a: _action_text(t, v, a, lambda p: p.replace("the ", "").replace(" ", "_")),
+    "latex objects": lambda t, v, a: _action_text(t, v, a, lambda p: f"\\( {p} \\)"),
+    "bold": lambda t, v, a: f"**{_action_text(t, v, a, str)}**",
+}
+LAYOUTS = {
+    "numbered lines": lambda steps: "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
+    "one line": lambda steps: "Plan: " + " ".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
+    "json": lambda steps: json.dumps({"plan": steps}),
+    "table": lambda steps: "| Step | Action |\n|---|---|\n" + "\n".join(f"| {i} | {s} |" for i, s in enumerate(steps, 1)),
+    "draft then final": lambda steps: ("Draft plan:\n" + "\n".join(steps[:-1] + ["attack the moon"])
+                                       + "\nFinal plan:\n" + "\n".join(steps)),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(rendered_plans(), st.sampled_from(sorted(SURFACE_FORMS)), st.sampled_from(sorted(LAYOUTS)))
+def test_a_generated_plan_survives_every_surface_form_and_layout(case, form, layout):
+    instance, plan, _ = case
+    vocab = get(instance.vocabulary)
+    template = load_template("default", instance.domain)
+    if layout == "json" and form == "latex objects":
+        return  # JSON escapes the backslashes of LaTeX: "\\(" is no longer "\("
+    steps = [SURFACE_FORMS[form](template, vocab, action) for action in plan]
+    extraction = extract(LAYOUTS[layout](steps), instance)
+    assert extraction.actions == tuple(vocab.fact(a) for a in plan), (form, layout)
+
+
+def test_a_step_that_names_more_objects_than_its_action_takes_is_read_by_where_the_object_goes():
+    # "put down X on top of Y" means stacking X on Y: read as put-down, this invalid plan would pass.
+    text = ("1. Unstack blue from red\n2. Put down the blue block on top of the yellow block\n3. Pick up yellow\n"
+            "4. Put down yellow\n5. Pick up red\n6. Stack red on blue")
+    extraction = extract(text, BW)
+    assert extraction.actions == (PLAN[0], "(stack b d)", "(pick-up d)", "(put-down d)", *PLAN[2:])
+    assert not validate(task_for(BW), extraction.actions).valid
+    assert validate(task_for(BW), (PLAN[0], PLAN[1], "(pick-up d)", "(put-down d)", *PLAN[2:])).valid
+    assert plan_of("1. Unstack blue from red\n2. Put down the blue block on the table next to red") == PLAN[:2]
+    extraction = extract("1. Unstack blue from red\n2. Pick up the red block from the yellow block", BW)
+    assert extraction.actions == (PLAN[0], UNREADABLE_STEP)
+    assert extraction.skipped[0].why == "pick-up takes 1 object(s) but more are named"
+
+
+def test_a_plan_none_of_whose_steps_can_be_read_is_a_plan_not_a_no_plan_claim():
+    # For an unsolvable instance a no-plan claim is the right answer: a list of unreadable steps is not one.
+    extraction = extract("1. Pick up the green block.\n2. Put down the green block on the purple block.\n", BW)
+    assert extraction.outcome == Outcome.PLAN and extraction.actions == (UNREADABLE_STEP, UNREADABLE_STEP)
+    assert extract("1. Pick up the green block.\nThat is all.", BW).outcome == Outcome.NO_PLAN
+
+
+def test_stacking_a_block_on_the_table_is_putting_it_down():
+    assert plan_of("1. Unstack blue from red\n2. Stack the blue block on top of the table") == PLAN[:2]
+    assert extract("1. Unstack blue from red\n2. Stack the blue block", BW).actions == (PLAN[0], UNREADABLE_STEP)
+
+
+def test_an_aside_in_parentheses_does_not_hide_an_unreadable_step():
+    text = ("unstack the blue block from on top of the red block\nput down the blue block\n"
+            "unstack the red block (with the orange block on top of it) from the table\n"
+            "stack the red block (with the orange block on top of it) on top of the blue block\n")
+    assert plan_of(text) == (*PLAN[:2], UNREADABLE_STEP, PLAN[3])
+
+
+def labelled_answers(planbench):
+    """(row, label) for every answer in tests/data/extract_labels.jsonl (judged by reading)."""
+    labels = {}
+    for line in open(Path(__file__).parent / "data" / "extract_labels.jsonl"):
+        record = json.loads(line)
+        labels[(record["config"], record["model"], record["prompt_type"], record["instance_id"])] = record
+    for row in planbench_answers(planbench):
+        label = labels.pop((row["config"], row["model"], row["prompt_type"], row["instance_id"]), None)
+        if label is not None:
+            yield row, label
+    assert not labels, f"labelled answers missing from ../shared: {list(labels)[:3]}"
+
+
+def test_verdicts_agree_with_answers_judged_by_reading(planbench):
+    """tests/data/extract_labels.jsonl: every answer where our verdict and PlanBench's differed and
+    300 drawn at random (seeded) where they agreed, each labelled by reading what the model meant:
+    valid / invalid / no_plan / ambiguous. At least 98% agreement on the unambiguous ones, and no
+    answer where we call correct what the model did not intend as correct."""
+    agree, judged, false_correct = 0, 0, []
+    for row, label in labelled_answers(planbench):
+        if label["label"] == "ambiguous":
+            continue
+        folder, templates = answer_sources(planbench, row["config"])
+        instance = numbered(folder)[str(row["instance_id"])]
+        ours = correct(instance, extract(row["raw_response"] or "", instance, templates))
+        wanted = label["label"] == ("valid" if instance.solvable else "no_plan")
+        judged += 1
+        agree += ours == wanted
+        if ours and not wanted:
+            false_correct.append(label)
+    assert judged >= 700 and agree >= 0.98 * judged, (agree, judged)
+    assert false_correct == []
+
+
+def test_the_labelled_set_covers_every_disagreement_and_300_random_agreements(planbench):
+    records = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_labels.jsonl")]
+    assert {r["label"] for r in records} <= {"valid", "invalid", "no_plan", "ambiguous"}
+    assert all(r["note"] for r in records)
+    assert sum(r["sample"] == "random_agreement" for r in records) >= 300
+    table = [json.loads(line) for line in open(Path(__file__).parent / "data" / "extract_disagreements.jsonl")]
+    keys = {(r["config"], r["model"], r["prompt_type"], r["instance_id"]) for r in records}
+    assert all((d["config"], d["model"], d["prompt_type"], d["instance_id"]) in keys for d in table)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rendered_plans(), st.sampled_from(["Let {short} be {phrase}", "{short} = {phrase}", "{phrase} ({short})"]))
+def test_a_generated_plan_written_with_abbreviations_the_answer_defines_reads_back(case, definition):
+    instance, plan, _ = case
+    vocab = get(instance.vocabulary)
+    template = load_template("default", instance.domain)
+    short = {o: f"Q{chr(ord('A') + i)}" for i, o in enumerate(instance.objects)}
+    legend = "\n".join(definition.format(short=short[o], phrase=object_phrase(template, vocab, o))
+                       for o in instance.objects)
+    steps = [_action_text(template, vocab, action, lambda p: short[_object_of(template, vocab, instance, p)])
+             for action in plan]
+    text = legend + "\n\nPlan:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    assert extract(text, instance).actions == tuple(vocab.fact(a) for a in plan)
+
+
+def _object_of(template, vocab, instance, phrase):
+    return next(o for o in instance.objects if object_phrase(template, vocab, o) == phrase)
+
+
+@functools.lru_cache(maxsize=None)
+def generated_three_block_set():
+    from planbench_scale import domains
+    return tuple(domains.get("blocksworld").generate(sizes=(3, 3), steps=(2, 6), per_step=2, seed=0))
+
+
+def _typo(word, at):
+    at %= len(word)
+    return word[:at] + word[at + 1:] if len(word) > 3 else word + word[-1]
+
+
+CORRUPTIONS = {
+    "synonym": lambda line, at: re.sub(r"^\w+(?: up| down)?", ["move", "take", "lift", "grab"][at % 4], line),
+    "typo": lambda line, at: (lambda verb, rest: _typo(verb, at) + rest)(*re.match(r"(\w+)(.*)", line).groups()),
+    "move to the table": lambda line, at: "move the red block to the table",
+}
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 1000), st.integers(0, 20), st.sampled_from(sorted(CORRUPTIONS)))
+def test_a_corrupted_step_in_a_generated_plan_keeps_its_place_and_the_plan_is_invalid(pick, at, corruption):
+    instances = generated_three_block_set()
+    instance = instances[pick % len(instances)]
+    vocab, template = get(instance.vocabulary), load_template("default", instance.domain)
+    lines = plan_lines(template, vocab, instance.optimal_plan).splitlines()
+    step = at % len(lines)
+    lines[step] = CORRUPTIONS[corruption](lines[step], at)
+    extraction = extract("\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1)), instance)
+    assert len(extraction.actions) == len(lines)
+    assert extraction.actions[step] == UNREADABLE_STEP, lines[step]
+    assert any(s.line == step + 1 for s in extraction.skipped)
+    assert not validate(task_for(instance), extraction.actions).valid
+
+
+def test_remarks_on_single_steps_after_an_undelimited_plan_are_not_the_plan():
+    text = ("1. Feast object b from object a\n2. Succumb object b\n3. Attack object a\n4. Overcome object a from object b\n\n"
+            "- **Step 2**: **Succumb object b** frees the hand for the attack\n"
+            "- **Step 4**: Overcome object a from object b makes a crave b, as wanted\n")
+    assert plan_of(text, MYSTERY) == MYSTERY_PLAN
+    final = "1. Unstack blue from red\n2. Stack blue on yellow\n3. Pick up red\nSo the final plan is:\n1. Unstack blue from red\n2. Put down blue\n"
+    assert plan_of(final) == PLAN[:2]
+
+
+def test_a_step_numbered_again_replaces_the_steps_from_there_on():
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Unstack red from yellow\n"
+            "Step 3 is not applicable. Alternatively, continue without it:\n3. Pick up red\n4. Stack red on blue\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert [s.why for s in extraction.skipped] == ["the answer retracts it on the next line"]
+
+
+def test_more_one_line_shapes_arrows_step_labels_and_call_lists():
+    assert plan_of("Unstack blue from red -> put down blue -> pick up red → stack red on blue") == PLAN
+    assert plan_of("Step 1: Unstack blue from red. Step 2: Put down blue. Step 3: Pick up red.") == PLAN[:3]
+    assert plan_of("Plan: [unstack(b, a), put_down(b), pick_up(a), stack(a, b)]") == PLAN
+
+
+def test_a_numbered_statement_about_the_state_before_a_step_is_not_a_step():
+    text = "1. The blue block sits on the red block.\n2. Unstack blue from red\n3. Put down blue"
+    assert plan_of(text) == PLAN[:2]

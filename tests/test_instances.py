@@ -139,9 +139,15 @@ def test_planbench_instance_without_shipped_plan_gets_ours(planbench):
     assert missing.optimal_length == len(bfs_plan(missing.objects, missing.init, missing.goal))
 
 
-def test_unsolvable_planbench_sets_are_refused(planbench):
-    with pytest.raises(PlanbenchError, match="ships no optimal plans"):
-        load_instances(planbench / "instances" / "unsolvable_blocksworld")
+@pytest.mark.parametrize("config", ["unsolvable_blocksworld", "unsolvable_obfuscated_randomized_blocksworld"])
+def test_unsolvable_planbench_sets_import_as_unsolvable_instances(planbench, config):
+    instances = load_instances(planbench / "instances" / config)
+    assert len(instances) == 101 and all(not i.solvable and i.optimal_plan == () for i in instances)
+    for instance in instances:  # every goal puts a block in two places, two on one, or in a cycle
+        with pytest.raises(PlanbenchError, match="unsatisfiable"):
+            bw.goal_targets(instance.objects, instance.goal)
+    solvable = load_instances(planbench / "instances" / "blocksworld_3")
+    assert all(i.solvable and i.optimal_plan for i in solvable)
 
 
 def test_bad_folders_and_pddl_are_reported(tmp_path, planbench):

@@ -70,6 +70,12 @@ class Template:
     """Fixed phrases by PDDL object name (PlanBench's encoded_objects); they win over the format."""
     colours: tuple[str, ...] = ()
     """Colour names by block letter, for {colour}."""
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Extraction only: (canonical action, other spellings a model may use for it)."""
+    place_verbs: tuple[str, ...] = ()
+    """Extraction only: verbs ("put", "place") whose action depends on where the object goes."""
+    place_actions: tuple[tuple[str, str], ...] = ()
+    """Extraction only: ("table", action) and ("object", action) for a place verb's destination."""
 
 
 def render(instance: Instance, style: str = "nl", shots: int = 0, pool: Sequence[Instance] = (),
@@ -258,6 +264,9 @@ def _template(name: str, data: dict) -> Template:
     for key in ("actions", "predicates", "objects"):
         fields[key] = tuple((str(k), str(v)) for k, v in (data.get(key) or {}).items())
     fields["colours"] = tuple(data.get("colours") or ())
+    fields["synonyms"] = tuple((str(k), tuple(map(str, v))) for k, v in (data.get("synonyms") or {}).items())
+    fields["place_verbs"] = tuple(map(str, data.get("place_verbs") or ()))
+    fields["place_actions"] = tuple((str(k), str(v)) for k, v in (data.get("place_actions") or {}).items())
     try:
         template = Template(name=name, **fields)
     except TypeError as error:

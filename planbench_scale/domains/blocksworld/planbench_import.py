@@ -2,9 +2,10 @@
 
 Layout: generated_domain.pddl (or generated_domain_DERIVED.pddl), instance-N.pddl (or
 instance-N_DERIVED.pddl), optimal plans in info.json or ground_truth_plans_DERIVED.json. Ids are
-"<config>/instance-N"; objects map back to canonical names (a, b, ... as they are; o0, o1, ... to
-a, b, ...). An instance whose plan the folder does not ship gets one from our optimal search;
-a folder that ships no plans at all (PlanBench's unsolvable_* sets) is refused.
+"<config>/instance-N"; objects map back to canonical names (a, b, ... as they are, in any
+vocabulary; o0, o1, ... to a, b, ...). An instance whose plan the folder does not ship gets one from our optimal search;
+a folder that ships no plans at all (PlanBench's unsolvable_* sets) imports each problem whose goal
+cannot hold as solvable=False with optimal_plan=(), and any other problem with our optimal plan.
 
 PDDL is read with `pddl.read_task` (unified-planning), 15-40 ms a problem; `instances.load_instances`
 caches the records.
@@ -49,13 +50,12 @@ def _instance_number(path: Path) -> int:
 
 
 def _shipped_plans(folder: Path) -> dict[str, str]:
-    """The plans a folder ships, as {"instance-N.pddl": plan text}."""
+    """The plans a folder ships, as {"instance-N.pddl": plan text}; {} when it ships none."""
     for name in PLAN_FILES:
         if (folder / name).is_file():
             data = json.loads((folder / name).read_text())
             return {k: v["plan"] for k, v in data.items()} if name == "info.json" else data["plans"]
-    raise PlanbenchError(f"{folder}: ships no optimal plans ({' or '.join(PLAN_FILES)}); "
-                         "PlanBench's unsolvable_* sets are not loaded as instances")
+    return {}
 
 
 def _instance(config: str, domain_text: str, domain_file: Path, problem: Path, plans: dict) -> Instance:
@@ -68,16 +68,31 @@ def _instance(config: str, domain_text: str, domain_file: Path, problem: Path, p
                    for fact in task.fact_names(mask)] for mask in (task.init, task.goal))
     init, goal = tuple(sorted(init)), tuple(sorted(goal))
     shipped = plans.get(f"instance-{_instance_number(problem)}.pddl")
-    if shipped is None:
+    solvable = shipped is not None or _satisfiable(names, goal)
+    if shipped is not None:
+        plan = tuple(_canonical(vocab, tuple(line.strip("() ").lower().split()), rename, problem)
+                     for line in shipped.strip().splitlines() if line.strip())
+    elif solvable:
         try:
             plan = bw.optimal_plan(names, init, goal)
         except PlanbenchError as error:
             raise PlanbenchError(error.message, str(problem)) from None
     else:
-        plan = tuple(_canonical(vocab, tuple(line.strip("() ").lower().split()), rename, problem)
-                     for line in shipped.strip().splitlines() if line.strip())
+        plan = ()
     return Instance(f"{config}/instance-{_instance_number(problem)}", vocab.domain, vocab.name,
-                    names, init, goal, plan, source=str(problem))
+                    names, init, goal, plan, source=str(problem), solvable=solvable)
+
+
+def _satisfiable(names: tuple[str, ...], goal: tuple[Fact, ...]) -> bool:
+    """Whether an `on` goal can hold at all (no block in two places, on itself or in a cycle, no two
+    blocks on one); every state of Blocksworld is reachable, so such a goal always has a plan."""
+    try:
+        bw.goal_targets(names, goal)
+    except PlanbenchError as error:
+        if "unsatisfiable" in error.message:
+            return False
+        raise
+    return True
 
 
 def _vocabulary(actions: set[str], domain_file: Path) -> Vocabulary:
@@ -94,7 +109,7 @@ def _canonical_object(vocab: Vocabulary, name: str, problem: Path) -> str:
         match = re.fullmatch(re.escape(vocab.object_prefix) + r"(\d+)", name)
         if match:
             return block_name(int(match.group(1)))
-    elif re.fullmatch(r"[a-z]\d*", name):
+    if re.fullmatch(r"[a-z]\d*", name):  # unsolvable_obfuscated_randomized_* names its objects a, b, ...
         return name
     raise PDDLError(f"object {name!r} is not a block name of vocabulary {vocab.name}", str(problem))
 

@@ -1,0 +1,189 @@
+"""Choosing the plan: the action lines of an answer cut into runs, each a candidate statement.
+
+A new run starts at a plan delimiter ("[PLAN]", "[PLAN END]", a code fence), where step numbers
+restart, at a heading that introduces a plan ("Final plan:", "### Summary of the plan"), and where
+a line of prose is followed by the run's first action again (unless a numbered step heading such
+as "3. Current State: ..." says the plan is still going). Under a numbered step that already has
+its action, further action lines ("- Action: unstack ...") are commentary. A numbered line that
+names objects but no readable action, numbered next in a run, is an unreadable step of it. A line
+that retracts the step before it ("Wait, that does not work") removes that step. The plan is the
+last delimited run, or else the last run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from planbench_scale.text.lines import Line
+
+_HEADING = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?\s*(?:(?:so|thus|therefore|hence|ok|okay|alright|finally|now|then)\b,?\s*)?"
+                      r"(?:(?:here is|here's|this is)\s+)?(?:(?:the|my|our|a)\s+)?"
+                      r"(?:(?:final|corrected|revised|complete|full|draft|proposed|optimal|correct|new|updated|"
+                      r"valid|initial|first|second)\s+)?(?:plan|solution|answer|summary(?:\s+of\s+(?:the\s+)?"
+                      r"(?:plan|steps|actions))?|sequence\s+of\s+actions)(?:\s+is)?(?:\s+as\s+follows)?\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$",
+                      re.IGNORECASE)
+_COMMENTARY = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?[\w\s-]{0,30}?\b(?:explanation|explanations|reasoning|verification"
+                         r"|justification|notes?|breakdown|analysis|rationale|key steps)\b[^:]{0,60}(?::|\**\s*$)",
+                         re.IGNORECASE)
+_COMMENTARY_WORDS = ("explanation", "reasoning", "verification", "justification", "note", "breakdown",
+                     "analysis", "rationale", "key steps")
+_HEADING_WORDS = ("plan", "summary", "solution", "answer", "sequence")
+_RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not work|doesn't work|fails?|wrong"
+                      r"|invalid|mistake|not (?:possible|correct|valid|allowed))"
+                      r"|\(?(?:this|that|it)\s+(?:fails|does not work|doesn't work|is (?:not possible|invalid"
+                      r"|wrong|incorrect|not allowed|not valid))\b)", re.IGNORECASE)
+
+
+@dataclass
+class Runs:
+    """The action lines cut into runs, each a candidate statement of the plan."""
+
+    runs: list = field(default_factory=list)
+    """(lines, delimited) pairs in answer order; delimited runs sat between plan delimiters."""
+    restated: list = field(default_factory=list)
+    """Unnumbered action lines under a numbered step that already has its action."""
+    retracted: list = field(default_factory=list)
+    """Action lines the answer retracted on the line after them."""
+    rejected: list = field(default_factory=list)
+    """Lines that name an action and reject it ("... is not correct")."""
+    commentary: list = field(default_factory=list)
+    """Action lines under an "Explanation:" heading after a plan."""
+    current: list = field(default_factory=list)
+    """The run being built."""
+    inside: bool = False
+    """Whether an opening delimiter or code fence is open."""
+
+    def close(self, delimited: bool) -> None:
+        """Keep the current run if it holds an action or two unreadable steps (a plan none of whose
+        steps can be read is still a plan, not a claim that there is none); start a new one."""
+        if any(line.actions for line in self.current) or len(self.current) >= 2:
+            self.runs.append((self.current, delimited))
+        self.current = []
+
+    def best(self) -> tuple[list, bool]:
+        """The last delimited run if there is one, else the last run that does not just comment on
+        steps of an earlier one; and whether it is delimited."""
+        delimited = [run for run in self.runs if run[1]]
+        if delimited:
+            return delimited[-1]
+        kept = [run for i, run in enumerate(self.runs) if not _comments_on(run[0], self.runs[:i])]
+        return (kept or self.runs)[-1]
+
+
+@dataclass
+class _Cursor:
+    """Where the cutting stands inside the current run."""
+
+    prose_since: bool = False
+    """Whether a line of prose came since the last action line."""
+    last_step: int | None = None
+    """The step number of the run's last numbered action line."""
+    context: int | None = None
+    """The step number of the numbered line we are under."""
+    step_actions: set = field(default_factory=set)
+    """The actions the current numbered step already has."""
+    pending: Line | None = None
+    """The last numbered line with objects but no action: a step if the next step follows it."""
+    explaining: bool = False
+    """Whether an "Explanation:" heading after a plan is open (until a delimiter or plan heading)."""
+
+
+def cut(lines: list[Line]) -> Runs:
+    """The answer's action lines cut into runs."""
+    state, at = Runs(), _Cursor()
+    for line in lines:
+        if line.mark in ("open", "close", "fence"):
+            closing = line.mark == "close" or (line.mark == "fence" and state.inside)
+            state.close(delimited=state.inside or closing)
+            state.inside, at = not closing, _Cursor()
+            continue
+        if line.step is not None:
+            at.context, at.step_actions = line.step, set()
+        if line.loose and state.current and at.last_step is not None and line.step == at.last_step + 1:
+            line = _unread(line)
+        elif (line.actions or line.unread_step) and at.pending is not None and line.step == at.pending.step + 1:
+            _action(state, at, _unread(at.pending))
+        if line.rejected:
+            state.rejected.append(line)
+        at.pending = line if line.loose else (at.pending if line.step is None else None)
+        if not (line.actions or line.unread_step):
+            _prose(state, at, line)
+        elif at.explaining:
+            state.commentary.append(line)
+        else:
+            _action(state, at, line)
+    state.close(delimited=state.inside)
+    return state
+
+
+def _comments_on(lines: list[Line], earlier: list) -> bool:
+    """Whether a run only remarks on steps of an earlier run ("- Step 2: Succumb object b frees the
+    hand"): every action line says more after its action, and its actions come in an earlier run's order."""
+    actions = [a for line in lines for a in line.actions]
+    if not actions or not all(line.remark for line in lines if line.actions):
+        return False
+    return any(_in_order(actions, [a for line in run for a in line.actions]) for run, _ in earlier)
+
+
+def _in_order(short: list, long: list) -> bool:
+    items = iter(long)
+    return all(any(a == b for b in items) for a in short)
+
+
+def _unread(line: Line) -> Line:
+    """A numbered line with objects but no action, as an unreadable step of the plan."""
+    return Line(line.number, line.text, (), line.step, "no action of this problem is named", unread_step=True)
+
+
+def _corrects(state: Runs, line: Line) -> bool:
+    """A step numbered again from n > 1 ("4. ... Alternatively: 4. ...") replaces the run's steps
+    from n on: those are retracted and the run goes on (unless the line only remarks on a step)."""
+    kept = [i for i, old in enumerate(state.current) if old.step is not None and old.step < line.step]
+    if line.step <= 1 or line.remark or not kept:
+        return False
+    cut = kept[-1] + 1
+    while cut < len(state.current) and state.current[cut].step is None:
+        cut += 1
+    state.retracted += state.current[cut:]
+    del state.current[cut:]
+    return True
+
+
+def _prose(state: Runs, at: _Cursor, line: Line) -> None:
+    """A line that is no step: it may retract the step before it, or head a new statement of the plan."""
+    text = line.text.strip()
+    if not text:
+        return
+    if not at.prose_since and state.current and _RETRACT.match(text):
+        state.retracted.append(state.current.pop())
+        steps = [kept.step for kept in state.current if kept.step is not None]
+        at.last_step, at.step_actions = (steps[-1] if steps else None), set()
+        return
+    low = text[:120].lower()
+    if line.step is None and (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) \
+            and _COMMENTARY.match(text):
+        state.close(delimited=state.inside)
+        at.explaining = True
+    elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
+        state.close(delimited=False)
+        at.last_step, at.context, at.step_actions, at.explaining = None, None, set(), False
+    at.prose_since = True
+
+
+def _action(state: Runs, at: _Cursor, line: Line) -> None:
+    """An action line (or unreadable step): a step of the current run, a restart, or commentary."""
+    if at.context is not None and line.step is None and at.step_actions:
+        state.restated.append(line)
+        return
+    restart = line.step is not None and at.last_step is not None and line.step <= at.last_step
+    repeat = (at.context is None and at.prose_since and state.current
+              and line.actions[:1] == state.current[0].actions[:1])
+    if restart and _corrects(state, line):
+        pass
+    elif restart or repeat:
+        state.close(delimited=False)
+    state.current.append(line)
+    at.last_step = line.step if line.step is not None else at.last_step
+    at.step_actions |= set(line.actions)
+    at.prose_since = False
