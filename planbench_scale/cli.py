@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from planbench_scale import __version__, cli_answers, runner
+from planbench_scale.cli_hosted import reasoning_options
 from planbench_scale.backends import BACKENDS
 from planbench_scale.domains import DOMAINS
 from planbench_scale.errors import PlanbenchError
@@ -150,6 +151,7 @@ def _sampling_options(function):
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
 @_sampling_options
+@reasoning_options
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed; each request's seed derives from it.")
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
@@ -165,14 +167,14 @@ def _sampling_options(function):
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
 def run(instances, model, engine, base_url, form, out, resume, limit, tensor_parallel_size,
-        data_parallel_size, temperature, top_p, max_tokens, stop, **settings):
+        data_parallel_size, temperature, top_p, max_tokens, stop, hosted, **settings):
     """Sample or revise plans with a model; every answer is validated and stored as it arrives.
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
     """
     sampling = Sampling(temperature, top_p, max_tokens, stop)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
-                                 tensor_parallel_size, data_parallel_size)
+                                 tensor_parallel_size, data_parallel_size, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))

@@ -49,6 +49,8 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
         try:
             backend = backends.open_backend(config.engine)
             with _ProgressBar(config.settings, len(instances), show_progress) as bar:
+                if hasattr(backend, "on_wait"):  # HTTP backends tell of requests in flight
+                    backend.on_wait = bar.waiting
                 return run_strategy(backend, instances, writer, config.settings, pool, bar.update)
         except KeyboardInterrupt:
             raise PlanbenchError(INTERRUPTED) from None
@@ -79,6 +81,10 @@ class _ProgressBar:
         self.bar.set_postfix_str(f"instances {progress.finished}/{progress.instances}, "
                                  f"{rate:.0f} tok/s, valid {progress.valid}, "
                                  f"solved {progress.solved}", refresh=False)
+
+    def waiting(self, in_flight: int, seconds: float) -> None:
+        """Shown while no answer arrives: how many requests wait, and for how long."""
+        self.bar.set_postfix_str(f"{in_flight} requests in flight, oldest {seconds:.0f}s")
 
     def __enter__(self):
         return self
