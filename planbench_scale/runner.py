@@ -112,7 +112,7 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
                   per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print,
-                  time_limit: float = 20.0) -> None:
+                  time_limit: float = 20.0, unsolvable: float = 0.0) -> None:
     """One set per domain (DIR/<domain>/ when there are several), the same problems in each.
 
     Every option and folder is checked (and the folders made) before anything is generated;
@@ -128,9 +128,11 @@ def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int
         for name, folder in folders.items():
             say(f"{name}: generating into {folder}")
             instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
-                                     lambda message: say(f"  {message}"), time_limit)
+                                     lambda message: say(f"  {message}"), time_limit, unsolvable)
             write_set(instances, folder)
-            say(f"{name}: wrote {len(instances)} instances to {folder}")
+            impossible = sum(not i.solvable for i in instances)
+            say(f"{name}: wrote {len(instances)} instances to {folder}"
+                + (f" ({impossible} unsolvable)" if impossible else ""))
     except BaseException:
         for folder in made:
             if folder.is_dir() and not any(folder.iterdir()):
