@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import __version__, cli_answers, runner
+from planbench_scale import __version__, cli_answers, cli_batch, runner
 from planbench_scale.cli_hosted import reasoning_options
 from planbench_scale.backends import BACKENDS
 from planbench_scale.domains import DOMAINS
@@ -225,6 +225,7 @@ def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed):
 
 for command in cli_answers.COMMANDS:
     main.add_command(command)
+main.add_command(cli_batch.batch_commands(run))
 
 if __name__ == "__main__":  # python -m planbench_scale.cli (vLLM worker processes need the guard)
     main()

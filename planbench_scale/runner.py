@@ -25,29 +25,32 @@ INTERRUPTED = ("interrupted: the samples stored so far are safe; run the same co
 
 
 def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
-             limit: int | None = None) -> tuple[RunConfig, list[Instance], list[Instance]]:
-    """(config, the instances to run, their whole set) for a run, before any model is loaded."""
+             limit: int | None = None, resolve=backends.resolve
+             ) -> tuple[RunConfig, list[Instance], list[Instance]]:
+    """(config, the instances to run, their whole set) for a run, before any model is loaded;
+    `resolve` completes the engine config (default: the backend's own, which may connect)."""
     strategy(settings.strategy)  # an unknown strategy is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
     for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
         load_template(settings.templates, domain)
-    config = RunConfig(settings, backends.resolve(engine),
+    config = RunConfig(settings, resolve(engine),
                        InstanceSource(str(Path(instances).resolve()), limit, len(chosen)),
                        environment())
     return config, chosen, pool
 
 
 def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Instance],
-            out: str | Path, resume: bool = False, show_progress: bool = True) -> Progress:
-    """Run a config into the run folder `out` (created, or resumed), storing every sample.
+            out: str | Path, resume: bool = False, show_progress: bool = True,
+            backend: backends.Backend | None = None) -> Progress:
+    """Run a config into the run folder `out` (created, or resumed), storing every sample;
+    `backend` answers (default: the one the config names, opened here; either is closed).
 
     Ctrl-C is one clear error; whatever was answered before it is stored.
     """
     with RunWriter(out, config, instances, resume=resume) as writer:
-        backend = None
         try:
-            backend = backends.open_backend(config.engine)
+            backend = backend or backends.open_backend(config.engine)
             with _ProgressBar(config.settings, len(instances), show_progress) as bar:
                 if hasattr(backend, "on_wait"):  # HTTP backends tell of requests in flight
                     backend.on_wait = bar.waiting

@@ -2,16 +2,12 @@
 default model; and the hosted options' bad input, refused before anything is stored."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
+from vllm_server import vllm_server
 
-from planbench_scale.backends import cpu_model
 from planbench_scale.records import EngineConfig
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.store import read_config, read_samples
@@ -20,52 +16,11 @@ KEY = "sk-local-7f3a9c2e41d8b6a5"
 RUN = [sys.executable, "-m", "planbench_scale.cli", "run"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory):
-    """The CPU model served on 127.0.0.1 with `--api-key KEY` (extra arguments to the server
-    command; ended by process group, and checked gone)."""
-    port, log = free_port(), tmp_path_factory.mktemp("server") / "server.log"
-    process = subprocess.Popen([*cpu_model.server_command(port=port), "--api-key", KEY],
-                               env={**cpu_model.ENVIRONMENT, **os.environ},
-                               stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 400
-        while time.time() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 401:
-                    break
-            except httpx.TransportError:
-                time.sleep(1)
-        assert process.poll() is None, log.read_text()[-3000:]
+    """The CPU model served on 127.0.0.1 with `--api-key KEY`."""
+    with vllm_server(tmp_path_factory.mktemp("server") / "server.log", ["--api-key", KEY]) as url:
         yield url
-    finally:
-        end_group(process)
-
-
-def end_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group, SIGKILL to what is left after 20 s (vLLM's engine
-    core and workers outlive the API process), and wait until the group is gone."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline, signal_sent = time.time() + 60, signal.SIGTERM
-    while time.time() < deadline:
-        process.poll()
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        if signal_sent == signal.SIGTERM and time.time() > deadline - 40:
-            os.killpg(process.pid, signal.SIGKILL)
-            signal_sent = signal.SIGKILL
-        time.sleep(0.5)
-    pytest.fail(f"the server's process group {process.pid} is still there")
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,72 @@ WAITING_REPORT = 5.0
 """Seconds between reports of the requests in flight while none finishes."""
 
 
-class OpenAIBackend:
+class OpenAIFormat:
+    """Request bodies and replies in the OpenAI API's shapes, for a server or for batch files."""
+
+    def __init__(self, source: str, model: str | None, form: str = "text",
+                 api_key: str | None = None, extra: dict | None = None, omit: Iterable[str] = ()):
+        """`source`: how errors name where replies come from ("the server at URL");
+        `form`: "text" (/completions) or "chat" (/chat/completions); `extra`: fields added to
+        every request body; `omit`: fields never sent; `api_key`: never shown in errors."""
+        if form not in ("text", "chat"):
+            raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
+        self.source, self.model, self.form = source, model, form
+        self.key, self.extra, self.omit = api_key, dict(extra or {}), set(omit)
+
+    def _error(self, message: str) -> PlanbenchError:
+        """A PlanbenchError about the source of replies (source + " " + message), the API key
+        never in it."""
+        text = f"{self.source} {message}"
+        return PlanbenchError(text.replace(self.key, "***") if self.key else text)
+
+    def _body(self, request: Request, sampling: Sampling) -> dict:
+        """The JSON body of one request: chat requests bound the length with
+        max_completion_tokens (what reasoning models need), text requests with max_tokens."""
+        limit = "max_tokens" if self.form == "text" else "max_completion_tokens"
+        body = {"model": self.model, "n": request.n, "temperature": sampling.temperature,
+                "top_p": sampling.top_p, limit: sampling.max_tokens, "seed": request.seed}
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if self.form == "text":
+            body["prompt"] = request.prompt.text
+        else:
+            body["messages"] = [{"role": r, "content": c} for r, c in request.prompt.messages]
+        body = {key: value for key, value in body.items() if key not in self.omit}
+        return body | self.extra
+
+    def _result(self, request: Request, reply: dict, sampling: Sampling) -> Result:
+        """A server reply as our Result (at most `request.n` answers)."""
+        try:
+            choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))[:request.n]
+            answers = [self._answer_of(choice) for choice in choices]
+            usage = reply.get("usage") or {}
+            details = usage.get("completion_tokens_details") or {}
+        except (KeyError, TypeError, AttributeError) as error:
+            raise self._error(f"sent a reply without {error}: {str(reply)[:300]}") from None
+        texts = [text for _, text in answers]
+        cut = [choice.get("finish_reason") == "length" for choice in choices]
+        tokens = _share(usage.get("completion_tokens") or 0, texts, cut, sampling.max_tokens)
+        thinking = _reasoning_tokens(details.get("reasoning_tokens"), answers, tokens,
+                                     sampling.max_tokens)
+        completions = tuple(Completion(text, usage.get("prompt_tokens") or 0, count,
+                                       choice.get("finish_reason") or "length", reasoning, spent)
+                            for (reasoning, text), count, spent, choice
+                            in zip(answers, tokens, thinking, choices))
+        return Result(request, completions)
+
+    def _answer_of(self, choice: dict) -> tuple[str, str]:
+        """(reasoning, answer) of one choice; a null text is an empty answer."""
+        if self.form == "text":
+            return split(choice["text"] or "")
+        message = choice["message"]
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if reasoning:
+            return reasoning, message.get("content") or ""
+        return split(message.get("content") or "")
+
+
+class OpenAIBackend(OpenAIFormat):
     """Answers requests through an OpenAI-compatible HTTP server."""
 
     def __init__(self, base_url: str, model: str | None = None, form: str = "text",
@@ -62,24 +127,15 @@ class OpenAIBackend:
                  backoff: float = 1.0, api_key: str | None = None, extra: dict | None = None,
                  omit: Iterable[str] = ()):
         """`base_url` ends in /v1; `model`: a name the server serves (None: its first);
-        `form`: "text" (/completions) or "chat" (/chat/completions); `timeout`: seconds per
-        request; `extra`: fields added to every request body; `omit`: fields never sent."""
-        if form not in ("text", "chat"):
-            raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
-        self.base_url, self.form = base_url.rstrip("/"), form
+        `timeout`: seconds per request; the rest as for `OpenAIFormat`."""
+        self.base_url = base_url.rstrip("/")
+        super().__init__(f"the server at {self.base_url}", model, form, api_key, extra, omit)
         self.concurrency, self.retries, self.backoff = concurrency, retries, backoff
-        self.timeout, self.extra, self.omit = timeout, dict(extra or {}), set(omit)
-        self.key = api_key
+        self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.on_wait: Callable[[int, float], None] | None = None
         """Told (requests in flight, seconds the oldest has waited) while none finishes."""
         self.model = self._check_server(model)
-
-    def _error(self, message: str) -> PlanbenchError:
-        """A PlanbenchError about this server ("the server at URL " + message), the API key
-        never in it."""
-        text = f"the server at {self.base_url} {message}"
-        return PlanbenchError(text.replace(self.key, "***") if self.key else text)
 
     def _check_server(self, model: str | None) -> str:
         """The model to use, after checking that the server answers, takes the key, serves it."""
@@ -194,51 +250,6 @@ class OpenAIBackend:
                               f"{reply.text[:200]!r}")
         return data
 
-    def _body(self, request: Request, sampling: Sampling) -> dict:
-        """The JSON body of one request: chat requests bound the length with
-        max_completion_tokens (what reasoning models need), text requests with max_tokens."""
-        limit = "max_tokens" if self.form == "text" else "max_completion_tokens"
-        body = {"model": self.model, "n": request.n, "temperature": sampling.temperature,
-                "top_p": sampling.top_p, limit: sampling.max_tokens, "seed": request.seed}
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
-        if self.form == "text":
-            body["prompt"] = request.prompt.text
-        else:
-            body["messages"] = [{"role": r, "content": c} for r, c in request.prompt.messages]
-        body = {key: value for key, value in body.items() if key not in self.omit}
-        return body | self.extra
-
-    def _result(self, request: Request, reply: dict, sampling: Sampling) -> Result:
-        """A server reply as our Result (at most `request.n` answers)."""
-        try:
-            choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))[:request.n]
-            answers = [self._answer_of(choice) for choice in choices]
-            usage = reply.get("usage") or {}
-            details = usage.get("completion_tokens_details") or {}
-        except (KeyError, TypeError, AttributeError) as error:
-            raise self._error(f"sent a reply without {error}: {str(reply)[:300]}") from None
-        texts = [text for _, text in answers]
-        cut = [choice.get("finish_reason") == "length" for choice in choices]
-        tokens = _share(usage.get("completion_tokens") or 0, texts, cut, sampling.max_tokens)
-        thinking = _reasoning_tokens(details.get("reasoning_tokens"), answers, tokens,
-                                     sampling.max_tokens)
-        completions = tuple(Completion(text, usage.get("prompt_tokens") or 0, count,
-                                       choice.get("finish_reason") or "length", reasoning, spent)
-                            for (reasoning, text), count, spent, choice
-                            in zip(answers, tokens, thinking, choices))
-        return Result(request, completions)
-
-    def _answer_of(self, choice: dict) -> tuple[str, str]:
-        """(reasoning, answer) of one choice; a null text is an empty answer."""
-        if self.form == "text":
-            return split(choice["text"] or "")
-        message = choice["message"]
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        if reasoning:
-            return reasoning, message.get("content") or ""
-        return split(message.get("content") or "")
-
     def close(self) -> None:
         """Nothing to release: clients live only as long as one `generate` call."""
 
@@ -321,10 +332,10 @@ def from_config(config: EngineConfig, **options) -> OpenAIBackend:
     """A client for the server a config names; `options` go to `OpenAIBackend`."""
     return OpenAIBackend(config.base_url or "http://127.0.0.1:8000/v1", config.model, config.form,
                          timeout=config.request_timeout, api_key=api_key(config),
-                         extra=_extra(config), omit=config.omit, **options)
+                         extra=request_extra(config), omit=config.omit, **options)
 
 
-def _extra(config: EngineConfig) -> dict:
+def request_extra(config: EngineConfig) -> dict:
     """Fields added to every request: reasoning effort, then the config's extra body."""
     effort = {"reasoning_effort": config.reasoning_effort} if config.reasoning_effort else {}
     return effort | config.extra_body
