@@ -277,7 +277,8 @@ def test_429_waits_as_long_as_retry_after_says(server):
      r"not an OpenAI JSON object \(text/html\): '<html>"),
     ((200, b"upstream error", "text/plain"), "not an OpenAI JSON object"),
     ((200, ["not", "an", "object"]), "not an OpenAI JSON object"),
-    ((200, {"choices": ["just text"]}), "sent a reply without"),
+    ((200, {"choices": ["just text"]}), "choices are not a list of objects"),
+    ((200, {"answer": "(pick-up a)"}), "choices are not a list of objects"),
     ((200, {"choices": [{"index": 0, "finish_reason": "stop"}]}), "sent a reply without 'text'"),
 ])
 def test_a_reply_that_is_not_an_openai_reply_is_a_clear_error_naming_the_server(server, reply, message):

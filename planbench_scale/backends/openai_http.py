@@ -90,6 +90,10 @@ class OpenAIFormat:
 
     def _result(self, request: Request, reply: dict, sampling: Sampling) -> Result:
         """A server reply as our Result (at most `request.n` answers)."""
+        if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list) or not all(
+                isinstance(choice, dict) for choice in reply["choices"]):
+            raise self._error(f"sent a reply whose choices are not a list of objects: "
+                              f"{str(reply)[:300]}")
         try:
             choices = sorted(reply["choices"], key=lambda c: c.get("index", 0))[:request.n]
             answers = [self._answer_of(choice) for choice in choices]
