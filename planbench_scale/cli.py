@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import __version__, cli_answers, runner
+from planbench_scale import __version__, cli_answers, cli_batch, runner
+from planbench_scale.cli_hosted import reasoning_options
 from planbench_scale.backends import BACKENDS
 from planbench_scale.domains import DOMAINS
 from planbench_scale.errors import PlanbenchError
@@ -77,9 +78,11 @@ def _say(message: str) -> None:
               help="Keep each `on` fact of the goal state with probability 1/2 instead of all of them.")
 @click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds the optimal search may take per drawn instance before it is skipped.")
+@click.option("--unsolvable", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
+              help="Fraction of the set whose goal no state satisfies (right answer: no plan), marked in the manifest.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="New (or empty) folder to write domain.pddl, one problem PDDL per instance and manifest.jsonl.")
-def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, out):
+def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, out):
     """Generate an instance set stratified by optimal plan length.
 
     Initial and goal states are drawn uniformly over all states of the object count, goals are
@@ -88,7 +91,7 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, out
     Example: planbench-scale generate --domain mystery --objects 3-20 --steps 2-40 --per-step 20 --out sets/m0
     """
     runner.generate_sets(names, _range(sizes), _range(steps), per_step, seed, partial_goals, out,
-                         _say, time_limit)
+                         _say, time_limit, unsolvable)
 
 
 @main.command("report")
@@ -150,6 +153,7 @@ def _sampling_options(function):
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
 @_sampling_options
+@reasoning_options
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed; each request's seed derives from it.")
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
@@ -165,14 +169,14 @@ def _sampling_options(function):
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
 def run(instances, model, engine, base_url, form, out, resume, limit, tensor_parallel_size,
-        data_parallel_size, temperature, top_p, max_tokens, stop, **settings):
+        data_parallel_size, temperature, top_p, max_tokens, stop, hosted, **settings):
     """Sample or revise plans with a model; every answer is validated and stored as it arrives.
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
     """
     sampling = Sampling(temperature, top_p, max_tokens, stop)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
-                                 tensor_parallel_size, data_parallel_size)
+                                 tensor_parallel_size, data_parallel_size, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
@@ -221,6 +225,7 @@ def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed):
 
 for command in cli_answers.COMMANDS:
     main.add_command(command)
+main.add_command(cli_batch.batch_commands(run))
 
 if __name__ == "__main__":  # python -m planbench_scale.cli (vLLM worker processes need the guard)
     main()

@@ -26,10 +26,17 @@ CACHE_VERSION = 3
 
 def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
                  per_step: int = 20, seed: int = 0, partial_goals: bool = False,
-                 progress: domains.Progress | None = None, time_limit: float = 20.0) -> list[Instance]:
-    """A set stratified by optimal plan length in the domain called `domain` (see Domain.generate)."""
-    return domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress,
-                                        time_limit)
+                 progress: domains.Progress | None = None, time_limit: float = 20.0,
+                 unsolvable: float = 0.0) -> list[Instance]:
+    """A set stratified by optimal plan length in the domain called `domain` (see Domain.generate),
+    with a fraction `unsolvable` (0 <= f < 1) of the whole set made of instances whose goal no
+    state satisfies (see Domain.unsolvable), listed after the solvable ones."""
+    if not 0 <= unsolvable < 1:
+        raise PlanbenchError(f"the unsolvable fraction must be at least 0 and below 1, not {unsolvable}")
+    solvable = domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress,
+                                            time_limit)
+    count = round(len(solvable) * unsolvable / (1 - unsolvable))
+    return solvable + domains.get(domain).unsolvable(sizes, count, seed)
 
 
 def new_folder(out: str | Path) -> Path:

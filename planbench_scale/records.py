@@ -18,11 +18,12 @@ from functools import cached_property
 Fact = tuple[str, ...]
 """A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the `Sample` row layout; bumped whenever a column changes meaning.
 
 2: `n_blocks` became `n_objects`; `parent`, `depth` and `score` were added for tree searches.
-Rows of version 1 still read (see `store.read_samples`)."""
+3: `reasoning` and `reasoning_tokens` were added (a reasoning model's thinking, kept apart from
+the answer in `text`). Rows of versions 1 and 2 still read (see `store.read_samples`)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class Completion:
     """Tokens generated."""
     finish_reason: str
     """"stop", "length" (cut at max_tokens) or the backend's own word."""
+    reasoning: str = ""
+    """A reasoning model's thinking, kept apart from `text` (empty when there is none)."""
+    reasoning_tokens: int = 0
+    """Of `completion_tokens`, those spent on reasoning (0 when there is none)."""
 
 
 class Outcome(str, enum.Enum):
@@ -234,6 +239,10 @@ class Sample:
     """Depth of the node in a tree search (0 for a root or a whole answer)."""
     score: float | None = None
     """The search's score of this node, when the strategy scores."""
+    reasoning: str = ""
+    """`Completion.reasoning`: the thinking, which the extractor never reads."""
+    reasoning_tokens: int = 0
+    """`Completion.reasoning_tokens` (counted in `completion_tokens` too)."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this row."""
 
@@ -296,6 +305,20 @@ class EngineConfig:
     """vLLM data parallelism (engine "vllm")."""
     parameters: int | None = None
     """The model's parameter count where it can be read (for FLOPs = 2 x parameters x tokens)."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the server's API key (never the key itself)."""
+    reasoning_effort: str | None = None
+    """"low", "medium" or "high", sent as `reasoning_effort` (None: not sent)."""
+    extra_body: dict = field(default_factory=dict)
+    """Provider-specific fields added to every request body (engine "openai")."""
+    omit: tuple[str, ...] = ()
+    """Request fields never sent (e.g. "temperature" for reasoning models that refuse it)."""
+    price_in: float | None = None
+    """USD per million prompt tokens (None: unknown)."""
+    price_out: float | None = None
+    """USD per million generated tokens, reasoning tokens included (None: unknown)."""
+    request_timeout: float = 1800.0
+    """Seconds one HTTP request may take before it is retried (reasoning models think long)."""
 
 
 @dataclass(frozen=True)
@@ -312,7 +335,11 @@ class InstanceSource:
 
 CONFIG_VERSION = 2
 """Version of config.json. 1: an untyped dict {"schema_version", "settings", "engine",
-"instances", "environment"}; 2: the same keys written from `RunConfig`, plus "config_version"."""
+"instances", "environment"}; 2: the same keys written from `RunConfig`, plus "config_version"
+(engines gained optional fields later; configs without them read with their defaults)."""
+
+NOT_COMPARED = ("api_key_env", "request_timeout")
+"""Engine fields a resumed run may change (a new key's variable, a longer timeout)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +368,8 @@ class RunConfig:
         data = self.to_json()
         for key in ("environment", "schema_version", "config_version"):
             data.pop(key)
+        for key in NOT_COMPARED:
+            data["engine"].pop(key)
         return data
 
 
@@ -351,11 +380,17 @@ def run_config_from_json(data: dict) -> RunConfig:
     sampling["stop"] = tuple(sampling.get("stop") or ())
     return RunConfig(
         settings=Settings(sampling=Sampling(**_known(Sampling, sampling)), **_known(Settings, settings)),
-        engine=EngineConfig(**_known(EngineConfig, data.get("engine") or {})),
+        engine=_engine(data.get("engine") or {}),
         instances=InstanceSource(**_known(InstanceSource, data.get("instances") or {})),
         environment=data.get("environment") or {},
         schema_version=data.get("schema_version", 1),
         config_version=data.get("config_version", 1))
+
+
+def _engine(values: dict) -> EngineConfig:
+    engine = _known(EngineConfig, values)
+    engine["omit"] = tuple(engine.get("omit") or ())
+    return EngineConfig(**engine)
 
 
 def _known(kind, values: dict) -> dict:

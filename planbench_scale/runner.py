@@ -25,30 +25,35 @@ INTERRUPTED = ("interrupted: the samples stored so far are safe; run the same co
 
 
 def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
-             limit: int | None = None) -> tuple[RunConfig, list[Instance], list[Instance]]:
-    """(config, the instances to run, their whole set) for a run, before any model is loaded."""
+             limit: int | None = None, resolve=backends.resolve
+             ) -> tuple[RunConfig, list[Instance], list[Instance]]:
+    """(config, the instances to run, their whole set) for a run, before any model is loaded;
+    `resolve` completes the engine config (default: the backend's own, which may connect)."""
     strategy(settings.strategy)  # an unknown strategy is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
     for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
         load_template(settings.templates, domain)
-    config = RunConfig(settings, backends.resolve(engine),
+    config = RunConfig(settings, resolve(engine),
                        InstanceSource(str(Path(instances).resolve()), limit, len(chosen)),
                        environment())
     return config, chosen, pool
 
 
 def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Instance],
-            out: str | Path, resume: bool = False, show_progress: bool = True) -> Progress:
-    """Run a config into the run folder `out` (created, or resumed), storing every sample.
+            out: str | Path, resume: bool = False, show_progress: bool = True,
+            backend: backends.Backend | None = None) -> Progress:
+    """Run a config into the run folder `out` (created, or resumed), storing every sample;
+    `backend` answers (default: the one the config names, opened here; either is closed).
 
     Ctrl-C is one clear error; whatever was answered before it is stored.
     """
     with RunWriter(out, config, instances, resume=resume) as writer:
-        backend = None
         try:
-            backend = backends.open_backend(config.engine)
+            backend = backend or backends.open_backend(config.engine)
             with _ProgressBar(config.settings, len(instances), show_progress) as bar:
+                if hasattr(backend, "on_wait"):  # HTTP backends tell of requests in flight
+                    backend.on_wait = bar.waiting
                 return run_strategy(backend, instances, writer, config.settings, pool, bar.update)
         except KeyboardInterrupt:
             raise PlanbenchError(INTERRUPTED) from None
@@ -80,6 +85,10 @@ class _ProgressBar:
                                  f"{rate:.0f} tok/s, valid {progress.valid}, "
                                  f"solved {progress.solved}", refresh=False)
 
+    def waiting(self, in_flight: int, seconds: float) -> None:
+        """Shown while no answer arrives: how many requests wait, and for how long."""
+        self.bar.set_postfix_str(f"{in_flight} requests in flight, oldest {seconds:.0f}s")
+
     def __enter__(self):
         return self
 
@@ -106,7 +115,7 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
                   per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print,
-                  time_limit: float = 20.0) -> None:
+                  time_limit: float = 20.0, unsolvable: float = 0.0) -> None:
     """One set per domain (DIR/<domain>/ when there are several), the same problems in each.
 
     Every option and folder is checked (and the folders made) before anything is generated;
@@ -122,9 +131,11 @@ def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int
         for name, folder in folders.items():
             say(f"{name}: generating into {folder}")
             instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
-                                     lambda message: say(f"  {message}"), time_limit)
+                                     lambda message: say(f"  {message}"), time_limit, unsolvable)
             write_set(instances, folder)
-            say(f"{name}: wrote {len(instances)} instances to {folder}")
+            impossible = sum(not i.solvable for i in instances)
+            say(f"{name}: wrote {len(instances)} instances to {folder}"
+                + (f" ({impossible} unsolvable)" if impossible else ""))
     except BaseException:
         for folder in made:
             if folder.is_dir() and not any(folder.iterdir()):

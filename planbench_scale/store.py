@@ -44,7 +44,7 @@ SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
 
 LEGACY = {"n_blocks": ("n_objects", pa.int64())}
 """Columns of older row layouts: old name -> (current name, type)."""
-DEFAULTS = {"parent": -1, "depth": 0}
+DEFAULTS = {"parent": -1, "depth": 0, "reasoning": "", "reasoning_tokens": 0}
 """Values of columns that older rows lack (others are null)."""
 _READ_SCHEMA = pa.schema(list(SAMPLE_SCHEMA) + [(old, kind) for old, (_, kind) in LEGACY.items()])
 

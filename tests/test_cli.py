@@ -68,6 +68,11 @@ def cases(root):
         "validate a broken problem": ["validate", "--domain", s / "domain.pddl", "--problem",
                                       root / "secret.pddl", "--plan", root / "plan.txt"],
         "demo with an empty range": ["demo", "--steps", "8-2", "--out", root / "d"],
+        "run with an extra body that is no object": ["run", "--instances", s, "--engine", "openai",
+                                                     "--extra-body", "[1]", "--out", root / "r4"],
+        "batch write without a model": ["batch", "write", "--instances", s, "--out", root / "b1",
+                                        root / "b1.jsonl"],
+        "batch read of a live run": ["batch", "read", run, root / "secret.pddl"],
     }
 
 

@@ -19,3 +19,26 @@ def test_a_negative_seed_draws_a_randomized_vocabulary():
     assert vocab.name == "randomized:-5" and get("randomized").vocabulary("randomized:-5") == vocab
     [instance] = generate_set(vocab, (3, 3), (2, 2), 1, -5)
     assert instance.vocabulary == "randomized:-5" and instance.optimal_length == 2
+
+
+def test_unsolvable_instances_have_impossible_goals_certified_and_the_same_in_every_vocabulary():
+    from planbench_scale.domains.blocksworld import states
+    from planbench_scale.domains.blocksworld.generate import unsatisfiable, unsolvable_set
+    made = unsolvable_set(get("blocksworld").vocabulary(), (2, 6), 40, seed=3)
+    kinds = set()
+    for instance in made:
+        assert not instance.solvable and instance.optimal_plan == () and unsatisfiable(instance.objects, instance.goal)
+        lowers = [fact[2] for fact in instance.goal]
+        kinds.add("two on one" if len(set(lowers)) < len(lowers) else "cycle")
+        assert states.state_of_facts(instance.objects, instance.init)  # a real initial state
+    assert kinds == {"two on one", "cycle"} and len({i.id for i in made}) == 40
+    mystery = unsolvable_set(get("mystery").vocabulary(), (2, 6), 40, seed=3)
+    assert [(i.init, i.goal) for i in mystery] == [(i.init, i.goal) for i in made]
+    assert not unsatisfiable(("a", "b", "c"), (("on", "a", "b"), ("on", "b", "c")))
+
+
+def test_a_generated_set_mixes_in_the_asked_fraction_of_unsolvable_instances():
+    from planbench_scale.instances import generate_set as generate
+    instances = generate("blocksworld", (3, 4), (2, 4), per_step=3, seed=1, unsolvable=0.25)
+    assert len(instances) == 8 and sum(not i.solvable for i in instances) == 2
+    assert generate("blocksworld", (3, 4), (2, 4), per_step=3, seed=1) == instances[:6]

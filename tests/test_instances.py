@@ -97,8 +97,22 @@ def test_cli_generate_writes_the_same_files_twice(tmp_path):
     assert "(craves" in (tmp_path / "x" / "mystery" / "domain.pddl").read_text()
 
 
+def test_cli_generate_unsolvable_marks_them_in_the_manifest(tmp_path):
+    args = ["generate", "--domain", "blocksworld", "--blocks", "3-4", "--steps", "2-4",
+            "--per-step", "2", "--unsolvable", "0.5", "--out", str(tmp_path / "s")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and "(4 unsolvable)" in result.stderr, result.output
+    records = [json.loads(line) for line in (tmp_path / "s" / "manifest.jsonl").read_text().splitlines()]
+    assert [r["solvable"] for r in records] == [True] * 4 + [False] * 4
+    assert all(r["plan"] == [] and r["optimal_length"] == 0 for r in records[4:])
+    loaded = load_instances(tmp_path / "s")
+    assert [i.solvable for i in loaded] == [r["solvable"] for r in records]
+    assert all("unsolvable" in i.id and (tmp_path / "s" / f"{i.id}.pddl").is_file() for i in loaded[4:])
+
+
 @pytest.mark.parametrize("args, message", [
     (["--blocks", "9-3"], "empty range"), (["--steps", "two"], "not a range"),
+    (["--unsolvable", "1"], "--unsolvable"), (["--unsolvable", "-0.1"], "--unsolvable"),
 ])
 def test_cli_generate_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = CliRunner().invoke(main, ["generate", "--domain", "blocksworld", *args, "--out", str(tmp_path)])

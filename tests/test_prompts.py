@@ -47,6 +47,8 @@ def test_one_shot_takes_the_previous_pool_instance_never_the_query():
     assert example_plan in prompt.text
     assert prompt.text.endswith("My plan is as follows:\n\n[PLAN]")
     assert "unstack the blue block" not in prompt.text
+    impossible = replace(OTHER, optimal_plan=(), solvable=False)
+    assert example_for(THREE, [LATER, THREE, impossible]) is LATER  # no plan to show
 
 
 def test_one_shot_without_another_instance_is_an_error():

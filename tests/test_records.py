@@ -36,3 +36,19 @@ def test_instance_records_written_with_blocks_still_read():
     assert instance == Instance("i", "blocksworld", "blocksworld", ("a", "b"), (("handempty",),),
                                 (("on", "a", "b"),), (("stack", "a", "b"),))
     assert instance.solvable and instance.optimal_length == 1
+
+
+def test_engine_fields_for_hosted_servers_round_trip_and_a_new_timeout_or_key_variable_resumes():
+    engine = EngineConfig("openai", "o1", "chat", "http://x/v1", api_key_env="MY_KEY",
+                          reasoning_effort="high", extra_body={"top_k": 5}, omit=("temperature",),
+                          price_in=1.5, price_out=6.0, request_timeout=60.0)
+    config = RunConfig(Settings(), engine, InstanceSource("/s"))
+    data = json.loads(json.dumps(config.to_json()))
+    assert run_config_from_json(data) == config
+    assert "api_key_env" not in config.compared()["engine"]
+    later = RunConfig(Settings(), EngineConfig("openai", "o1", "chat", "http://x/v1",
+                                               reasoning_effort="high", extra_body={"top_k": 5},
+                                               omit=("temperature",), price_in=1.5, price_out=6.0),
+                      InstanceSource("/s"))
+    assert later.compared() == config.compared()
+    assert json.loads((V1 / "config.json").read_text())["engine"].keys() < data["engine"].keys()

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_config
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Instance, Sample, Sampling
+from planbench_scale.records import SCHEMA_VERSION, Instance, Sample, Sampling
 from planbench_scale.store import (SAMPLE_FIELDS, RunWriter, environment, export_parquet,
                                    read_config, read_instances, read_samples)
 
@@ -54,7 +54,7 @@ def test_round_trip_across_segments(tmp_path):
     assert len(list((run / "samples").glob("*.parquet"))) == 3
     assert rows(run) == [vars(sample(i)) for i in range(20)]
     assert read_instances(run) == [INSTANCE]
-    assert read_config(run) == CONFIG and read_config(run).schema_version == 2
+    assert read_config(run) == CONFIG and read_config(run).schema_version == SCHEMA_VERSION
     assert list(read_samples(run).columns) == list(SAMPLE_FIELDS)
 
 
@@ -192,6 +192,7 @@ def test_a_run_folder_of_row_layout_1_still_reads_and_resumes(tmp_path):
     assert len(frame) == 7 and list(frame.columns) == list(SAMPLE_FIELDS)
     assert set(frame.n_objects) == {3} and set(frame.parent) == {-1} and set(frame.depth) == {0}
     assert frame.score.isna().all() and set(frame.schema_version) == {1}
+    assert set(frame.reasoning) == {""} and set(frame.reasoning_tokens) == {0}
     assert frame.valid.sum() == 1  # "(pick-up a) (stack a b)" solves the first instance only
     some = read_samples(run, ["n_objects", "valid"])
     assert some.n_objects.tolist() == [3] * 7 and some.valid.tolist() == frame.valid.tolist()
@@ -225,3 +226,19 @@ def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
     assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["manifest.jsonl"]
     with pytest.raises(PlanbenchError, match="no run here"):
         export_parquet(tmp_path / "set", tmp_path / "x.parquet")
+
+
+def test_rows_of_layout_2_read_with_empty_reasoning_beside_layout_3_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    old = {key: value for key, value in vars(sample(0)).items()
+           if key not in ("reasoning", "reasoning_tokens")} | {"schema_version": 2}
+    with RunWriter(tmp_path, CONFIG, [INSTANCE]) as writer:
+        writer.append([dataclasses.replace(sample(2), reasoning="hmm", reasoning_tokens=3)])
+    pq.write_table(pa.Table.from_pylist([old | {"sample_index": 1}]),
+                   tmp_path / "samples" / "part-000001.parquet")
+    (tmp_path / "samples" / "part-000002.jsonl").write_text(json.dumps(old) + "\n")
+    frame = read_samples(tmp_path).sort_values("sample_index")
+    assert frame.reasoning.tolist() == ["", "", "hmm"]
+    assert frame.reasoning_tokens.tolist() == [0, 0, 3]
+    assert frame.schema_version.tolist() == [2, 2, SCHEMA_VERSION]

@@ -80,6 +80,10 @@ class Domain(Protocol):
         of `sizes` objects; the same seed gives the same instances. A drawn instance whose
         optimal plan takes over `time_limit` seconds to find is skipped (and said so)."""
 
+    def unsolvable(self, sizes: tuple[int, int], count: int, seed: int) -> list[Instance]:
+        """`count` instances of `sizes` objects whose goal no state satisfies (certified by
+        construction, `solvable` False); the same seed gives the same instances."""
+
 
 FAMILIES = (blocksworld,)
 """Domain packages: each defines DOMAINS and load_planbench(folder)."""

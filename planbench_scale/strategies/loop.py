@@ -145,4 +145,5 @@ def sample_row(instance: Instance, request: Request, index: int, completion: Com
                   plan="\n".join(extraction.actions), n_actions=len(extraction.actions),
                   valid=verdict.valid, reason=verdict.reason.value,
                   failed_step=-1 if verdict.failed_step is None else verdict.failed_step,
-                  unmet=" ".join(verdict.unmet), seed=request.seed)
+                  unmet=" ".join(verdict.unmet), seed=request.seed,
+                  reasoning=completion.reasoning, reasoning_tokens=completion.reasoning_tokens)

@@ -117,11 +117,12 @@ def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default"
 
 
 def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
-    """The one-shot example: the pool instance just before `instance` in natural id order."""
+    """The one-shot example: the solvable pool instance just before `instance` in natural id
+    order (an unsolvable one has no plan to show)."""
     key = natural_key(instance.id)
-    others = [p for p in pool if p.id != instance.id]
+    others = [p for p in pool if p.id != instance.id and p.solvable]
     if not others:
-        raise PlanbenchError(f"no example for {instance.id}: the pool holds no other instance")
+        raise PlanbenchError(f"no example for {instance.id}: the pool holds no other solvable instance")
     before = [p for p in others if natural_key(p.id) < key]
     if before:
         return max(before, key=lambda p: natural_key(p.id))

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from planbench_scale.domains.blocksworld import vocab as vocabularies
-from planbench_scale.domains.blocksworld.generate import generate_set
+from planbench_scale.domains.blocksworld.generate import generate_set, unsolvable_set
 from planbench_scale.domains.blocksworld.planbench_import import load_planbench
 from planbench_scale.symbolic.pddl import rename
 
@@ -64,6 +64,10 @@ class Blocksworld:
         """A set stratified by optimal plan length (see `generate.generate_set`)."""
         return generate_set(self.vocabulary(None, seed), sizes, steps, per_step, seed,
                             partial_goals, progress, time_limit=time_limit)
+
+    def unsolvable(self, sizes, count, seed):
+        """Instances with impossible goals (see `generate.unsolvable_set`)."""
+        return unsolvable_set(self.vocabulary(None, seed), sizes, count, seed)
 
 
 DOMAINS = tuple(Blocksworld(name) for name in vocabularies.DOMAINS)

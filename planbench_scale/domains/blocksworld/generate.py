@@ -96,6 +96,51 @@ def generate_set(vocab: Vocabulary, blocks: tuple[int, int] = (3, 20), steps: tu
     return [instance for length in sorted(buckets) for instance in buckets[length]]
 
 
+def unsolvable_set(vocab: Vocabulary, blocks: tuple[int, int], count: int,
+                   seed: int = 0) -> list[Instance]:
+    """`count` instances whose goal no state satisfies, made as PlanBench made its unsolvable
+    sets: a random goal state's `on` facts with a few changed so that two blocks stand on one
+    block, or blocks stand on each other in a cycle. Each is certified by `states.goal_targets`
+    refusing its goal; its optimal plan is empty and `solvable` False. The draws depend only on
+    the seed (not on the solvable instances), so every vocabulary gets the same problems."""
+    rng, low = random.Random(f"unsolvable-{seed}"), max(blocks[0], 2)
+    if count and low > blocks[1]:
+        raise PlanbenchError("unsolvable instances need at least 2 blocks")
+    instances = []
+    for number in range(count):
+        n, instance_seed = rng.randint(low, blocks[1]), rng.getrandbits(31)
+        names, init, goal = random_problem(n, instance_seed)
+        goal = _impossible(names, goal, random.Random(instance_seed))
+        if not unsatisfiable(names, goal):
+            raise AssertionError(f"not unsolvable: {goal}")  # a bug in _impossible
+        instances.append(Instance(f"{vocab.domain}-b{n:02d}-unsolvable-{number:04d}", vocab.domain,
+                                  vocab.name, names, init, goal, (), instance_seed, solvable=False))
+    return instances
+
+
+def unsatisfiable(names: tuple[str, ...], goal: tuple) -> bool:
+    """Whether no state satisfies an `on` goal (a block in two places, on itself, two blocks on
+    one, a cycle); every state is reachable, so any other `on` goal has a plan."""
+    try:
+        bw.goal_targets(names, goal)
+    except PlanbenchError as error:
+        return "unsatisfiable" in error.message
+    return False
+
+
+def _impossible(names: tuple[str, ...], goal: tuple, rng: random.Random) -> tuple:
+    """A goal state's `on` facts changed to put two blocks on one block, or (with two blocks,
+    or by chance) to stack some blocks on each other in a cycle."""
+    if len(names) >= 3 and rng.random() < 0.5:
+        lower, *uppers = rng.sample(names, 3)
+        added = [("on", upper, lower) for upper in uppers]
+    else:
+        ring = rng.sample(names, rng.randint(2, min(len(names), 4)))
+        added = [("on", upper, lower) for upper, lower in zip(ring, ring[1:] + ring[:1])]
+    moved = {fact[1] for fact in added}
+    return tuple(sorted([fact for fact in goal if fact[1] not in moved] + added))
+
+
 def _reachable_steps(blocks, steps, per_step, progress) -> list[int]:
     low, high = blocks
     if not 1 <= low <= high or not 0 <= steps[0] <= steps[1] or per_step < 1:
