@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planbench_scale.analysis import metrics
-from planbench_scale.analysis import plots
+from planbench_scale.analysis import plots, reasoning
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import RunConfig
 from planbench_scale.strategies import STRATEGIES
@@ -205,7 +205,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
     chained = [name for name, strategy in STRATEGIES.items() if strategy.unit == "rounds"]
     rounds = metrics.revision_rounds(samples, chained)
     params = {r.name: r.config.engine.parameters for r in runs}
-    return {
+    return {**reasoning.compute_tables(runs),
         "accuracy_by_domain": metrics.accuracy(inst, "domain"),
         "accuracy_by_length": metrics.accuracy(inst, ["domain", "optimal_length"]),
         "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_objects"]),
@@ -226,7 +226,8 @@ def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
             *plots.coverage_vs_samples(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
             *plots.fail_at_k(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
             *plots.accuracy_vs_round(tables["revision_rounds"], out_dir),
-            *plots.accuracy_vs_tokens(tables["tokens_vs_accuracy"], out_dir)]
+            *plots.accuracy_vs_tokens(tables["tokens_vs_accuracy"], out_dir),
+            *reasoning.draw_figures(tables, out_dir)]
 
 
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path,
@@ -276,6 +277,9 @@ SECTIONS = (
     ("Valid within r revision rounds: rows r, columns run · domain", "revision_rounds",
      ("round", "accuracy")),
     ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost", None),
+    ("Cost in dollars (--price-in, --price-out; reasoning billed as output)", "dollars", None),
+    ("Unsolvable instances: accuracy on solvable ones, no-plan recall and false no-plan rate",
+     "unsolvable", None),
     ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
     ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks", None),
 )
@@ -286,7 +290,10 @@ FIGURE_TITLES = {"accuracy_vs_length": "Accuracy against optimal plan length",
                  "coverage_vs_samples": "Coverage against samples per instance",
                  "fail_at_k": "fail@k against samples (log-log)",
                  "accuracy_vs_round": "Accuracy against revision rounds",
-                 "accuracy_vs_tokens": "Accuracy against tokens spent"}
+                 "accuracy_vs_tokens": "Accuracy against tokens spent",
+                 "solve_rate_vs_tokens": "Solve rate against generated tokens (reasoning included)",
+                 "solve_rate_vs_dollars": "Solve rate against dollars spent",
+                 "reasoning_tokens_vs_length": "Reasoning tokens against optimal plan length"}
 
 
 def _side_by_side(table: pd.DataFrame, row: str, value: str) -> pd.DataFrame:
