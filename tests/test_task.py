@@ -87,7 +87,9 @@ try:
     pddl.read_task(open(sys.argv[1]).read(), open(sys.argv[2]).read(), "d.pddl", "p.pddl")
 except PDDLError as error:
     print(error)
-print("peak MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM is this process image's own peak; ru_maxrss would include the forking parent's.
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print("peak MiB", int(peak.split()[1]) // 1024)
 """
 
 
