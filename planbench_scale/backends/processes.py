@@ -76,14 +76,18 @@ class EngineGuard:
     def __init__(self, pid_file: str | Path | None = None):
         if pid_file is not None:
             refuse_live_engine(pid_file)
-        self.token = f"{os.getpid()}.{secrets.token_hex(4)}"
+        self.token, self._handlers = f"{os.getpid()}.{secrets.token_hex(4)}", {}
         self._environment = os.environ.get(ENV)
         os.environ[ENV] = self.token
         command = [sys.executable, "-I", reaper.__file__, str(os.getpid()), self.token]
         self.reaper = subprocess.Popen(command + ([str(pid_file)] if pid_file else []),
-                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
         _CLOSE_IN_FORKS.add(self.reaper.stdin.fileno())
+        with self.reaper.stdout:
+            if self.reaper.stdout.readline() != b"watching\n":
+                self.close()
+                raise RuntimeError("the reaper of the engine's processes did not start")
         self._handlers = _catch_termination()
 
     def close(self) -> None:

@@ -115,12 +115,13 @@ def watch(run_pid: int, token: str, pid_file: Path | None) -> None:
     """Note the run's processes (those started after the reaper) until stdin closes, then end
     what is left of them."""
     noted: dict[int, int] = {}
-    since = start_time(os.getpid())
+    earlier = descendants(run_pid).items()
+    print("watching", flush=True)  # the run waits for this line before starting anything
     while True:
         if select.select([0], [], [], POLL_S)[0] and not os.read(0, 512):
             break  # end of file: the run closed the pipe or ended
         found = {pid: started for pid, started in descendants(run_pid).items()
-                 if started >= since and pid != os.getpid()}
+                 if (pid, started) not in earlier and pid != os.getpid()}
         if not found.keys() <= noted.keys():
             noted.update(found)
             if pid_file:

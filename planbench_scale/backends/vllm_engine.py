@@ -66,12 +66,18 @@ class VLLMBackend:
                     self._undo_log = processes.log_vllm_to(self.log_file)
                 return LLM(model=path, seed=0, **self.engine_args)
             except (OSError, ValueError, RuntimeError) as error:
-                raise PlanbenchError(f"vLLM could not load model {self.model!r}: {error}"
-                                     f"{self._see_log()}") from None
+                raise PlanbenchError(f"vLLM could not load model {self.model!r}: "
+                                     f"{self._one_line(error)}") from None
 
-    def _see_log(self) -> str:
-        """Where to read vLLM's own account of an error."""
-        return f" (vLLM's messages: {self.log_file})" if self.log_file else ""
+    def _one_line(self, error: Exception, most: int = 400) -> str:
+        """`error` on one line, shortened, with where its full text and vLLM's messages are."""
+        text = " ".join(str(error).split())
+        if self.log_file is None:
+            return text
+        with open(self.log_file, "a") as log:
+            log.write(f"planbench_scale: {type(error).__name__}: {error}\n")
+        text = text if len(text) <= most else text[:most] + "..."
+        return f"{text} (full message and vLLM's log: {self.log_file})"
 
     def describe(self) -> dict:
         """Engine settings for the run config."""
@@ -142,7 +148,7 @@ class VLLMBackend:
     def _shrink(self, error: Exception, in_flight: dict[str, Request]) -> list[Request]:
         """After running out of memory: abort what is in flight and split it into halves."""
         if "out of memory" not in str(error).lower():
-            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {error}){self._see_log()}; "
+            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
                                  "the samples stored so far are safe, --resume continues") from error
         if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
             raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
