@@ -62,9 +62,10 @@ class VLLMBackend:
         with processes.engine_log(self.log_file):
             try:
                 from vllm import LLM
-                if self.log_file is not None:
+                llm = LLM(model=path, seed=0, **self.engine_args)
+                if self.log_file is not None:  # after LLM(): it sets up vLLM's logging again
                     self._undo_log = processes.log_vllm_to(self.log_file)
-                return LLM(model=path, seed=0, **self.engine_args)
+                return llm
             except (OSError, ValueError, RuntimeError) as error:
                 raise PlanbenchError(f"vLLM could not load model {self.model!r}: "
                                      f"{self._one_line(error)}") from None
