@@ -1,12 +1,5 @@
 """The OpenAI-compatible client against a real vLLM server serving the CPU default model."""
 
-import os
-import signal
-import socket
-import subprocess
-import time
-
-import httpx
 import pytest
 
 from planbench_scale.backends import Request, Sampling, cpu_model
@@ -15,40 +8,14 @@ from planbench_scale.records import Prompt
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies import Settings, run, run_config
 from test_strategies import INSTANCES
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from vllm_server import vllm_server
 
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
     """`python -m vllm.entrypoints.openai.api_server` with the CPU model on 127.0.0.1."""
-    port, log = free_port(), tmp_path_factory.mktemp("server") / "server.log"
-    process = subprocess.Popen(cpu_model.server_command(port=port),
-                               env={**cpu_model.ENVIRONMENT, **os.environ},
-                               stdout=subprocess.DEVNULL, stderr=open(log, "w"),
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 400
-        while time.time() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(1)
-        assert process.poll() is None, log.read_text()[-3000:]
+    with vllm_server(tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_real_server_answers_with_n_samples_and_seeds(server_url):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
@@ -31,21 +30,6 @@ ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0
 """Environment defaults for vLLM: CPU KV cache in GiB; no core held back from the engine (on 2
 cores that is 1.65x the tokens/s of vLLM's default, which keeps one); never reach for a model
 hub; quiet logs. Variables already set win."""
-
-
-def server_command(host: str = "127.0.0.1", port: int = 8000) -> list[str]:
-    """The command serving the CPU default model over an OpenAI-compatible API, with its settings
-    (`vllm serve` is broken under vllm-cpu; the module entry point works)."""
-    flags = []
-    for name, value in ENGINE_ARGS.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            flags.append(flag if value else flag.replace("--", "--no-", 1))
-        else:
-            flags += [flag, str(value)]
-    return [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-            "--model", str(default_model()), "--served-model-name", NAME,
-            "--host", host, "--port", str(port), *flags]
 
 
 def cache_dir() -> Path:
