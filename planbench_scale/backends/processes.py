@@ -88,7 +88,28 @@ class EngineGuard:
             if self.reaper.stdout.readline() != b"watching\n":
                 self.close()
                 raise RuntimeError("the reaper of the engine's processes did not start")
-        self._handlers = _catch_termination()
+        self.stopped_by: str | None = None
+        self._handlers = self._catch_termination()
+
+    def _catch_termination(self) -> dict:
+        """SIGTERM and SIGHUP raise `Terminated` (once; a second one ends the process at once, and
+        the reaper still ends the engine). Returns the handlers replaced; none outside the main
+        thread."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def terminate(signum, frame):
+            signal.signal(signum, signal.SIG_DFL)
+            self.stopped_by = f"stopped by {signal.Signals(signum).name}"
+            raise Terminated(self.stopped_by)
+
+        return {signum: signal.signal(signum, terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
+
+    def check(self) -> None:
+        """Raise `Terminated` again if a signal came: vLLM swallows KeyboardInterrupt in places
+        (its start-up handshake does)."""
+        if self.stopped_by:
+            raise Terminated(self.stopped_by)
 
     def close(self) -> None:
         """Let the reaper end whatever is left of the engine, and wait for it."""
@@ -105,19 +126,6 @@ class EngineGuard:
             os.environ.pop(ENV, None)
         else:
             os.environ[ENV] = self._environment
-
-
-def _catch_termination() -> dict:
-    """SIGTERM and SIGHUP raise `Terminated` (once; a second one ends the process at once, and
-    the reaper still ends the engine). Returns the handlers replaced; none outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
-
-    def terminate(signum, frame):
-        signal.signal(signum, signal.SIG_DFL)
-        raise Terminated(f"stopped by {signal.Signals(signum).name}")
-
-    return {signum: signal.signal(signum, terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
 
 
 @contextlib.contextmanager

@@ -89,12 +89,16 @@ def name(pid: int) -> str:
         return "?"
 
 
-def write_pid_file(path: Path, processes: dict[int, int]) -> None:
-    """One line per process: pid, start time, title; replaced atomically."""
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text("".join(f"{pid} {started} {name(pid).replace(' ', '_')}\n"
-                               for pid, started in sorted(processes.items())))
-    os.replace(staging, path)
+def write_pid_file(path: Path, processes: dict[int, int], written: str) -> str:
+    """One line per process: pid, start time, title; replaced atomically unless the text is
+    `written` already. Returns the text."""
+    text = "".join(f"{pid} {started} {name(pid).replace(' ', '_')}\n"
+                   for pid, started in sorted(processes.items()))
+    if text != written:
+        staging = path.with_name(path.name + ".tmp")
+        staging.write_text(text)
+        os.replace(staging, path)
+    return text
 
 
 def end(processes: dict[int, int], grace: float = GRACE_S) -> None:
@@ -115,6 +119,7 @@ def watch(run_pid: int, token: str, pid_file: Path | None) -> None:
     """Note the run's processes (those started after the reaper) until stdin closes, then end
     what is left of them."""
     noted: dict[int, int] = {}
+    listing = None
     earlier = descendants(run_pid).items()
     print("watching", flush=True)  # the run waits for this line before starting anything
     while True:
@@ -122,10 +127,10 @@ def watch(run_pid: int, token: str, pid_file: Path | None) -> None:
             break  # end of file: the run closed the pipe or ended
         found = {pid: started for pid, started in descendants(run_pid).items()
                  if (pid, started) not in earlier and pid != os.getpid()}
-        if not found.keys() <= noted.keys():
-            noted.update(found)
-            if pid_file:
-                write_pid_file(pid_file, {p: s for p, s in noted.items() if alive(p, s)})
+        noted.update(found)
+        if pid_file:  # rewritten when a process comes, goes or takes its title (VLLM::Worker)
+            listing = write_pid_file(pid_file, {p: s for p, s in noted.items() if alive(p, s)},
+                                     listing)
     for pid, started in list(noted.items()):
         noted.update(descendants(pid) if alive(pid, started) else {})
     end({**noted, **carrying(token)})

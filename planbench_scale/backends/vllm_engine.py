@@ -63,10 +63,12 @@ class VLLMBackend:
             try:
                 from vllm import LLM
                 llm = LLM(model=path, seed=0, **self.engine_args)
+                self._guard.check()
                 if self.log_file is not None:  # after LLM(): it sets up vLLM's logging again
                     self._undo_log = processes.log_vllm_to(self.log_file)
                 return llm
             except (OSError, ValueError, RuntimeError) as error:
+                self._guard.check()  # a start-up cut short by SIGTERM is no loading error
                 raise PlanbenchError(f"vLLM could not load model {self.model!r}: "
                                      f"{self._one_line(error)}") from None
 
@@ -106,6 +108,7 @@ class VLLMBackend:
                 queued += request.n
             if not in_flight:
                 return
+            self._guard.check()
             try:
                 outputs = engine.step()
             except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
