@@ -11,6 +11,7 @@ after a grace period. Standard library only, so it starts in a fraction of a sec
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -96,8 +97,11 @@ def write_pid_file(path: Path, processes: dict[int, int], written: str) -> str:
                    for pid, started in sorted(processes.items()))
     if text != written:
         staging = path.with_name(path.name + ".tmp")
-        staging.write_text(text)
-        os.replace(staging, path)
+        try:  # a run folder removed under the run must not stop the reaper
+            staging.write_text(text)
+            os.replace(staging, path)
+        except OSError:
+            return written
     return text
 
 
@@ -135,7 +139,8 @@ def watch(run_pid: int, token: str, pid_file: Path | None) -> None:
         noted.update(descendants(pid) if alive(pid, started) else {})
     end({**noted, **carrying(token)})
     if pid_file:
-        pid_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
