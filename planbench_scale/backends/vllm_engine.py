@@ -21,20 +21,26 @@ from typing import Iterable, Iterator
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, EngineConfig, Prompt
 from planbench_scale.backends import Request, Result, Sampling, split
-from planbench_scale.backends import cpu_model
+from planbench_scale.backends import cpu_model, processes
 
 
 class VLLMBackend:
     """Answers requests with an in-process `vllm.LLM`."""
 
     def __init__(self, model: str, form: str = "text", tensor_parallel_size: int = 1,
-                 data_parallel_size: int = 1, max_in_flight: int = 1024, **engine_args):
+                 data_parallel_size: int = 1, max_in_flight: int = 1024,
+                 log_file: str | Path | None = None, pid_file: str | Path | None = None,
+                 **engine_args):
         """`model`: a model folder, a hub name already in the local cache, or "gemma-3-270m"
         (the CPU default); `form`: "text" (plain completion) or "chat" (the model's chat
-        template over the prompt's messages); `engine_args`: passed on to `vllm.LLM`."""
+        template over the prompt's messages); `log_file`: where vLLM's messages go instead of
+        the console (None: the console); `pid_file`: where the engine's process ids are kept
+        while it runs (a live engine listed there refuses the start); `engine_args`: passed on
+        to `vllm.LLM`. The engine's processes end with this process, even on SIGKILL."""
         if form not in ("text", "chat"):
             raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
         self.model, self.form, self.max_in_flight = model, form, max_in_flight
+        self.log_file = log_file
         if model == cpu_model.NAME:
             path = str(cpu_model.default_model())
             engine_args = {**cpu_model.ENGINE_ARGS, **engine_args}
@@ -44,12 +50,38 @@ class VLLMBackend:
             os.environ.setdefault(name, value)
         self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
                             "data_parallel_size": data_parallel_size, **engine_args}
+        self.requests_sent, self._undo_log = 0, lambda: None
+        self._guard = processes.EngineGuard(pid_file)
         try:
-            from vllm import LLM
-            self.llm = LLM(model=path, seed=0, **self.engine_args)
-        except (OSError, ValueError, RuntimeError) as error:
-            raise PlanbenchError(f"vLLM could not load model {model!r}: {error}") from None
-        self.requests_sent = 0
+            self.llm = self._start(path)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, path: str):
+        """The `vllm.LLM`, its messages sent to the log file if there is one."""
+        with processes.engine_log(self.log_file):
+            try:
+                from vllm import LLM
+                llm = LLM(model=path, seed=0, **self.engine_args)
+                self._guard.check()
+                if self.log_file is not None:  # after LLM(): it sets up vLLM's logging again
+                    self._undo_log = processes.log_vllm_to(self.log_file)
+                return llm
+            except (OSError, ValueError, RuntimeError) as error:
+                self._guard.check()  # a start-up cut short by SIGTERM is no loading error
+                raise PlanbenchError(f"vLLM could not load model {self.model!r}: "
+                                     f"{self._one_line(error)}") from None
+
+    def _one_line(self, error: Exception, most: int = 400) -> str:
+        """`error` on one line, shortened, with where its full text and vLLM's messages are."""
+        text = " ".join(str(error).split())
+        if self.log_file is None:
+            return text
+        with open(self.log_file, "a") as log:
+            log.write(f"planbench_scale: {type(error).__name__}: {error}\n")
+        text = text if len(text) <= most else text[:most] + "..."
+        return f"{text} (full message and vLLM's log: {self.log_file})"
 
 
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
@@ -74,6 +106,7 @@ class VLLMBackend:
                 queued += request.n
             if not in_flight:
                 return
+            self._guard.check()
             try:
                 outputs = engine.step()
             except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
@@ -117,8 +150,8 @@ class VLLMBackend:
     def _shrink(self, error: Exception, in_flight: dict[str, Request]) -> list[Request]:
         """After running out of memory: abort what is in flight and split it into halves."""
         if "out of memory" not in str(error).lower():
-            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {error}); the samples "
-                                 "stored so far are safe, --resume continues") from error
+            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
+                                 "the samples stored so far are safe, --resume continues") from error
         if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
             raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
         self.llm.llm_engine.abort_request(list(in_flight))
@@ -126,11 +159,16 @@ class VLLMBackend:
         return [piece for request in in_flight.values() for piece in split(request, 2)]
 
     def close(self) -> None:
-        """Shut the engine down."""
-        engine = getattr(self.llm, "llm_engine", None)
-        if engine is not None and hasattr(engine, "engine_core"):
-            engine.engine_core.shutdown()
-        del self.llm
+        """Shut the engine down; whatever is left of its processes is ended."""
+        try:
+            engine = getattr(getattr(self, "llm", None), "llm_engine", None)
+            if engine is not None and hasattr(engine, "engine_core"):
+                engine.engine_core.shutdown()
+            self.__dict__.pop("llm", None)
+        finally:
+            self._undo_log()
+            self._undo_log = lambda: None
+            self._guard.close()
 
 
 def _more(queue: Iterator[Request], waiting: deque) -> bool:
