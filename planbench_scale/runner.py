@@ -50,7 +50,7 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
     """
     with RunWriter(out, config, instances, resume=resume) as writer:
         try:
-            backend = backend or backends.open_backend(config.engine)
+            backend = backend or backends.open_backend(config.engine, out)
             with _ProgressBar(config.settings, len(instances), show_progress) as bar:
                 if hasattr(backend, "on_wait"):  # HTTP backends tell of requests in flight
                     backend.on_wait = bar.waiting

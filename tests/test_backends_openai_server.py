@@ -4,9 +4,9 @@ import pytest
 
 from planbench_scale.backends import Request, Sampling, cpu_model
 from planbench_scale.backends.openai_http import OpenAIBackend
-from planbench_scale.records import Prompt
+from planbench_scale.records import EngineConfig, InstanceSource, Prompt, RunConfig, Settings
 from planbench_scale.store import RunWriter, read_samples
-from planbench_scale.strategies import Settings, run, run_config
+from planbench_scale.strategies.loop import run
 from test_strategies import INSTANCES
 from vllm_server import vllm_server
 
@@ -33,7 +33,9 @@ def test_real_server_answers_with_n_samples_and_seeds(server_url):
 def test_a_run_through_the_real_server(server_url, tmp_path):
     backend = OpenAIBackend(server_url, concurrency=4)
     settings = Settings(k=2, sampling=Sampling(max_tokens=24))
-    with RunWriter(tmp_path, run_config(settings, backend.describe(), {}), INSTANCES) as writer:
+    config = RunConfig(settings, EngineConfig("openai", backend.model, base_url=server_url),
+                       InstanceSource("set"))
+    with RunWriter(tmp_path, config, INSTANCES) as writer:
         progress = run(backend, INSTANCES, writer, settings)
     frame = read_samples(tmp_path)
     assert progress.samples == len(frame) == 4

@@ -8,7 +8,7 @@ from planbench_scale.backends import Request, Sampling, derive_seed, open_backen
 from planbench_scale.backends.cpu_model import _complete, default_model
 from planbench_scale.backends.vllm_engine import model_parameters
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Prompt
+from planbench_scale.records import EngineConfig, Prompt
 
 PROMPTS = [Prompt(f"p{i}", text, ()) for i, text in enumerate(
     ["The capital of France is", "To stack the red block on the blue block, I", "1. pick up"])]
@@ -33,11 +33,11 @@ def test_parameter_count_comes_from_safetensors_headers(tmp_path):
 
 def test_unknown_model_folder_is_a_clear_error(tmp_path):
     with pytest.raises(PlanbenchError, match="model folder not found"):
-        open_backend("vllm", str(tmp_path / "missing"))
+        open_backend(EngineConfig("vllm", str(tmp_path / "missing")))
     with pytest.raises(PlanbenchError, match="no config.json"):
-        open_backend("vllm", str(tmp_path))
-    with pytest.raises(PlanbenchError, match="unknown engine"):
-        open_backend("tgi", None)
+        open_backend(EngineConfig("vllm", str(tmp_path)))
+    with pytest.raises(PlanbenchError, match="unknown engine 'tgi'; known: vllm, openai"):
+        open_backend(EngineConfig("tgi", None))
 
 
 def test_default_model_is_converted_once_into_the_cache():
@@ -111,7 +111,7 @@ def test_vllm_messages_go_to_the_log_file_and_the_console_stays_quiet(tmp_path):
 def test_an_engine_that_cannot_start_is_one_line_naming_the_log(tmp_path, capfd):
     log = tmp_path / "engine.log"
     with pytest.raises(PlanbenchError) as caught:
-        open_backend("vllm", None, log_file=log, max_model_len=1_000_000)
+        open_backend(EngineConfig("vllm", None), log_file=log, max_model_len=1_000_000)
     message = str(caught.value)
     assert "\n" not in message and "max_model_len" in message and message.endswith(f"{log})")
     assert "max_position_embeddings" in log.read_text()

@@ -76,7 +76,8 @@ BACKENDS = {
     "openai": "planbench_scale.backends.openai_http",
 }
 """Backend name -> module. A module defines `resolve(config) -> EngineConfig` (cheap: names the
-model, counts its parameters) and `from_config(config, **options) -> Backend` (loads or connects).
+model, counts its parameters) and `from_config(config, run_dir, **options) -> Backend` (loads or
+connects).
 Adding a backend is one module plus one line here."""
 
 
@@ -93,6 +94,7 @@ def resolve(config: EngineConfig) -> EngineConfig:
     return _module(config.engine).resolve(config)
 
 
-def open_backend(config: EngineConfig, **options) -> Backend:
-    """The backend a config names, ready to generate."""
-    return _module(config.engine).from_config(config, **options)
+def open_backend(config: EngineConfig, run_dir=None, **options) -> Backend:
+    """The backend a config names, ready to generate; it may keep files (a log, process ids) in
+    the run folder `run_dir`."""
+    return _module(config.engine).from_config(config, run_dir, **options)

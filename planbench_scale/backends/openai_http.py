@@ -21,12 +21,13 @@ the server's finish_reason; a reply that is not JSON or whose choices are not ob
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import email.utils
 import os
 import random
 import re
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import httpx
@@ -332,8 +333,10 @@ def resolve(config: EngineConfig) -> EngineConfig:
     return replace(config, model=from_config(config).model)
 
 
-def from_config(config: EngineConfig, **options) -> OpenAIBackend:
-    """A client for the server a config names; `options` go to `OpenAIBackend`."""
+def from_config(config: EngineConfig, run_dir: str | Path | None = None,
+                **options) -> OpenAIBackend:
+    """A client for the server a config names (it keeps nothing in the run folder `run_dir`);
+    `options` go to `OpenAIBackend`."""
     return OpenAIBackend(config.base_url or "http://127.0.0.1:8000/v1", config.model, config.form,
                          timeout=config.request_timeout, api_key=api_key(config),
                          extra=request_extra(config), omit=config.omit, **options)

@@ -115,7 +115,8 @@ class VLLMBackend:
                 continue
             for output in outputs:
                 if output.finished:
-                    yield _result(in_flight.pop(output.request_id), output)
+                    yield _result(in_flight.pop(output.request_id), output,
+                                  self.llm.get_tokenizer())
 
     def _enqueue(self, request: Request, sampling: Sampling) -> str:
         """Add one request to the engine; returns its request id."""
@@ -206,12 +207,13 @@ def _resolve(model: str) -> str:
     return str(path) if path.exists() else model
 
 
-def _result(request: Request, output) -> Result:
-    """A vLLM RequestOutput as our Result."""
+def _result(request: Request, output, tokenizer) -> Result:
+    """A vLLM RequestOutput as our Result, a leading <think> block kept apart and counted."""
     prompt_tokens = len(output.prompt_token_ids or ())
-    completions = tuple(Completion(text=o.text, prompt_tokens=prompt_tokens,
-                                   completion_tokens=len(o.token_ids),
-                                   finish_reason=o.finish_reason or "length")
+    completions = tuple(with_reasoning(Completion(text=o.text, prompt_tokens=prompt_tokens,
+                                                  completion_tokens=len(o.token_ids),
+                                                  finish_reason=o.finish_reason or "length"),
+                                       tokenizer)
                         for o in sorted(output.outputs, key=lambda o: o.index))
     return Result(request, completions)
 
@@ -222,7 +224,10 @@ def resolve(config: EngineConfig) -> EngineConfig:
                    parameters=model_parameters(config.model))
 
 
-def from_config(config: EngineConfig, **options) -> VLLMBackend:
-    """The in-process engine a config names; `options` go to `VLLMBackend`."""
+def from_config(config: EngineConfig, run_dir: str | Path | None = None,
+                **options) -> VLLMBackend:
+    """The in-process engine a config names; with a run folder, its log and process ids go
+    there (engine.log, engine.pids); `options` go to `VLLMBackend`."""
+    files = processes.engine_files(run_dir) if run_dir is not None else {}
     return VLLMBackend(config.model or cpu_model.NAME, config.form, config.tensor_parallel_size,
-                       config.data_parallel_size, **options)
+                       config.data_parallel_size, **files, **options)
