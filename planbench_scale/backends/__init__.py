@@ -76,8 +76,8 @@ BACKENDS = {
     "openai": "planbench_scale.backends.openai_http",
 }
 """Backend name -> module. A module defines `resolve(config) -> EngineConfig` (cheap: names the
-model, counts its parameters) and `from_config(config, run_dir, **options) -> Backend` (loads or
-connects).
+model, counts its parameters), `from_config(config, run_dir, **options) -> Backend` (loads or
+connects) and, if it keeps state in the run folder, `check_run_folder(run_dir)`.
 Adding a backend is one module plus one line here."""
 
 
@@ -92,6 +92,14 @@ def _module(engine: str):
 def resolve(config: EngineConfig) -> EngineConfig:
     """The engine config completed without loading the model: the model's name and size."""
     return _module(config.engine).resolve(config)
+
+
+def check_run_folder(config: EngineConfig, run_dir) -> None:
+    """Refuse to start a run in `run_dir` that the backend cannot start there (for example beside
+    a live engine of an earlier run of that folder); a module may define `check_run_folder`."""
+    check = getattr(_module(config.engine), "check_run_folder", None)
+    if check is not None:
+        check(run_dir)
 
 
 def open_backend(config: EngineConfig, run_dir=None, **options) -> Backend:

@@ -22,6 +22,7 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, EngineConfig, Prompt
 from planbench_scale.backends import Request, Result, Sampling, split
 from planbench_scale.backends import cpu_model, processes
+from planbench_scale.text.reasoning import with_reasoning
 
 
 class VLLMBackend:
@@ -222,6 +223,11 @@ def resolve(config: EngineConfig) -> EngineConfig:
     """The config with the model named (None: the CPU default) and its parameter count."""
     return replace(config, model=config.model or cpu_model.NAME,
                    parameters=model_parameters(config.model))
+
+
+def check_run_folder(run_dir: str | Path) -> None:
+    """Refuse a run folder an earlier run's engine still runs for (its engine.pids)."""
+    processes.refuse_live_engine(processes.engine_files(run_dir)["pid_file"])
 
 
 def from_config(config: EngineConfig, run_dir: str | Path | None = None,
