@@ -89,6 +89,7 @@ class EngineGuard:
                 self.close()
                 raise RuntimeError("the reaper of the engine's processes did not start")
         self.stopped_by: str | None = None
+        self.deferring = False
         self._handlers = self._catch_termination()
 
     def _catch_termination(self) -> dict:
@@ -101,15 +102,26 @@ class EngineGuard:
         def terminate(signum, frame):
             signal.signal(signum, signal.SIG_DFL)
             self.stopped_by = f"stopped by {signal.Signals(signum).name}"
-            raise Terminated(self.stopped_by)
+            if not self.deferring:
+                raise Terminated(self.stopped_by)
 
         return {signum: signal.signal(signum, terminate) for signum in (signal.SIGTERM, signal.SIGHUP)}
 
     def check(self) -> None:
-        """Raise `Terminated` again if a signal came: vLLM swallows KeyboardInterrupt in places
-        (its start-up handshake does)."""
+        """Raise `Terminated` if a signal came while it was deferred (or swallowed)."""
         if self.stopped_by:
             raise Terminated(self.stopped_by)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A signal only noted, not raised, inside (vLLM's start-up handshake swallows an
+        exception raised in it and then waits minutes for a front end that gave up); `check`
+        raises it after."""
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
 
     def close(self) -> None:
         """Let the reaper end whatever is left of the engine, and wait for it."""

@@ -64,7 +64,8 @@ class VLLMBackend:
         with processes.engine_log(self.log_file):
             try:
                 from vllm import LLM
-                llm = LLM(model=path, seed=0, **self.engine_args)
+                with self._guard.deferred():
+                    llm = LLM(model=path, seed=0, **self.engine_args)
                 self._guard.check()
                 if self.log_file is not None:  # after LLM(): it sets up vLLM's logging again
                     self._undo_log = processes.log_vllm_to(self.log_file)
