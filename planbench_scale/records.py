@@ -106,7 +106,10 @@ class Completion:
     completion_tokens: int
     """Tokens generated."""
     finish_reason: str
-    """"stop", "length" (cut at max_tokens) or the backend's own word."""
+    """"stop", "length" (cut at max_tokens), "scored" (a continuation only scored, see
+    `Backend.score`), "legal" (written by a strategy without a model) or the backend's own word."""
+    logprob: float | None = None
+    """Sum of the log-probabilities of the text's tokens, where the backend scored them."""
 
 
 class Outcome(str, enum.Enum):
@@ -276,6 +279,15 @@ class Settings:
     """Most samples per instance, counting every revision round (None: no limit)."""
     budget_tokens: int | None = None
     """Most generated tokens per instance; checked before each new request (None: no limit)."""
+    branch: int = 4
+    """Step searches: candidate steps proposed per expanded node (sampled lines)."""
+    depth: int = 20
+    """Step searches and random-legal: most steps of a plan."""
+    propose: str = "sample"
+    """Step searches: "sample" (the model writes each candidate step) or "legal" (every
+    applicable action is a candidate)."""
+    score: str = "valid-prefix"
+    """Step score (searches, best-of-n): a name in `score.STEP_SCORES`."""
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,25 @@ class OpenAIBackend:
     def close(self) -> None:
         """Nothing to release: clients live only as long as one `generate` call."""
 
+    def require_logprobs(self) -> None:
+        """Refuse chat prompts, and servers whose /completions does not echo the prompt's
+        log-probabilities (one one-token probe)."""
+        if self.form != "text":
+            raise PlanbenchError("scoring steps needs prompt log-probabilities, which only "
+                                 "plain completions give: use --form text")
+        list(self.score([_probe()]))
+
+    def score(self, requests: Iterable) -> Iterator[Result]:
+        """`backends.ScoreRequest`s answered through /completions with echo and logprobs."""
+        with httpx.Client(base_url=self.base_url, headers=self.headers,
+                          timeout=self.timeout) as client:
+            for request in requests:
+                body = {"model": self.model, "prompt": [request.prompt.text + text for text in
+                                                        request.continuations],
+                        "echo": True, "logprobs": 0, "max_tokens": 1, "temperature": 0.0}
+                reply = client.post("/completions", json=body)
+                yield Result(request, _echo_scores(self.base_url, request, reply))
+
 
 def _remainder(result: Result) -> Request:
     """A request for the samples a server left out of its reply."""
@@ -192,3 +211,31 @@ def from_config(config: EngineConfig, **options) -> OpenAIBackend:
     """A client for the server a config names; `options` go to `OpenAIBackend`."""
     return OpenAIBackend(config.base_url or "http://127.0.0.1:8000/v1", config.model, config.form,
                          **options)
+
+
+def _echo_scores(base_url: str, request, reply: httpx.Response) -> tuple[Completion, ...]:
+    """The log-probability of each continuation from an echoed /completions reply."""
+    try:
+        reply.raise_for_status()
+        choices = sorted(reply.json()["choices"], key=lambda c: c.get("index", 0))
+        start = len(request.prompt.text)
+        scored = []
+        for text, choice in zip(request.continuations, choices):
+            probs = choice["logprobs"]
+            own = [lp for lp, at in zip(probs["token_logprobs"], probs["text_offset"])
+                   if start <= at < start + len(text)]
+            scored.append(Completion(text, len(probs["token_logprobs"]) - 1, 0, "scored",
+                                     float(sum(own))))
+    except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
+        raise PlanbenchError(f"the server at {base_url} gives no prompt log-probabilities "
+                             f"(/completions with echo and logprobs: {type(error).__name__}: "
+                             f"{str(error)[:200]}); step scores need them") from None
+    return tuple(scored)
+
+
+def _probe():
+    """A one-token scoring request that tells whether a server echoes log-probabilities."""
+    from planbench_scale.backends import ScoreRequest
+    from planbench_scale.records import Prompt
+
+    return ScoreRequest(Prompt("probe", "Hello", ()), (" world",))
