@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import __version__, cli_answers, runner
+from planbench_scale import __version__, cli_answers, cli_options, runner
 from planbench_scale.backends import BACKENDS
 from planbench_scale.domains import DOMAINS
 from planbench_scale.errors import PlanbenchError
@@ -119,18 +119,6 @@ def _print_report(result) -> None:
                f"{len(result.figures)} figure files)")
 
 
-def _sampling_options(function):
-    for option in reversed([
-            click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(0)),
-            click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1)),
-            click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1),
-                         help="Most tokens per answer; longer answers are cut (finish_reason length)."),
-            click.option("--stop", multiple=True, help='A string that ends an answer, e.g. '
-                         '"[PLAN END]" for base models (repeatable).')]):
-        function = option(function)
-    return function
-
-
 @main.command("run")
 @click.option("--instances", required=True, type=click.Path(exists=True),
               help="Instance set: a generated set folder or a PlanBench config folder.")
@@ -144,12 +132,15 @@ def _sampling_options(function):
               help="text: plain completion prompts; chat: the model's chat template over the messages.")
 @click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="sample", show_default=True,
               help="sample: k independent answers; revise: chains told the validator's verdict; "
-                   "self-revise: chains only asked to check their plan.")
+                   "self-revise: chains only asked to check their plan; beam, dvts: step "
+                   "searches; random-legal: k random legal walks (no model).")
 @click.option("--k", default=64, show_default=True, type=click.IntRange(1, 10_000),
-              help="Samples per instance (sample) or chains per instance (revise).")
+              help="Samples (sample), chains (revise), beam width (beam), subtrees (dvts) or "
+                   "walks (random-legal) per instance.")
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
-@_sampling_options
+@cli_options.sampling
+@cli_options.search
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed; each request's seed derives from it.")
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)

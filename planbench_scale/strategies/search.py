@@ -130,8 +130,9 @@ class StepSearch:
         parent, node = tree.waiting.pop(index)
         if node is not None:  # the scoring row of a sampled candidate
             return _rescore(state, node, parent.logprob + answer.logprob, settings)
-        extraction, verdict = scored or check(state.instance, _plan_text(state, parent)
-                                              + answer.text, settings.templates)
+        extraction, verdict = scored or check(
+            state.instance, _plan_text(state, parent, settings.templates) + answer.text,
+            settings.templates)
         node = Node(index, parent.tree, extraction.actions, answer.text, parent)
         tree.solved = tree.solved or verdict.valid
         extends = extraction.actions[:len(parent.actions)] == parent.actions
@@ -199,15 +200,16 @@ def _expand(state, settings: Settings) -> list:
 def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: int, where: dict):
     """The wave item for n candidates: written, scored, given from the store, or sampled."""
     tree, first = state.open["tree"], where["first"]
+    if all(i in tree.stored for i in range(first, first + n)):
+        stored = tuple(tree.stored.pop(i) for i in range(first, first + n))
+        if settings.propose == "sample":  # scoring calls and legal steps are made again
+            return Result(Request(prompt, n, 0, **where), stored)
     if settings.propose == "legal" and needs_logprobs(settings.score):
         return ScoreRequest(prompt, lines, **where)
     if settings.propose == "legal":
         return Result(Request(prompt, n, 0, **where),
                       tuple(Completion(line, 0, 0, "legal") for line in lines))
-    request = Request(prompt, n, derive_seed(settings.seed, state.instance.id, first), **where)
-    if all(i in tree.stored for i in range(first, first + n)):
-        return Result(request, tuple(tree.stored.pop(i) for i in range(first, first + n)))
-    return request
+    return Request(prompt, n, derive_seed(settings.seed, state.instance.id, first), **where)
 
 
 def _legal_lines(state, node: Node, templates: str) -> tuple[str, ...]:
@@ -224,6 +226,7 @@ def _score_children(state, settings: Settings) -> list[ScoreRequest]:
         plan = _plan_text(state, child.parent, settings.templates)
         prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
         tree.waiting[tree.next] = (child.parent, child)
+        tree.stored.pop(tree.next, None)
         items.append(ScoreRequest(prompt, (child.line.rstrip("\n") + "\n",), tree.next,
                                   child.id, tree.depth + 1, prefix=plan))
         tree.next += 1
