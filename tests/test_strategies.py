@@ -43,8 +43,8 @@ def test_a_chain_stops_at_its_first_valid_plan_and_revises_otherwise():
 
 def test_every_strategy_names_its_compute_unit_and_an_unknown_one_is_refused():
     assert {name: s.unit for name, s in STRATEGIES.items()} == {
-        "sample": "samples", "revise": "rounds", "self-revise": "rounds", "beam": "samples",
-        "dvts": "samples", "random-legal": "samples"}
+        "sample": "samples", "revise": "rounds", "self-revise": "rounds", "beam": "nodes",
+        "dvts": "nodes", "best-of-n": "samples", "random-legal": "samples"}
     assert get("sample").most_samples(Settings(k=5)) == 5
     assert get("revise").most_samples(Settings(k=5, rounds=2)) == 15
     with pytest.raises(PlanbenchError, match="unknown strategy 'mcts'"):

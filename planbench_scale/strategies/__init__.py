@@ -55,7 +55,8 @@ class Strategy(Protocol):
     """Whether resuming needs the stored answer texts (to rebuild conversations)."""
     unit: str
     """What the report plots its compute against: "samples" (independent answers per
-    instance) or "rounds" (revision rounds of chains)."""
+    instance), "rounds" (revision rounds of chains) or "nodes" (a search tree: its result is
+    whether any node is a valid plan, its compute the tokens of all its rows)."""
 
     def start(self, state: InstanceState, settings: Settings) -> None:
         """Set up an instance's open work before anything stored is replayed."""
@@ -83,12 +84,14 @@ class Strategy(Protocol):
 
 
 def _registry() -> dict[str, Strategy]:
+    from planbench_scale.strategies.best_of_n import BEST_OF_N
     from planbench_scale.strategies.random_legal import RANDOM_LEGAL
     from planbench_scale.strategies.revise import REVISE, SELF_REVISE
     from planbench_scale.strategies.sample import SAMPLE
     from planbench_scale.strategies.search import BEAM, DVTS
 
-    return {s.name: s for s in (SAMPLE, REVISE, SELF_REVISE, BEAM, DVTS, RANDOM_LEGAL)}
+    return {s.name: s for s in (SAMPLE, REVISE, SELF_REVISE, BEAM, DVTS, BEST_OF_N,
+                                  RANDOM_LEGAL)}
 
 
 STRATEGIES: dict[str, Strategy] = _registry()

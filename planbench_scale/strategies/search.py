@@ -99,7 +99,7 @@ class StepSearch:
     roots: Callable[[Settings], int]
     """How many subtrees a search has."""
     replays_text: bool = True
-    unit: str = "samples"
+    unit: str = "nodes"
 
     def start(self, state, settings: Settings) -> None:
         """The empty plan as the root of each subtree."""
