@@ -196,18 +196,23 @@ def export(run_dir, out):
 @click.option("--max-tokens", default=128, show_default=True, type=click.IntRange(1), help="Most tokens per answer.")
 @click.option("--model", default=None, help="Model folder or name (default: the CPU default model).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the run.")
-def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed):
+@cli_options.demo_searches
+def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed, search, score,
+         width):
     """The main job: generate, sample, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
     Mystery, samples K plans per instance with the model (by default the CPU default model)
-    from one-shot prompts, validates every one, and writes the report (accuracy vs steps,
-    coverage vs samples) to OUT/report/index.html. Run it again after an interruption: it
+    from one-shot prompts, validates every one, runs each --search strategy over the same
+    instances, and writes the report (accuracy vs steps, coverage vs samples, strategies at
+    equal tokens) to OUT/report/index.html. Run it again after an interruption: it
     resumes where it stopped; a finished demo is only reported again.
     """
     settings = Settings(k=k, seed=seed, shots=1,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
-    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step, settings, model, _say))
+    also = cli_options.search_settings(settings, search, score, width, _range(steps)[1])
+    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step, settings, model, _say,
+                              also))
 
 
 for command in cli_answers.COMMANDS:
