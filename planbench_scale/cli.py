@@ -14,12 +14,12 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import __version__, cli_answers, cli_batch, runner
+from planbench_scale import __version__, cli_answers, cli_batch, cli_options, runner
 from planbench_scale.cli_hosted import reasoning_options
 from planbench_scale.backends import BACKENDS
 from planbench_scale.domains import DOMAINS
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import EngineConfig, Sampling, Settings
+from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.strategies import STRATEGIES
 
 
@@ -122,18 +122,6 @@ def _print_report(result) -> None:
                f"{len(result.figures)} figure files)")
 
 
-def _sampling_options(function):
-    for option in reversed([
-            click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(0)),
-            click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1)),
-            click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1),
-                         help="Most tokens per answer; longer answers are cut (finish_reason length)."),
-            click.option("--stop", multiple=True, help='A string that ends an answer, e.g. '
-                         '"[PLAN END]" for base models (repeatable).')]):
-        function = option(function)
-    return function
-
-
 @main.command("run")
 @click.option("--instances", required=True, type=click.Path(exists=True),
               help="Instance set: a generated set folder or a PlanBench config folder.")
@@ -147,13 +135,16 @@ def _sampling_options(function):
               help="text: plain completion prompts; chat: the model's chat template over the messages.")
 @click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="sample", show_default=True,
               help="sample: k independent answers; revise: chains told the validator's verdict; "
-                   "self-revise: chains only asked to check their plan.")
+                   "self-revise: chains only asked to check their plan; beam, dvts: step "
+                   "searches; random-legal: k random legal walks (no model).")
 @click.option("--k", default=64, show_default=True, type=click.IntRange(1, 10_000),
-              help="Samples per instance (sample) or chains per instance (revise).")
+              help="Samples (sample), chains (revise), beam width (beam), subtrees (dvts) or "
+                   "walks (random-legal) per instance.")
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
-@_sampling_options
+@cli_options.sampling
 @reasoning_options
+@cli_options.search
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed; each request's seed derives from it.")
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
@@ -209,18 +200,23 @@ def export(run_dir, out):
 @click.option("--max-tokens", default=128, show_default=True, type=click.IntRange(1), help="Most tokens per answer.")
 @click.option("--model", default=None, help="Model folder or name (default: the CPU default model).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the run.")
-def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed):
+@cli_options.demo_searches
+def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed, search, score,
+         width):
     """The main job: generate, sample, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
     Mystery, samples K plans per instance with the model (by default the CPU default model)
-    from one-shot prompts, validates every one, and writes the report (accuracy vs steps,
-    coverage vs samples) to OUT/report/index.html. Run it again after an interruption: it
+    from one-shot prompts, validates every one, runs each --search strategy over the same
+    instances, and writes the report (accuracy vs steps, coverage vs samples, strategies at
+    equal tokens) to OUT/report/index.html. Run it again after an interruption: it
     resumes where it stopped; a finished demo is only reported again.
     """
     settings = Settings(k=k, seed=seed, shots=1,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
-    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step, settings, model, _say))
+    also = cli_options.search_settings(settings, search, score, width, _range(steps)[1])
+    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step, settings, model, _say,
+                              also))
 
 
 for command in cli_answers.COMMANDS:

@@ -16,7 +16,7 @@ from planbench_scale.cli_hosted import HOSTED
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
 from planbench_scale.openai_batch import ENGINE, BatchReplies, BatchWriter
-from planbench_scale.records import EngineConfig, Sampling, Settings
+from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.store import read_config, read_instances
 
 LIVE_ONLY = ("engine", "base_url", "api_key_env", "request_timeout", "tensor_parallel_size",

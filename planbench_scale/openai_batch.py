@@ -27,7 +27,7 @@ from typing import Iterable, Iterator
 from planbench_scale.backends import Request, Result, Sampling
 from planbench_scale.backends.openai_http import OpenAIFormat, request_extra
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import RunConfig
+from planbench_scale.config import RunConfig
 
 ENGINE = "openai-batch"
 """The engine name of a batch run in its config."""

@@ -14,8 +14,10 @@ from typing import Sequence
 from planbench_scale import backends, domains
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import MANIFEST, generate_set, load_instances, new_folder, write_set
-from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Settings
-from planbench_scale.store import RunWriter, environment
+from planbench_scale.records import Instance
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
+from planbench_scale.store import RunWriter
+from planbench_scale.config import environment
 from planbench_scale.strategies import get as strategy
 from planbench_scale.strategies.loop import Progress, run as run_strategy
 from planbench_scale.text.prompts import load_template
@@ -98,20 +100,24 @@ class _ProgressBar:
 
 
 def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_step: int,
-         settings: Settings, model: str | None, say=print):
-    """The main job: a small set in every domain, a run over it, and its report; resumes."""
+         settings: Settings, model: str | None, say=print, also: Sequence[Settings] = ()):
+    """The main job: a small set in every domain, a run over it (OUT/run), one more run per
+    settings in `also` (OUT/run-<strategy>-<score>), and the report of them all; resumes."""
     from planbench_scale.analysis.report import build_report
 
     out = Path(out)
-    sets, run_dir = out / "instances", out / "run"
+    sets = out / "instances"
     if not all((sets / name / MANIFEST).exists() for name in domains.DOMAINS):
         for name in domains.DOMAINS:  # half-written by an interrupted demo: regenerated from the seed
             shutil.rmtree(sets / name, ignore_errors=True)
         generate_sets(tuple(domains.DOMAINS), sizes, steps, per_step, settings.seed, False, sets, say)
-    config, chosen, pool = plan_run(settings, EngineConfig("vllm", model), sets)
-    progress = execute(config, chosen, pool, run_dir, resume=(run_dir / "config.json").exists())
-    say(summary(run_dir, progress))
-    return build_report([run_dir], out / "report")
+    run_dirs = [out / "run", *(out / f"run-{s.strategy}-{s.score}" for s in also)]
+    for run_dir, chosen_settings in zip(run_dirs, (settings, *also)):
+        config, chosen, pool = plan_run(chosen_settings, EngineConfig("vllm", model), sets)
+        progress = execute(config, chosen, pool, run_dir,
+                           resume=(run_dir / "config.json").exists())
+        say(summary(run_dir, progress))
+    return build_report(run_dirs, out / "report")
 
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],

@@ -1,8 +1,13 @@
-"""Scoring an answer: the plan a completion states, and the validator's verdict on it."""
+"""Scoring an answer: the plan a completion states and the validator's verdict on it; and the
+step scores that tree searches rank partial plans by."""
 
 from __future__ import annotations
 
-from planbench_scale.domains import task_for
+from typing import Callable, Sequence
+
+from planbench_scale import domains
+from planbench_scale.domains import canonical, task_for
+from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Extraction, Instance, Verdict
 from planbench_scale.symbolic.validate import validate
 from planbench_scale.text.extract import extract
@@ -12,3 +17,55 @@ def check(instance: Instance, text: str, templates: str = "default") -> tuple[Ex
     """Extract the plan an answer states and validate it against the instance."""
     extraction = extract(text, instance, templates)
     return extraction, validate(task_for(instance), extraction.actions)
+
+
+def state_after(instance: Instance, actions: Sequence[str]) -> int:
+    """The facts (a mask of the instance's task) after an applicable action sequence."""
+    task, state = task_for(instance), task_for(instance).init
+    for action in actions:
+        i = task.index[action]
+        state = (state & ~task.delete[i]) | task.add[i]
+    return state
+
+
+def applicable(instance: Instance, state: int) -> list[str]:
+    """The actions whose preconditions hold in `state`, in the task's order."""
+    task = task_for(instance)
+    return [a for a, pre in zip(task.actions, task.pre) if pre & state == pre]
+
+
+def _goal_count(instance: Instance, state: int, logprob: float | None) -> float:
+    goal = task_for(instance).goal
+    return (state & goal).bit_count() / max(goal.bit_count(), 1)
+
+
+def _distance(instance: Instance, state: int, logprob: float | None) -> float:
+    facts = tuple(canonical(instance, f) for f in task_for(instance).fact_names(state))
+    return float(-domains.get(instance.domain).distance(instance, facts))
+
+
+StepScore = Callable[[Instance, int, "float | None"], float]
+"""(instance, state after the plan so far, the plan's summed model log-probability) -> score;
+higher is better. Only plans whose every step applies are scored."""
+
+STEP_SCORES: dict[str, StepScore] = {
+    "valid-prefix": lambda instance, state, logprob: 1.0,
+    "goal-count": _goal_count,
+    "distance": _distance,
+    "logprob": lambda instance, state, logprob: logprob,
+}
+"""Step scores by name: "valid-prefix" (the sound verifier only: every applicable plan ties),
+"goal-count" (fraction of goal facts true), "distance" (minus the exact optimal steps left: an
+oracle), "logprob" (the model's own summed log-probability of the plan's lines)."""
+
+
+def needs_logprobs(score: str) -> bool:
+    """Whether a step score asks the model for log-probabilities."""
+    return score == "logprob"
+
+
+def step_score(name: str) -> StepScore:
+    """The step score called `name`."""
+    if name not in STEP_SCORES:
+        raise PlanbenchError(f"unknown step score {name!r}; known: {', '.join(STEP_SCORES)}")
+    return STEP_SCORES[name]

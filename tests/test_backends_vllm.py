@@ -8,7 +8,8 @@ from planbench_scale.backends import Request, Sampling, derive_seed, open_backen
 from planbench_scale.backends.cpu_model import _complete, default_model
 from planbench_scale.backends.vllm_engine import model_parameters
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import EngineConfig, Prompt
+from planbench_scale.records import Prompt
+from planbench_scale.config import EngineConfig
 
 PROMPTS = [Prompt(f"p{i}", text, ()) for i, text in enumerate(
     ["The capital of France is", "To stack the red block on the blue block, I", "1. pick up"])]

@@ -8,7 +8,7 @@ import sys
 import pytest
 from vllm_server import vllm_server
 
-from planbench_scale.records import EngineConfig
+from planbench_scale.config import EngineConfig
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.store import read_config, read_samples
 

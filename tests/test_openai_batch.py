@@ -4,8 +4,8 @@ from dataclasses import replace
 
 from planbench_scale.backends import Request
 from planbench_scale.openai_batch import custom_id, run_key
-from planbench_scale.records import (EngineConfig, InstanceSource, Prompt, RunConfig, Sampling,
-                                     Settings)
+from planbench_scale.records import Prompt
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Sampling, Settings
 
 CONFIG = RunConfig(Settings(k=4), EngineConfig("openai-batch", "o1", "chat"), InstanceSource("/s"))
 

@@ -3,9 +3,8 @@
 import json
 from pathlib import Path
 
-from planbench_scale.records import (CONFIG_VERSION, EngineConfig, Instance, InstanceSource,
-                                     RunConfig, Sampling, Settings, instance_from_dict,
-                                     run_config_from_json)
+from planbench_scale.records import Instance, instance_from_dict
+from planbench_scale.config import CONFIG_VERSION, EngineConfig, InstanceSource, RunConfig, Sampling, Settings, run_config_from_json
 
 V1 = Path(__file__).parent / "data" / "run_v1"
 

@@ -6,9 +6,9 @@ from planbench_scale.backends import Sampling, derive_seed
 from planbench_scale.instances import generate_set
 from planbench_scale.text.prompts import render
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Outcome
+from planbench_scale.records import Completion, Outcome
 from planbench_scale.store import RunWriter, read_samples
-from planbench_scale.records import EngineConfig, InstanceSource, RunConfig, Settings
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.score import check
 from planbench_scale.strategies import STRATEGIES, InstanceState, get
 from planbench_scale.strategies.loop import run
@@ -22,28 +22,33 @@ def sexprs(*actions):
     return "\n".join(f"({' '.join(action)})" for action in actions)
 
 
+def said(text):
+    return Completion(text, 0, 0, "stop")
+
+
 def test_a_chain_stops_at_its_first_valid_plan_and_revises_otherwise():
     settings = Settings(strategy="revise", k=2, rounds=3)
     state = InstanceState(SHORT, render(SHORT))
     get("revise").start(state, settings)
-    get("revise").answered(state, 0, 0, sexprs(*SHORT.optimal_plan), None, settings)
-    get("revise").answered(state, 1, 0, "(stack a b)", None, settings)
+    get("revise").answered(state, 0, 0, said(sexprs(*SHORT.optimal_plan)), None, settings)
+    get("revise").answered(state, 1, 0, said("(stack a b)"), None, settings)
     assert list(state.open) == [1] and state.open[1][0] == 1
     assert "Step 1, stack the red block on top of the blue block" in state.open[1][1].text
-    get("self-revise").answered(state, 1, 1, "(stack a b)", None, settings)
+    get("self-revise").answered(state, 1, 1, said("(stack a b)"), None, settings)
     assert state.open[1][1].text.endswith(SELF_REVISE_TEXT + "\n")
     waiting = dict(state.open)
-    get("revise").answered(state, 1, 0, "(stack a b)", None, settings)  # round 0 is long answered
+    get("revise").answered(state, 1, 0, said("(stack a b)"), None, settings)  # round 0 is long answered
     assert state.open == waiting and waiting[1][0] == 2
 
 
 def test_every_strategy_names_its_compute_unit_and_an_unknown_one_is_refused():
     assert {name: s.unit for name, s in STRATEGIES.items()} == {
-        "sample": "samples", "revise": "rounds", "self-revise": "rounds"}
+        "sample": "samples", "revise": "rounds", "self-revise": "rounds", "beam": "nodes",
+        "dvts": "nodes", "best-of-n": "samples", "random-legal": "samples"}
     assert get("sample").most_samples(Settings(k=5)) == 5
     assert get("revise").most_samples(Settings(k=5, rounds=2)) == 15
-    with pytest.raises(PlanbenchError, match="unknown strategy 'beam'"):
-        get("beam")
+    with pytest.raises(PlanbenchError, match="unknown strategy 'mcts'"):
+        get("mcts")
 
 
 SAMPLING = Sampling(temperature=0.8, max_tokens=40)

@@ -240,6 +240,11 @@ def accuracy_vs_round(rounds: pd.DataFrame, out_dir: Path) -> list[Path]:
         return _save(fig, out_dir, "accuracy_vs_round")
 
 
+UNITS = {"samples": ("o", "-", "more samples"), "rounds": ("s", "--", "more rounds"),
+         "nodes": ("^", ":", "step search")}
+"""Marker, line style and legend words of each compute unit."""
+
+
 def accuracy_vs_tokens(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Accuracy (coverage or first-valid) against tokens spent per instance, all strategies."""
     table = table.dropna(subset=["accuracy", "tokens"])
@@ -251,10 +256,9 @@ def accuracy_vs_tokens(table: pd.DataFrame, out_dir: Path) -> list[Path]:
         groups = list(table.groupby(["run", "domain", "unit"], sort=True))
         for i, ((run, domain, unit), group) in enumerate(groups):
             group = group.sort_values("tokens")
+            marker, linestyle, words = UNITS.get(unit, UNITS["rounds"])
             ax.plot(group["tokens"], 100 * group["accuracy"], color=COLORS[i % len(COLORS)],
-                    marker="o" if unit == "samples" else "s",
-                    linestyle="-" if unit == "samples" else "--",
-                    label=_label(run, domain, "more samples" if unit == "samples" else "more rounds"))
+                    marker=marker, linestyle=linestyle, label=_label(run, domain, words))
         ax.set_xscale("log")
         ax.set_xlabel("tokens spent per instance (prompt + generated, log scale)")
         ax.set_ylabel("solved (% of instances)")

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from planbench_scale.analysis import metrics, plots
-from planbench_scale.records import Outcome, RunConfig
+from planbench_scale.records import Outcome
+from planbench_scale.config import RunConfig
 from planbench_scale.store import read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",

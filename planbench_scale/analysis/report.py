@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planbench_scale.analysis import metrics
+from planbench_scale.analysis import compute, metrics
 from planbench_scale.analysis import plots, reasoning
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import RunConfig
+from planbench_scale.config import RunConfig
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
-           "completion_tokens", "valid", "plan")
+           "completion_tokens", "valid", "plan", "parent", "score", "finish_reason")
 """The sample columns the report reads (never the large text column)."""
 
 
@@ -205,7 +205,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
     chained = [name for name, strategy in STRATEGIES.items() if strategy.unit == "rounds"]
     rounds = metrics.revision_rounds(samples, chained)
     params = {r.name: r.config.engine.parameters for r in runs}
-    return {**reasoning.compute_tables(runs),
+    return {**reasoning.compute_tables(runs), **_search_tables(inst, rounds, samples),
         "accuracy_by_domain": metrics.accuracy(inst, "domain"),
         "accuracy_by_length": metrics.accuracy(inst, ["domain", "optimal_length"]),
         "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_objects"]),
@@ -216,8 +216,27 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
         "majority_vote": metrics.majority_vote(samples),
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, {k: v for k, v in params.items() if v}, by=("domain",)),
-        "tokens_vs_accuracy": metrics.tokens_vs_accuracy(inst, rounds),
     }
+
+
+def _search_tables(inst: pd.DataFrame, rounds: pd.DataFrame,
+                   samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Searches and best-of-n beside the other strategies at equal tokens, and the
+    compute-optimal strategy per plan length (sampling at every k, searches as one point)."""
+    units = inst["strategy"].astype(str).map({n: s.unit for n, s in STRATEGIES.items()})
+    searched, others = inst.loc[units == "nodes"], inst.loc[units != "nodes"]
+    no_rounds = rounds.iloc[:0].assign(steps=pd.Series(dtype=object))
+    by_steps = metrics.tokens_vs_accuracy(inst.loc[units == "samples"], no_rounds,
+                                          by=("domain", "steps"))
+    found = compute.solved(searched, by=("domain", "steps")).rename(columns={"solved": "accuracy"})
+    overall = compute.solved(searched, by=("domain",)).rename(columns={"solved": "accuracy"})
+    return {"tokens_vs_accuracy": pd.concat(
+                [metrics.tokens_vs_accuracy(others, rounds), overall.assign(unit="nodes")],
+                ignore_index=True),
+            "search_solved": compute.solved(searched, by=("domain", "steps")),
+            "best_of_n": compute.best_of_n(samples),
+            "compute_optimal": compute.compute_optimal(pd.concat([by_steps, found],
+                                                                 ignore_index=True))}
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
@@ -276,6 +295,12 @@ SECTIONS = (
      ("k", "majority_vote")),
     ("Valid within r revision rounds: rows r, columns run · domain", "revision_rounds",
      ("round", "accuracy")),
+    ("Step searches: solved, tokens and rows per instance, per plan length", "search_solved",
+     None),
+    ("Best-of-n: the best-scored of n answers is valid; rows n, columns run · domain",
+     "best_of_n", ("k", "best_of_n")),
+    ("Compute-optimal: the best run within each token budget, per plan length",
+     "compute_optimal", None),
     ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost", None),
     ("Cost in dollars (--price-in, --price-out; reasoning billed as output)", "dollars", None),
     ("Unsolvable instances: accuracy on solvable ones, no-plan recall and false no-plan rate",

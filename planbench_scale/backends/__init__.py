@@ -8,11 +8,12 @@ validate and store samples while the model keeps generating.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Protocol
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, EngineConfig, Prompt, Sampling
+from planbench_scale.records import Completion, Prompt
+from planbench_scale.config import EngineConfig, Sampling
 
 MAX_N = 256
 """Most samples per request: vLLM stalls above this, so larger `n` is split into chunks."""
@@ -32,13 +33,52 @@ class Request:
     """Sample index of the first answer: answers are numbered first, first+1, ..."""
     round: int = 0
     """Revision round this request belongs to (0 for a first answer)."""
+    parent: int = -1
+    """Tree searches: sample index of the node these answers continue, or -1."""
+    depth: int = 0
+    """Tree searches: depth of the nodes these answers make (0 outside a tree)."""
+    prefix: str = ""
+    """Tree searches: the plan so far that each answer continues; an answer is checked (and
+    its plan stored) as prefix + answer."""
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Continuations of one prompt to score with the model's log-probabilities (no sampling).
+
+    Answered by `Backend.score` as a `Result` with one `Completion` per continuation: its text
+    the continuation, its logprob their summed token log-probabilities, prompt_tokens every
+    token the model read (prompt and continuation), completion_tokens 0, finish_reason "scored".
+    """
+
+    prompt: Prompt
+    """The context the continuations follow."""
+    continuations: tuple[str, ...]
+    """The texts to score, each read right after the prompt's text."""
+    first: int = 0
+    """Sample index of the first continuation's row: they are numbered first, first+1, ..."""
+    parent: int = -1
+    """Tree searches: sample index of the node each scored row annotates, or -1."""
+    depth: int = 0
+    """Tree searches: depth of the scored nodes."""
+    prefix: str = ""
+    """Tree searches: the plan so far the continuations follow (checked as prefix + text)."""
+    seed: int = 0
+    """Stored with the rows (scoring draws nothing)."""
+    round: int = 0
+    """Always 0: scored rows are never revised."""
+
+    @property
+    def n(self) -> int:
+        """Number of rows the answer makes."""
+        return len(self.continuations)
 
 
 @dataclass(frozen=True)
 class Result:
     """The answers to one request (or to a piece of it, when it had to be split)."""
 
-    request: Request
+    request: Request | ScoreRequest
     """The request answered; its `first` and `seed` number and seed these answers."""
     completions: tuple[Completion, ...]
     """The answers, in sample-index order."""
@@ -53,6 +93,12 @@ class Backend(Protocol):
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
         """Answer every request; yields results as they finish (pulls requests lazily)."""
 
+    def require_logprobs(self) -> None:
+        """PlanbenchError unless `score` works with this backend (called before any compute)."""
+
+    def score(self, requests: Iterable[ScoreRequest]) -> Iterator[Result]:
+        """The log-probability of every continuation of every request, one Result each."""
+
     def close(self) -> None:
         """Release the model or connections."""
 
@@ -60,8 +106,8 @@ class Backend(Protocol):
 def split(request: Request, pieces: int) -> list[Request]:
     """A request cut into up to `pieces` smaller ones, each with its own derived seed."""
     size = -(-request.n // pieces)
-    return [Request(request.prompt, min(size, request.n - start),
-                    derive_seed(request.seed, "split", start), request.first + start, request.round)
+    return [replace(request, n=min(size, request.n - start),
+                    seed=derive_seed(request.seed, "split", start), first=request.first + start)
             for start in range(0, request.n, size)]
 
 

@@ -33,7 +33,8 @@ from typing import Callable, Iterable, Iterator
 import httpx
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, EngineConfig
+from planbench_scale.records import Completion
+from planbench_scale.config import EngineConfig
 from planbench_scale.backends import Request, Result, Sampling, derive_seed
 from planbench_scale.text.reasoning import split
 
@@ -108,7 +109,8 @@ class OpenAIFormat:
         thinking = _reasoning_tokens(details.get("reasoning_tokens"), answers, tokens,
                                      sampling.max_tokens)
         completions = tuple(Completion(text, usage.get("prompt_tokens") or 0, count,
-                                       choice.get("finish_reason") or "length", reasoning, spent)
+                                       choice.get("finish_reason") or "length",
+                                       reasoning=reasoning, reasoning_tokens=spent)
                             for (reasoning, text), count, spent, choice
                             in zip(answers, tokens, thinking, choices))
         return Result(request, completions)
@@ -258,6 +260,25 @@ class OpenAIBackend(OpenAIFormat):
     def close(self) -> None:
         """Nothing to release: clients live only as long as one `generate` call."""
 
+    def require_logprobs(self) -> None:
+        """Refuse chat prompts, and servers whose /completions does not echo the prompt's
+        log-probabilities (one one-token probe)."""
+        if self.form != "text":
+            raise PlanbenchError("scoring steps needs prompt log-probabilities, which only "
+                                 "plain completions give: use --form text")
+        list(self.score([_probe()]))
+
+    def score(self, requests: Iterable) -> Iterator[Result]:
+        """`backends.ScoreRequest`s answered through /completions with echo and logprobs."""
+        with httpx.Client(base_url=self.base_url, headers=self.headers,
+                          timeout=self.timeout) as client:
+            for request in requests:
+                body = {"model": self.model, "prompt": [request.prompt.text + text for text in
+                                                        request.continuations],
+                        "echo": True, "logprobs": 0, "max_tokens": 1, "temperature": 0.0}
+                reply = client.post("/completions", json=body)
+                yield Result(request, _echo_scores(self.base_url, request, reply))
+
 
 def _remainder(result: Result) -> Request:
     """A request for the samples a server left out of its reply."""
@@ -346,3 +367,31 @@ def request_extra(config: EngineConfig) -> dict:
     """Fields added to every request: reasoning effort, then the config's extra body."""
     effort = {"reasoning_effort": config.reasoning_effort} if config.reasoning_effort else {}
     return effort | config.extra_body
+
+
+def _echo_scores(base_url: str, request, reply: httpx.Response) -> tuple[Completion, ...]:
+    """The log-probability of each continuation from an echoed /completions reply."""
+    try:
+        reply.raise_for_status()
+        choices = sorted(reply.json()["choices"], key=lambda c: c.get("index", 0))
+        start = len(request.prompt.text)
+        scored = []
+        for text, choice in zip(request.continuations, choices):
+            probs = choice["logprobs"]
+            own = [lp for lp, at in zip(probs["token_logprobs"], probs["text_offset"])
+                   if start <= at < start + len(text)]
+            scored.append(Completion(text, len(probs["token_logprobs"]) - 1, 0, "scored",
+                                     float(sum(own))))
+    except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
+        raise PlanbenchError(f"the server at {base_url} gives no prompt log-probabilities "
+                             f"(/completions with echo and logprobs: {type(error).__name__}: "
+                             f"{str(error)[:200]}); step scores need them") from None
+    return tuple(scored)
+
+
+def _probe():
+    """A one-token scoring request that tells whether a server echoes log-probabilities."""
+    from planbench_scale.backends import ScoreRequest
+    from planbench_scale.records import Prompt
+
+    return ScoreRequest(Prompt("probe", "Hello", ()), (" world",))

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, EngineConfig, Prompt
+from planbench_scale.records import Completion, Prompt
+from planbench_scale.config import EngineConfig
 from planbench_scale.backends import Request, Result, Sampling, split
 from planbench_scale.backends import cpu_model, processes
 from planbench_scale.text.reasoning import with_reasoning
@@ -173,6 +174,27 @@ class VLLMBackend:
             self._undo_log = lambda: None
             self._guard.close()
 
+    def require_logprobs(self) -> None:
+        """The offline engine always gives prompt log-probabilities."""
+
+    def score(self, requests: Iterable) -> Iterator[Result]:
+        """`backends.ScoreRequest`s answered in one batch: each continuation is read after its
+        prompt (`prompt_logprobs=0`, the one token generated is dropped); with prefix caching
+        a prompt shared by several continuations is computed once."""
+        from vllm import SamplingParams
+
+        requests = list(requests)
+        contexts = [self._prompt_text(request.prompt) for request in requests]
+        texts = [context + text for context, request in zip(contexts, requests)
+                 for text in request.continuations]
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0)
+        outputs = iter(self.llm.generate(texts, params, use_tqdm=False))
+        tokenizer = self.llm.get_tokenizer()
+        for context, request in zip(contexts, requests):
+            known = tokenizer.encode(context)
+            yield Result(request, tuple(_scored(text, known, next(outputs))
+                                        for text in request.continuations))
+
 
 def _more(queue: Iterator[Request], waiting: deque) -> bool:
     """Move the next request from `queue` to `waiting`; False when there is none."""
@@ -238,3 +260,13 @@ def from_config(config: EngineConfig, run_dir: str | Path | None = None,
     files = processes.engine_files(run_dir) if run_dir is not None else {}
     return VLLMBackend(config.model or cpu_model.NAME, config.form, config.tensor_parallel_size,
                        config.data_parallel_size, **files, **options)
+
+
+def _scored(text: str, context_ids: list[int], output) -> Completion:
+    """A scored continuation: the log-probabilities of the prompt tokens past the context's."""
+    ids = list(output.prompt_token_ids)
+    start = next((i for i, (a, b) in enumerate(zip(ids, context_ids)) if a != b),
+                 min(len(ids), len(context_ids)))
+    logprob = sum(entries[token].logprob for token, entries in
+                  zip(ids[max(start, 1):], output.prompt_logprobs[max(start, 1):]))
+    return Completion(text, len(ids), 0, "scored", logprob)

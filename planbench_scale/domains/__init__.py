@@ -84,6 +84,10 @@ class Domain(Protocol):
         """`count` instances of `sizes` objects whose goal no state satisfies (certified by
         construction, `solvable` False); the same seed gives the same instances."""
 
+    def distance(self, instance: Instance, state: tuple[Fact, ...]) -> int:
+        """The optimal number of steps from a reachable `state` (canonical facts) to the goal
+        of `instance`: the oracle step score."""
+
 
 FAMILIES = (blocksworld,)
 """Domain packages: each defines DOMAINS and load_planbench(folder)."""
@@ -112,6 +116,20 @@ def task_for(instance: Instance) -> Task:
                            [vocab.obj(o) for o in instance.objects],
                            [vocab.fact(f) for f in instance.init],
                            [vocab.fact(f) for f in instance.goal])
+
+
+def canonical(instance: Instance, text: str, kinds: str = "predicates") -> Fact:
+    """A PDDL fact or action ("actions" or "predicates" of the domain) as a canonical tuple."""
+    vocab = vocabulary_of(instance)
+    parts = text.strip().strip("()").split()
+    name = vocab.canonical(parts[0]) if parts else None
+    blocks = {vocab.obj(b).lower(): b for b in instance.objects}
+    objects = [blocks.get(p.lower()) for p in parts[1:]]
+    arity = getattr(get(instance.domain), kinds)
+    if name not in arity or None in objects or len(objects) != arity[name]:
+        raise PlanbenchError(f"{text!r} is not one of the {kinds} of instance "
+                             f"{instance.id} in vocabulary {instance.vocabulary}")
+    return (name, *objects)
 
 
 def instance_pddl(instance: Instance) -> tuple[str, str]:

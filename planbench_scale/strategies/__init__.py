@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Protocol
 
-from planbench_scale.backends import Request
+from planbench_scale.backends import Request, Result, ScoreRequest
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Extraction, Instance, Prompt, Settings, Verdict
+from planbench_scale.records import Completion, Extraction, Instance, Prompt, Verdict
+from planbench_scale.config import Sampling, Settings
+
+Wave = Request | ScoreRequest | Result
+"""One item of a wave: a request to sample, continuations to score, or an answer the strategy
+wrote itself (a step chosen without a model, or an answer taken from the store)."""
 
 
 @dataclass
@@ -50,17 +55,26 @@ class Strategy(Protocol):
     """Whether resuming needs the stored answer texts (to rebuild conversations)."""
     unit: str
     """What the report plots its compute against: "samples" (independent answers per
-    instance) or "rounds" (revision rounds of chains)."""
+    instance), "rounds" (revision rounds of chains) or "nodes" (a search tree: its result is
+    whether any node is a valid plan, its compute the tokens of all its rows)."""
 
     def start(self, state: InstanceState, settings: Settings) -> None:
         """Set up an instance's open work before anything stored is replayed."""
 
-    def waves(self, states: Iterable[InstanceState], settings: Settings) -> Iterator[list[Request]]:
+    def waves(self, states: Iterable[InstanceState], settings: Settings) -> Iterator[list[Wave]]:
         """Requests wave by wave; each wave is built after the previous one was answered."""
 
-    def answered(self, state: InstanceState, index: int, round_: int, text: str,
-                 scored: tuple[Extraction, Verdict] | None, settings: Settings) -> None:
-        """Take note of an answer (live, or replayed from the store with `scored` None)."""
+    def answered(self, state: InstanceState, index: int, round_: int, answer: Completion,
+                 scored: tuple[Extraction, Verdict] | None, settings: Settings) -> float | None:
+        """Take note of an answer and give the score to store with it. `scored` is None for an
+        answer stored before: replayed from the store (`answer` then holds its text only when
+        `replays_text`, and no log-probability), or given again in a wave."""
+
+    def sampling(self, settings: Settings) -> Sampling:
+        """The sampling settings of the run's requests."""
+
+    def asks_logprobs(self, settings: Settings) -> bool:
+        """Whether the run scores text with the model (`Backend.score`), checked before it starts."""
 
     def finished(self, state: InstanceState, settings: Settings) -> bool:
         """Whether nothing more will be asked for the instance."""
@@ -70,10 +84,14 @@ class Strategy(Protocol):
 
 
 def _registry() -> dict[str, Strategy]:
+    from planbench_scale.strategies.best_of_n import BEST_OF_N
+    from planbench_scale.strategies.random_legal import RANDOM_LEGAL
     from planbench_scale.strategies.revise import REVISE, SELF_REVISE
     from planbench_scale.strategies.sample import SAMPLE
+    from planbench_scale.strategies.search import BEAM, DVTS
 
-    return {s.name: s for s in (SAMPLE, REVISE, SELF_REVISE)}
+    return {s.name: s for s in (SAMPLE, REVISE, SELF_REVISE, BEAM, DVTS, BEST_OF_N,
+                                  RANDOM_LEGAL)}
 
 
 STRATEGIES: dict[str, Strategy] = _registry()

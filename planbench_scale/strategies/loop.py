@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
-from planbench_scale.backends import Backend, Request, Result
-from planbench_scale.records import Completion, Extraction, Instance, Sample, Settings, Verdict
+from planbench_scale.backends import Backend, Request, Result, ScoreRequest
+from planbench_scale.records import Completion, Extraction, Instance, Sample, Verdict
+from planbench_scale.config import Sampling, Settings
 from planbench_scale.score import check
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies import InstanceState, Strategy, get
@@ -57,10 +58,13 @@ def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, sett
     for state in states.values():
         strategy.start(state, settings)
     _replay(states, writer, strategy, settings)
+    if strategy.asks_logprobs(settings):
+        backend.require_logprobs()  # refused before any compute
     sink = _Sink(writer, settings, strategy, progress, states, on_progress)
+    sampling = strategy.sampling(settings)
     try:
-        for requests in strategy.waves(list(states.values()), settings):
-            for result in backend.generate(requests, settings.sampling):
+        for wave in strategy.waves(list(states.values()), settings):
+            for result in _answers(backend, wave, sampling):
                 sink.take(states[result.request.prompt.instance_id], result)
             sink.flush()
     finally:
@@ -68,16 +72,29 @@ def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, sett
     return progress
 
 
+def _answers(backend: Backend, wave: list, sampling: Sampling) -> Iterator[Result]:
+    """The results of one wave: what the strategy answered itself (a `Result`: steps written
+    without a model, answers taken from the store), then `ScoreRequest`s scored, then
+    `Request`s sampled."""
+    yield from (item for item in wave if isinstance(item, Result))
+    scoring = [item for item in wave if isinstance(item, ScoreRequest)]
+    if scoring:
+        yield from backend.score(scoring)
+    yield from backend.generate([item for item in wave if isinstance(item, Request)], sampling)
+
+
 def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Settings) -> None:
     """Fill the per-instance state from what the store already holds (resume)."""
-    columns = ["instance_id", "sample_index", "round", "completion_tokens", "valid"]
+    columns = ["instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
+               "finish_reason", "valid"]
     columns += ["text"] if strategy.replays_text else []
     stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
     for row in stored.itertuples(index=False):
         state = states[row.instance_id]
         _count(state, int(row.sample_index), int(row.completion_tokens), bool(row.valid))
-        strategy.answered(state, int(row.sample_index), int(row.round),
-                          getattr(row, "text", ""), None, settings)
+        answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
+                            int(row.completion_tokens), str(row.finish_reason))
+        strategy.answered(state, int(row.sample_index), int(row.round), answer, None, settings)
 
 
 def _count(state: InstanceState, index: int, tokens: int, valid: bool) -> None:
@@ -102,16 +119,18 @@ class _Sink:
         request, started = result.request, time.perf_counter()
         for offset, completion in enumerate(result.completions):
             index = request.first + offset
-            if request.round == 0 and index in state.done:
+            if request.round == 0 and index in state.done:  # stored before: only followed up
+                self.strategy.answered(state, index, 0, completion, None, self.settings)
                 continue
-            extraction, verdict = check(state.instance, completion.text, self.settings.templates)
+            extraction, verdict = check(state.instance, request.prefix + completion.text,
+                                        self.settings.templates)
+            score = self.strategy.answered(state, index, request.round, completion,
+                                           (extraction, verdict), self.settings)
             self.pending.append(sample_row(state.instance, request, index, completion,
-                                           extraction, verdict, self.strategy.name))
+                                           extraction, verdict, self.strategy.name, score))
             _count(state, index, completion.completion_tokens, verdict.valid)
             self.progress.valid += verdict.valid
             self.progress.tokens += completion.completion_tokens
-            self.strategy.answered(state, index, request.round, completion.text,
-                                   (extraction, verdict), self.settings)
         self.progress.checking_seconds += time.perf_counter() - started
         if (len(self.pending) >= FLUSH_SAMPLES
                 or time.perf_counter() - self.flushed >= FLUSH_SECONDS):
@@ -132,9 +151,10 @@ class _Sink:
             self.on_progress(self.progress)
 
 
-def sample_row(instance: Instance, request: Request, index: int, completion: Completion,
-               extraction: Extraction, verdict: Verdict, strategy: str) -> Sample:
-    """One stored row."""
+def sample_row(instance: Instance, request: Request | ScoreRequest, index: int,
+               completion: Completion, extraction: Extraction, verdict: Verdict, strategy: str,
+               score: float | None = None) -> Sample:
+    """One stored row; tree searches give the node's `score`."""
     return Sample(instance_id=instance.id, domain=instance.domain,
                   vocabulary=instance.vocabulary, n_objects=len(instance.objects),
                   optimal_length=instance.optimal_length, sample_index=index,
@@ -145,5 +165,6 @@ def sample_row(instance: Instance, request: Request, index: int, completion: Com
                   plan="\n".join(extraction.actions), n_actions=len(extraction.actions),
                   valid=verdict.valid, reason=verdict.reason.value,
                   failed_step=-1 if verdict.failed_step is None else verdict.failed_step,
-                  unmet=" ".join(verdict.unmet), seed=request.seed,
-                  reasoning=completion.reasoning, reasoning_tokens=completion.reasoning_tokens)
+                  unmet=" ".join(verdict.unmet), seed=request.seed, parent=request.parent,
+                  depth=request.depth, score=score, reasoning=completion.reasoning,
+                  reasoning_tokens=completion.reasoning_tokens)

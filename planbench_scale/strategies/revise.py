@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from planbench_scale.backends import Request, derive_seed
-from planbench_scale.records import Extraction, Instance, Settings, Verdict
+from planbench_scale.records import Extraction, Instance, Verdict
+from planbench_scale.config import Sampling, Settings
 from planbench_scale.score import check
 from planbench_scale.text.feedback import SELF_REVISE_TEXT, feedback_text
 from planbench_scale.text.prompts import revision_prompt
@@ -42,17 +43,23 @@ class Revise:
                    for state in states if state.within_budget(settings)
                    for chain, (wanted, prompt) in sorted(state.open.items()) if wanted == round_]
 
-    def answered(self, state, index, round_, text, scored, settings: Settings) -> None:
+    def answered(self, state, index, round_, answer, scored, settings: Settings) -> None:
         """Close the chain, or set up its next round's prompt."""
         wanted, prompt = state.open.get(index, (None, None))
         if wanted != round_:
             return
-        extraction, verdict = scored or check(state.instance, text, settings.templates)
+        extraction, verdict = scored or check(state.instance, answer.text, settings.templates)
         if verdict.valid or round_ >= settings.rounds:
             del state.open[index]
             return
         told = self.feedback(state.instance, extraction, verdict, settings.templates)
-        state.open[index] = (round_ + 1, revision_prompt(prompt, text, told))
+        state.open[index] = (round_ + 1, revision_prompt(prompt, answer.text, told))
+
+    def sampling(self, settings: Settings) -> Sampling:
+        return settings.sampling
+
+    def asks_logprobs(self, settings: Settings) -> bool:
+        return False
 
     def finished(self, state, settings: Settings) -> bool:
         return not state.within_budget(settings) or not state.open

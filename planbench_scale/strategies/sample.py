@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planbench_scale.backends import MAX_N, Request, derive_seed
-from planbench_scale.records import Settings
+from planbench_scale.config import Sampling, Settings
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,14 @@ class Sample:
                    if not set(range(first, first + n)) <= state.done
                    and state.within_budget(settings)]
 
-    def answered(self, state, index, round_, text, scored, settings) -> None:
+    def answered(self, state, index, round_, answer, scored, settings) -> None:
         """Independent samples leave nothing to follow up."""
+
+    def sampling(self, settings: Settings) -> Sampling:
+        return settings.sampling
+
+    def asks_logprobs(self, settings: Settings) -> bool:
+        return False
 
     def finished(self, state, settings: Settings) -> bool:
         return not state.within_budget(settings) or len(state.done) >= settings.k

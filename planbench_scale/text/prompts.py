@@ -104,15 +104,27 @@ def revision_prompt(prompt: Prompt, answer: str, feedback: str) -> Prompt:
                   style=prompt.style, shots=prompt.shots, template=prompt.template)
 
 
+def step_prompt(prompt: Prompt, plan: str, templates: str, domain: str) -> Prompt:
+    """The prompt continued by the plan so far (`plan`: lines in the template's words), so that
+    the model writes the next step; a zero-shot prompt gets the template's plan lead first."""
+    template = load_template(templates, domain)
+    head = prompt.text if prompt.text.endswith(template.plan_start) else (
+        f"{prompt.text.rstrip()}\n\n{template.plan_lead}{template.plan_start}")
+    text = f"{head}\n{plan}"
+    return Prompt(instance_id=prompt.instance_id, text=text,
+                  messages=prompt.messages + (("assistant", text[len(prompt.text):]),),
+                  style=prompt.style, shots=prompt.shots, template=prompt.template)
+
+
 def describe_action(instance: Instance, action_pddl: str, templates: str = "default") -> str:
     """An action such as "(unstack a b)" in the prompt's English: "unstack the red block from ..."."""
-    action = _canonical(instance, action_pddl, "actions")
+    action = domains.canonical(instance, action_pddl, "actions")
     return phrase(load_template(templates, instance.domain), vocabulary_of(instance), action)
 
 
 def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default") -> str:
     """A fact such as "(clear a)" in the prompt's English: "the red block is clear"."""
-    fact = _canonical(instance, fact_pddl, "predicates")
+    fact = domains.canonical(instance, fact_pddl, "predicates")
     return phrase(load_template(templates, instance.domain), vocabulary_of(instance), fact)
 
 
@@ -213,20 +225,6 @@ def pddl_texts(instance: Instance) -> tuple[str, str]:
         if files:
             return files[0].read_text(), source.read_text()
     return domains.instance_pddl(instance)
-
-
-def _canonical(instance: Instance, text: str, kinds: str) -> Fact:
-    """A PDDL fact or action ("actions" or "predicates" of the domain) as a canonical tuple."""
-    vocab = vocabulary_of(instance)
-    parts = text.strip().strip("()").split()
-    name = vocab.canonical(parts[0]) if parts else None
-    blocks = {vocab.obj(b).lower(): b for b in instance.objects}
-    objects = [blocks.get(p.lower()) for p in parts[1:]]
-    arity = getattr(domains.get(instance.domain), kinds)
-    if name not in arity or None in objects or len(objects) != arity[name]:
-        raise PlanbenchError(f"{text!r} is not one of the {kinds} of instance "
-                             f"{instance.id} in vocabulary {instance.vocabulary}")
-    return (name, *objects)
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from planbench_scale.domains.blocksworld import vocab as vocabularies
+from planbench_scale.domains.blocksworld import states, vocab as vocabularies
 from planbench_scale.domains.blocksworld.generate import generate_set, unsolvable_set
 from planbench_scale.domains.blocksworld.planbench_import import load_planbench
 from planbench_scale.symbolic.pddl import rename
@@ -68,6 +68,10 @@ class Blocksworld:
     def unsolvable(self, sizes, count, seed):
         """Instances with impossible goals (see `generate.unsolvable_set`)."""
         return unsolvable_set(self.vocabulary(None, seed), sizes, count, seed)
+
+    def distance(self, instance, state):
+        """Optimal steps left from a state of canonical facts (see `states.distance`)."""
+        return states.distance(instance.objects, state, instance.goal)
 
 
 DOMAINS = tuple(Blocksworld(name) for name in vocabularies.DOMAINS)

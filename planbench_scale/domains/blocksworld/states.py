@@ -137,3 +137,15 @@ def actions_of_moves(blocks: tuple[str, ...], below: State, moves: list[tuple[in
         actions.append(("put-down", name) if dest == TABLE else ("stack", name, blocks[dest]))
         state[block] = dest
     return tuple(actions)
+
+
+def distance(blocks: tuple[str, ...], state: tuple[Fact, ...], goal: tuple[Fact, ...]) -> int:
+    """The optimal number of actions from `state` (canonical facts, the hand empty or holding
+    one block) to the `on` goal: with a block in hand, 1 + the best of putting it down or
+    stacking it on a clear block."""
+    held = [fact[1] for fact in state if fact[0] == "holding"]
+    if not held:
+        return len(optimal_plan(blocks, state, goal))
+    rest = [fact for fact in state if fact[0] != "holding"]
+    places = [("ontable", held[0])] + [("on", held[0], f[1]) for f in rest if f[0] == "clear"]
+    return 1 + min(len(optimal_plan(blocks, tuple(rest + [place]), goal)) for place in places)

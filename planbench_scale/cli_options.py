@@ -1,0 +1,67 @@
+"""Option groups of the command line, kept apart so that cli.py stays a list of commands."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import click
+
+from planbench_scale.config import Settings
+
+from planbench_scale.score import STEP_SCORES
+from planbench_scale.strategies.search import PROPOSALS
+
+
+def sampling(function):
+    """The sampling options of `run`."""
+    for option in reversed([
+            click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(0)),
+            click.option("--top-p", default=1.0, show_default=True, type=click.FloatRange(0, 1)),
+            click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1),
+                         help="Most tokens per answer; longer answers are cut (finish_reason length)."),
+            click.option("--stop", multiple=True, help='A string that ends an answer, e.g. '
+                         '"[PLAN END]" for base models (repeatable).')]):
+        function = option(function)
+    return function
+
+
+def search(function):
+    """The step search options of `run`."""
+    for option in reversed([
+            click.option("--branch", default=4, show_default=True, type=click.IntRange(1, 256),
+                         help="Step searches: candidate steps sampled per expanded node."),
+            click.option("--depth", default=20, show_default=True, type=click.IntRange(1),
+                         help="Step searches and random-legal: most steps of a plan."),
+            click.option("--propose", type=click.Choice(PROPOSALS), default="sample",
+                         show_default=True, help="Step searches: sample each candidate step "
+                         "from the model, or take every applicable action."),
+            click.option("--score", type=click.Choice(list(STEP_SCORES)), default="valid-prefix",
+                         show_default=True, help="Step score: valid-prefix (verifier only), "
+                         "goal-count, distance (optimal steps left: an oracle), logprob (the "
+                         "model's own; needs prompt log-probabilities).")]):
+        function = option(function)
+    return function
+
+
+def demo_searches(function):
+    """The options of `demo` that add step searches and controls beside sampling."""
+    for option in reversed([
+            click.option("--search", multiple=True, default=("beam", "random-legal"),
+                         show_default=True,
+                         type=click.Choice(["beam", "dvts", "best-of-n", "random-legal"]),
+                         help="A strategy to run beside sampling (repeatable)."),
+            click.option("--score", type=click.Choice(list(STEP_SCORES)), default="valid-prefix",
+                         show_default=True, help="Step score of the searches and best-of-n."),
+            click.option("--width", default=2, show_default=True, type=click.IntRange(1),
+                         help="Beam width (beam) or subtrees (dvts).")]):
+        function = option(function)
+    return function
+
+
+def search_settings(base: Settings, names, score: str, width: int, steps: int) -> list[Settings]:
+    """The demo's settings of each strategy in `names`: searches of `width` with 4 sampled steps
+    a node and at most twice the longest step count; best-of-n and random-legal at `base.k`."""
+    depth = 2 * steps
+    compute = {"beam": width, "dvts": width, "best-of-n": base.k, "random-legal": base.k}
+    return [replace(base, strategy=name, k=compute[name], score=score, depth=depth, branch=4)
+            for name in names]

@@ -1,0 +1,68 @@
+"""Best-of-n: n whole answers per instance, each given the step score of its plan; the report
+takes the best-scored of the first n answers as the instance's answer.
+
+An answer with a step that does not apply gets no score (it ranks last). With the "logprob"
+score every answer with a score is read once more by the model (`Backend.score`): that scoring
+row has sample index n + the answer's index and the answer as its parent, and carries the score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planbench_scale.backends import ScoreRequest
+from planbench_scale.config import Sampling, Settings
+from planbench_scale.score import check, needs_logprobs, state_after, step_score
+from planbench_scale.strategies.sample import SAMPLE
+from planbench_scale.strategies.search import ALIVE
+
+
+@dataclass(frozen=True)
+class BestOfN:
+    """n sampled answers, each scored."""
+
+    name: str = "best-of-n"
+    replays_text: bool = True
+    unit: str = "samples"
+
+    def start(self, state, settings: Settings) -> None:
+        """Answers waiting for their scoring row, by sample index."""
+        step_score(settings.score)
+        state.open = {}
+
+    def waves(self, states, settings: Settings):
+        """The answers (as `sample` asks for them), then their scoring calls."""
+        yield from SAMPLE.waves(states, settings)
+        if needs_logprobs(settings.score):
+            yield [ScoreRequest(state.prompt, (text,), settings.k + index, index)
+                   for state in states for index, text in sorted(state.open.items())]
+
+    def answered(self, state, index, round_, answer, scored, settings: Settings):
+        """The score of an answer's plan; with logprob, of its scoring row."""
+        if index >= settings.k:  # a scoring row
+            state.open.pop(index - settings.k, None)
+            return answer.logprob
+        extraction, verdict = scored or check(state.instance, answer.text, settings.templates)
+        if verdict.reason not in ALIVE:
+            return None
+        if needs_logprobs(settings.score):
+            state.open[index] = answer.text
+            return None
+        return step_score(settings.score)(state.instance,
+                                          state_after(state.instance, extraction.actions), None)
+
+    def finished(self, state, settings: Settings) -> bool:
+        answered = set(range(settings.k)) <= state.done or not state.within_budget(settings)
+        return answered and not state.open
+
+    def most_samples(self, settings: Settings) -> int:
+        return settings.k * (2 if needs_logprobs(settings.score) else 1)
+
+    def sampling(self, settings: Settings) -> Sampling:
+        return settings.sampling
+
+    def asks_logprobs(self, settings: Settings) -> bool:
+        return needs_logprobs(settings.score)
+
+
+BEST_OF_N = BestOfN()

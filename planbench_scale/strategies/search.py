@@ -1,0 +1,238 @@
+"""Step-level search with the verifier in the loop: the model writes a plan one step at a time.
+
+Each expanded node (a plan so far) gets candidate next steps: `branch` lines sampled from the
+model (propose "sample"), or every applicable action written in the template's words (propose
+"legal"). Every candidate is a stored row: its `parent` the node it continues, its `depth` its
+number of steps, its plan the whole plan so far, checked by the validator. A candidate whose
+plan has a step that does not apply is dead; the others are ranked by the step score
+(`score.STEP_SCORES`). With the "logprob" score, the model's log-probability of each candidate
+line is one more stored row (a scoring call: the tokens it read are its prompt tokens); legal
+candidates are then that row itself. A search stops at its first valid plan.
+
+`beam` keeps the k best candidates of all nodes at every depth; `dvts` (diverse verifier tree
+search) runs k independent subtrees, each keeping its best candidate. Node ids (sample indices)
+are handed out in a fixed order, so a resumed search rebuilds the same tree: stored sampled
+answers are given again from the store, scoring calls are made again (their rows are not).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from planbench_scale.backends import Request, Result, ScoreRequest, derive_seed
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.records import Completion, Prompt, Reason
+from planbench_scale.config import Sampling, Settings
+from planbench_scale.score import applicable, check, needs_logprobs, state_after, step_score
+from planbench_scale.text.prompts import describe_action, step_prompt
+
+ALIVE = (Reason.VALID, Reason.GOAL_NOT_REACHED)
+"""Verdicts of a plan whose every step applies."""
+PROPOSALS = ("sample", "legal")
+"""Where candidate steps come from."""
+
+
+@dataclass
+class Node:
+    """A plan so far in a search tree."""
+
+    id: int
+    """Its sample index (-1 for a root, which is not stored)."""
+    tree: int
+    """The subtree it belongs to (dvts; always 0 in a beam)."""
+    actions: tuple[str, ...] = ()
+    """The plan so far, as PDDL actions."""
+    line: str = ""
+    """The text of its last step, as the model read or wrote it."""
+    parent: Node | None = None
+    """The node it continues (None for a root)."""
+    logprob: float = 0.0
+    """The model's summed log-probability of the plan's lines (when scored)."""
+    score: float | None = None
+    """Its step score; None while unscored or when dead."""
+
+
+@dataclass
+class Tree:
+    """One instance's search: its frontier, the candidates of the current depth, what waits."""
+
+    frontier: list[Node]
+    """Nodes to expand next."""
+    depth: int = 0
+    """Depth of the frontier."""
+    next: int = 0
+    """The next free sample index."""
+    children: list[Node] = field(default_factory=list)
+    """Live candidates of the depth being expanded."""
+    waiting: dict = field(default_factory=dict)
+    """Sample index -> (parent node, candidate node or None) of rows asked for."""
+    stored: dict = field(default_factory=dict)
+    """Sample index -> stored answer not yet given again (resume)."""
+    solved: bool = False
+    """Whether a valid plan was found."""
+
+
+Select = Callable[[list[Node], int], list[Node]]
+"""(live candidates in id order, k) -> the next frontier."""
+
+
+def keep_best(children: list[Node], k: int) -> list[Node]:
+    """Beam: the k best candidates with distinct plans (ties go to the lower id)."""
+    unique = {c.actions: c for c in reversed(children)}
+    return sorted(unique.values(), key=lambda c: (-c.score, c.id))[:k]
+
+
+def best_per_tree(children: list[Node], k: int) -> list[Node]:
+    """DVTS: the best candidate of each subtree."""
+    trees = sorted({c.tree for c in children})
+    return [keep_best([c for c in children if c.tree == t], 1)[0] for t in trees]
+
+
+@dataclass(frozen=True)
+class StepSearch:
+    """A step-level search that keeps the frontier chosen by `select` from `roots` roots."""
+
+    name: str
+    """The registry name."""
+    select: Select
+    """How the next frontier is chosen from the live candidates."""
+    roots: Callable[[Settings], int]
+    """How many subtrees a search has."""
+    replays_text: bool = True
+    unit: str = "nodes"
+
+    def start(self, state, settings: Settings) -> None:
+        """The empty plan as the root of each subtree."""
+        _check(settings)
+        state.open = {"tree": Tree([Node(-1, t) for t in range(self.roots(settings))])}
+
+    def waves(self, states, settings: Settings):
+        """Per depth: the frontier expanded; with sampled steps and the logprob score, the new
+        candidates scored; then the next frontier chosen."""
+        for _ in range(settings.depth):
+            active = [s for s in states if not self.finished(s, settings)]
+            if not active:
+                return
+            yield [item for s in active for item in _expand(s, settings)]
+            if settings.propose == "sample" and needs_logprobs(settings.score):
+                yield [item for s in active for item in _score_children(s, settings)]
+            for s in active:
+                tree = s.open["tree"]
+                tree.frontier = [] if tree.solved else self.select(tree.children, settings.k)
+                tree.children, tree.depth = [], tree.depth + 1
+
+    def answered(self, state, index, round_, answer, scored, settings: Settings):
+        """A candidate checked and scored, or a stored answer kept for when it is asked again."""
+        tree = state.open["tree"]
+        if index not in tree.waiting:
+            tree.stored[index] = answer
+            return None
+        parent, node = tree.waiting.pop(index)
+        if node is not None:  # the scoring row of a sampled candidate
+            return _rescore(state, node, parent.logprob + answer.logprob, settings)
+        extraction, verdict = scored or check(
+            state.instance, _plan_text(state, parent, settings.templates) + answer.text,
+            settings.templates)
+        node = Node(index, parent.tree, extraction.actions, answer.text, parent)
+        tree.solved = tree.solved or verdict.valid
+        extends = extraction.actions[:len(parent.actions)] == parent.actions
+        if verdict.reason not in ALIVE or not extends or len(node.actions) == len(parent.actions):
+            return None
+        tree.children.append(node)
+        if answer.logprob is None and needs_logprobs(settings.score):
+            return None  # scored by its own scoring row
+        return _rescore(state, node, parent.logprob + (answer.logprob or 0.0), settings)
+
+    def finished(self, state, settings: Settings) -> bool:
+        tree = state.open["tree"]
+        return (tree.solved or not tree.frontier or tree.depth >= settings.depth
+                or not state.within_budget(settings))
+
+    def most_samples(self, settings: Settings) -> int:
+        rows = 2 if settings.propose == "sample" and needs_logprobs(settings.score) else 1
+        return self.roots(settings) * settings.branch * settings.depth * rows
+
+    def sampling(self, settings: Settings) -> Sampling:
+        """The run's sampling, stopped at the end of a line: one step per answer."""
+        return replace(settings.sampling, stop=tuple(dict.fromkeys((*settings.sampling.stop, "\n"))))
+
+    def asks_logprobs(self, settings: Settings) -> bool:
+        return needs_logprobs(settings.score)
+
+
+def _check(settings: Settings) -> None:
+    """Refuse unknown proposals and scores before anything runs."""
+    step_score(settings.score)
+    if settings.propose not in PROPOSALS:
+        raise PlanbenchError(f"unknown proposal {settings.propose!r}; known: "
+                             f"{', '.join(PROPOSALS)}")
+
+
+def _rescore(state, node: Node, logprob: float, settings: Settings) -> float:
+    """Score a live candidate, given its plan's summed log-probability (0 where unknown)."""
+    node.logprob = logprob
+    node.score = step_score(settings.score)(state.instance, state_after(state.instance,
+                                                                        node.actions),
+                                            node.logprob)
+    return node.score
+
+
+def _plan_text(state, node: Node, templates: str) -> str:
+    """The plan so far in the template's words, one step a line."""
+    return "".join(describe_action(state.instance, a, templates) + "\n" for a in node.actions)
+
+
+def _expand(state, settings: Settings) -> list:
+    """One wave item per frontier node, asking for its candidates (ids handed out in order)."""
+    tree, items = state.open["tree"], []
+    for node in tree.frontier:
+        plan = _plan_text(state, node, settings.templates)
+        prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
+        lines = _legal_lines(state, node, settings.templates)
+        first, n = tree.next, len(lines) if settings.propose == "legal" else settings.branch
+        tree.next += n
+        tree.waiting.update({i: (node, None) for i in range(first, first + n)})
+        where = dict(first=first, parent=node.id, depth=tree.depth + 1, prefix=plan)
+        items.append(_ask(state, settings, prompt, lines, n, where))
+    return items
+
+
+def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: int, where: dict):
+    """The wave item for n candidates: written, scored, given from the store, or sampled."""
+    tree, first = state.open["tree"], where["first"]
+    if all(i in tree.stored for i in range(first, first + n)):
+        stored = tuple(tree.stored.pop(i) for i in range(first, first + n))
+        if settings.propose == "sample":  # scoring calls and legal steps are made again
+            return Result(Request(prompt, n, 0, **where), stored)
+    if settings.propose == "legal" and needs_logprobs(settings.score):
+        return ScoreRequest(prompt, lines, **where)
+    if settings.propose == "legal":
+        return Result(Request(prompt, n, 0, **where),
+                      tuple(Completion(line, 0, 0, "legal") for line in lines))
+    return Request(prompt, n, derive_seed(settings.seed, state.instance.id, first), **where)
+
+
+def _legal_lines(state, node: Node, templates: str) -> tuple[str, ...]:
+    """Every applicable next action, a line each in the template's words."""
+    after = state_after(state.instance, node.actions)
+    return tuple(describe_action(state.instance, a, templates) + "\n"
+                 for a in applicable(state.instance, after))
+
+
+def _score_children(state, settings: Settings) -> list[ScoreRequest]:
+    """A scoring call for each live sampled candidate: its line after its parent's plan."""
+    tree, items = state.open["tree"], []
+    for child in tree.children:
+        plan = _plan_text(state, child.parent, settings.templates)
+        prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
+        tree.waiting[tree.next] = (child.parent, child)
+        tree.stored.pop(tree.next, None)
+        items.append(ScoreRequest(prompt, (child.line.rstrip("\n") + "\n",), tree.next,
+                                  child.id, tree.depth + 1, prefix=plan))
+        tree.next += 1
+    return items
+
+
+BEAM = StepSearch("beam", keep_best, lambda settings: 1)
+DVTS = StepSearch("dvts", best_per_tree, lambda settings: settings.k)

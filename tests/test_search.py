@@ -1,0 +1,217 @@
+"""Step-level search (beam, dvts), the random-legal control and the step scores: the stored
+tree checked row by row against an independent breadth-first search; the model's own scores
+from the real CPU model."""
+
+import random
+
+import pytest
+from blocks_bfs import bfs_plan, strips_rules
+
+from planbench_scale.backends import ScoreRequest
+from planbench_scale.domains import canonical, get as domain, task_for, vocabulary_of
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.instances import generate_set
+from planbench_scale.records import Prompt
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Sampling, Settings
+from planbench_scale.score import STEP_SCORES, applicable, state_after
+from planbench_scale.store import RunWriter, read_samples
+from planbench_scale.strategies.loop import run
+from planbench_scale.strategies.random_legal import walk
+
+INSTANCES = generate_set("mystery", (4, 4), (4, 8), per_step=1, seed=0)
+SHORT = generate_set("blocksworld", (3, 3), (2, 2), per_step=1, seed=0)
+
+
+class NoModel:
+    """A backend that must not be asked: searches over legal steps with a symbolic score."""
+
+    model = "none"
+
+    def generate(self, requests, sampling):
+        assert not list(requests), "a symbolic search asked the model"
+        return iter(())
+
+    def require_logprobs(self):
+        raise AssertionError("a symbolic search asked for log-probabilities")
+
+    def score(self, requests):
+        raise AssertionError("a symbolic search scored text")
+
+
+def search(tmp_path, backend, settings, instances=INSTANCES):
+    config = RunConfig(settings, EngineConfig("vllm", "m"), InstanceSource("set", None, 3))
+    with RunWriter(tmp_path, config, instances, resume=True) as writer:
+        progress = run(backend, instances, writer, settings)
+    return progress, read_samples(tmp_path)
+
+
+def bfs_distance(instance, plan: str) -> int:
+    """Optimal steps left after a plan, by plain breadth-first search in canonical facts."""
+    actions = plan.split("\n") if plan else []
+    task = task_for(instance)
+    facts = tuple(canonical(instance, f) for f in task.fact_names(state_after(instance, actions)))
+    return len(bfs_plan(instance.objects, facts, instance.goal))
+
+
+def check_tree(frame):
+    """Every node continues its stored parent by at least one step, one level deeper."""
+    for _, rows in frame.groupby("instance_id", observed=True):
+        nodes = rows.set_index("sample_index")
+        assert nodes.index.is_unique
+        for row in rows.itertuples():
+            if row.parent == -1:
+                assert row.depth == 1
+                continue
+            parent = nodes.loc[row.parent]
+            assert row.depth == parent.depth + 1
+            assert row.plan.startswith(parent.plan + "\n") or row.finish_reason == "scored"
+
+
+def test_beam_with_the_distance_oracle_finds_optimal_plans_and_stores_its_tree(tmp_path):
+    settings = Settings(strategy="beam", k=2, propose="legal", score="distance", depth=12)
+    progress, frame = search(tmp_path, NoModel(), settings)
+    assert progress.solved == len(INSTANCES)
+    check_tree(frame)
+    for instance in INSTANCES:
+        rows = frame.loc[frame.instance_id == instance.id]
+        assert rows.loc[rows.valid, "n_actions"].min() == instance.optimal_length
+        assert rows.depth.max() == instance.optimal_length  # it stops at its first valid plan
+        alive = rows.loc[rows.score.notna()]
+        assert len(alive) and all(row.score == -bfs_distance(instance, row.plan)
+                                  for row in alive.itertuples())
+        dead = rows.loc[rows.score.isna()]
+        assert not dead.valid.any() and set(dead.reason) <= {"inapplicable"}
+    assert (frame.prompt_tokens == 0).all() and set(frame.finish_reason) == {"legal"}
+
+
+def test_legal_proposals_are_exactly_the_applicable_actions(tmp_path):
+    settings = Settings(strategy="beam", k=1, propose="legal", score="goal-count", depth=1)
+    _, frame = search(tmp_path, NoModel(), settings)
+    for instance in INSTANCES:
+        rows = frame.loc[frame.instance_id == instance.id]
+        facts = set(instance.init)
+        expected = {vocabulary_of(instance).fact(a) for a, pre, _, _ in
+                    strips_rules(instance.objects) if pre <= facts}
+        assert set(rows.plan) == expected and (rows.depth == 1).all()
+        goal = task_for(instance).goal
+        for row in rows.itertuples():
+            held = state_after(instance, [row.plan])
+            assert row.score == (held & goal).bit_count() / goal.bit_count()
+
+
+def test_dvts_keeps_one_node_per_subtree_and_beam_keeps_k(tmp_path):
+    dvts = Settings(strategy="dvts", k=3, propose="legal", score="valid-prefix", depth=4)
+    _, frame = search(tmp_path / "dvts", NoModel(), dvts)
+    parents = frame.loc[frame.depth > 1].groupby(["instance_id", "depth"], observed=True)
+    assert parents["parent"].nunique().max() == 3  # 3 subtrees, each expands one node a depth
+    beam = Settings(strategy="beam", k=2, propose="legal", score="goal-count", depth=4)
+    _, frame = search(tmp_path / "beam", NoModel(), beam)
+    counts = frame.loc[frame.depth > 1].groupby(["instance_id", "depth"], observed=True)
+    assert counts["parent"].nunique().max() == 2
+
+
+def test_a_resumed_search_rebuilds_the_same_tree(tmp_path):
+    settings = Settings(strategy="beam", k=2, propose="legal", score="goal-count", depth=6)
+    _, whole = search(tmp_path / "whole", NoModel(), settings)
+    config = RunConfig(settings, EngineConfig("vllm", "m"), InstanceSource("set", None, 3))
+    with RunWriter(tmp_path / "part", config, INSTANCES, resume=True) as writer:
+        from planbench_scale.records import Sample
+        columns = list(Sample.__dataclass_fields__)
+        kept = whole.loc[whole.depth <= 2, columns]
+        writer.append([Sample(**row) for row in kept.to_dict("records")])
+    progress, resumed = search(tmp_path / "part", NoModel(), settings)
+    assert progress.samples == len(whole) - len(kept)
+    key = ["instance_id", "sample_index"]
+    pairs = whole.merge(resumed, on=key, suffixes=("", "_resumed"))
+    assert len(pairs) == len(whole) == len(resumed)
+    assert (pairs.plan == pairs.plan_resumed).all() and (pairs.parent == pairs.parent_resumed).all()
+
+
+def test_random_walks_take_only_applicable_actions_and_stop_at_the_goal():
+    instance = SHORT[0]
+    task = task_for(instance)
+    for seed in range(30):
+        actions = walk(instance, 10, seed)
+        assert walk(instance, 10, seed) == actions and len(actions) <= 10
+        for i, action in enumerate(actions):
+            assert action in applicable(instance, state_after(instance, actions[:i]))
+            assert state_after(instance, actions[:i]) & task.goal != task.goal
+    ends = [state_after(instance, walk(instance, 10, seed)) & task.goal == task.goal
+            for seed in range(30)]
+    assert any(ends) and not all(ends)
+
+
+def test_random_legal_stores_walks_without_tokens(tmp_path):
+    settings = Settings(strategy="random-legal", k=4, depth=8)
+    progress, frame = search(tmp_path, NoModel(), settings)
+    assert len(frame) == 12 and set(frame.finish_reason) == {"legal"}
+    assert (frame.completion_tokens == 0).all() and set(frame.reason) <= {"valid", "goal_not_reached"}
+    assert (frame.loc[~frame.valid, "n_actions"] == 8).all()
+
+
+def test_distance_with_a_block_in_hand_matches_breadth_first_search():
+    rng = random.Random(1)
+    for instance in INSTANCES:
+        for _ in range(5):
+            actions = []
+            for _ in range(rng.randrange(1, 6)):
+                actions.append(rng.choice(applicable(instance, state_after(instance, actions))))
+            state = state_after(instance, actions)
+            facts = tuple(canonical(instance, f) for f in task_for(instance).fact_names(state))
+            assert domain(instance.domain).distance(instance, facts) == len(
+                bfs_plan(instance.objects, facts, instance.goal))
+            assert STEP_SCORES["distance"](instance, state, None) == -len(
+                bfs_plan(instance.objects, facts, instance.goal))
+
+
+def test_unknown_scores_and_proposals_are_refused(tmp_path):
+    with pytest.raises(PlanbenchError, match="unknown step score 'oracle'"):
+        search(tmp_path / "a", NoModel(), Settings(strategy="beam", score="oracle"))
+    with pytest.raises(PlanbenchError, match="unknown proposal 'greedy'"):
+        search(tmp_path / "b", NoModel(), Settings(strategy="beam", propose="greedy"))
+
+
+SAMPLING = Sampling(temperature=1.0, max_tokens=24)
+
+
+def test_scores_of_the_cpu_model_add_up_over_a_split_continuation(cpu_backend):
+    prompt = Prompt("p", "I have a red block and a blue block on the table. My plan:\n", ())
+    whole, first, rest = "pick up the red block\n", "pick up the red", " block\n"
+    results = list(cpu_backend.score([ScoreRequest(prompt, (whole, first, "block red the up pick\n"))]))
+    scored = results[0].completions
+    longer = Prompt("p", prompt.text + first, ())
+    tail = next(iter(cpu_backend.score([ScoreRequest(longer, (rest,))]))).completions[0]
+    assert scored[0].logprob == pytest.approx(scored[1].logprob + tail.logprob, abs=0.05)
+    assert scored[0].logprob > scored[2].logprob and all(c.logprob < 0 for c in scored)
+    assert scored[0].prompt_tokens > scored[1].prompt_tokens > 15
+    assert {c.finish_reason for c in scored} == {"scored"} and scored[0].completion_tokens == 0
+
+
+def test_beam_of_the_cpu_model_with_its_own_scores(tmp_path, cpu_backend):
+    settings = Settings(strategy="beam", k=2, branch=2, depth=3, score="logprob", shots=0,
+                        sampling=SAMPLING, seed=3)
+    progress, frame = search(tmp_path, cpu_backend, settings, SHORT)
+    check_tree(frame)
+    made, scored = frame.loc[frame.finish_reason != "scored"], frame.loc[frame.finish_reason == "scored"]
+    assert len(made) and (made.completion_tokens > 0).all() and made.score.isna().all()
+    assert (scored.completion_tokens == 0).all() and (scored.prompt_tokens > 50).all()
+    assert (scored.score < 0).all()
+    assert set(scored.parent) <= set(made.sample_index)  # each scores a sampled candidate
+    nodes = frame.set_index("sample_index")
+    for row in scored.itertuples():  # the plan's log-probability falls with every step
+        node = nodes.loc[row.parent]
+        above = scored.loc[scored.parent == node.parent, "score"]
+        assert node.parent == -1 or above.empty or row.score < above.max() + 1e-9
+
+
+def test_legal_proposals_ranked_by_the_cpu_model(tmp_path, cpu_backend):
+    settings = Settings(strategy="beam", k=1, depth=2, propose="legal", score="logprob",
+                        shots=0, seed=3)
+    progress, frame = search(tmp_path, cpu_backend, settings, SHORT)
+    check_tree(frame)
+    assert set(frame.finish_reason) == {"scored"} and (frame.score < 0).all()
+    first = frame.loc[frame.depth == 1]
+    second = frame.loc[frame.depth == 2]
+    assert set(second.parent) == {first.loc[first.score.idxmax(), "sample_index"]}
+    instance = SHORT[0]
+    assert len(first) == len(applicable(instance, task_for(instance).init))
