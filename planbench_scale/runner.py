@@ -50,7 +50,8 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
 
     Ctrl-C is one clear error; whatever was answered before it is stored.
     """
-    backends.check_run_folder(config.engine, out)
+    if backend is None:  # a backend given to us was checked by whoever opened it
+        backends.check_run_folder(config.engine, out)
     with RunWriter(out, config, instances, resume=resume) as writer:
         try:
             backend = backend or backends.open_backend(config.engine, out)
