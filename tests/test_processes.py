@@ -126,7 +126,8 @@ def test_closing_the_guard_ends_only_what_was_started_under_it(tmp_path):
         deadline = time.monotonic() + AFTER_S
         while during.pid not in listed(tmp_path / "engine.pids") and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert listed(tmp_path / "engine.pids") == {during.pid}
+        noted = listed(tmp_path / "engine.pids")  # other children of this test process may be noted too
+        assert during.pid in noted and before.pid not in noted
         guard.close()
         assert during.wait() == -signal.SIGTERM and before.poll() is None
         assert not (tmp_path / "engine.pids").exists()
