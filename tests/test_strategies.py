@@ -118,15 +118,3 @@ def _sample_row(instance, index):
     return Sample(instance.id, instance.domain, instance.vocabulary, len(instance.objects),
                   instance.optimal_length, index, 0, "sample", "h", "stored before", 1, 1,
                   "stop", "empty", "", 0, False, "empty_plan", -1, "", 0)
-
-
-def test_the_same_config_twice_stores_the_same_samples(tmp_path, cpu_backend):
-    settings = Settings(k=2, seed=5, sampling=SAMPLING)
-    for name in ("first", "second"):
-        with store(tmp_path / name, settings) as writer:
-            run(cpu_backend, INSTANCES, writer, settings)
-    key = ["instance_id", "sample_index"]
-    first, second = (read_samples(tmp_path / name).sort_values(key).reset_index(drop=True)
-                     for name in ("first", "second"))
-    assert len(first) == 4 and first[[*key, "seed", "text", "valid"]].equals(
-        second[[*key, "seed", "text", "valid"]])
