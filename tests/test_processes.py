@@ -119,7 +119,7 @@ def test_processes_started_under_a_guard_end_when_their_process_is_killed(tmp_pa
 
 
 def test_closing_the_guard_ends_only_what_was_started_under_it(tmp_path):
-    before = subprocess.Popen(["sleep", "600"])
+    before, marked_before = subprocess.Popen(["sleep", "600"]), os.environ.get("PLANBENCH_SCALE_ENGINE")
     try:
         guard = EngineGuard(tmp_path / "engine.pids")
         during = subprocess.Popen(["sleep", "600"])
@@ -131,7 +131,7 @@ def test_closing_the_guard_ends_only_what_was_started_under_it(tmp_path):
         guard.close()
         assert during.wait() == -signal.SIGTERM and before.poll() is None
         assert not (tmp_path / "engine.pids").exists()
-        assert "PLANBENCH_SCALE_ENGINE" not in os.environ
+        assert os.environ.get("PLANBENCH_SCALE_ENGINE") == marked_before  # the mark is restored
     finally:
         before.kill(), during.kill()
 
