@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from planbench_scale import domains
+from planbench_scale import cache_dir, domains
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, instance_from_dict
 
@@ -123,7 +123,7 @@ def _cached_planbench(folder: Path) -> list[Instance]:
     digest = hashlib.sha256(f"planbench-import-{CACHE_VERSION}\0{folder}".encode())
     for file in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-    cache = _cache_dir() / f"planbench-{_file_stem(folder.name)}-{digest.hexdigest()[:24]}.json"
+    cache = cache_dir() / f"planbench-{_file_stem(folder.name)}-{digest.hexdigest()[:24]}.json"
     if cache.is_file():
         try:
             return [instance_from_dict(record) for record in json.loads(cache.read_text())]
@@ -138,12 +138,6 @@ def _cached_planbench(folder: Path) -> list[Instance]:
     except OSError:
         pass
     return instances
-
-
-def _cache_dir() -> Path:
-    if os.environ.get("PLANBENCH_SCALE_CACHE"):
-        return Path(os.environ["PLANBENCH_SCALE_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "planbench_scale"
 
 
 def resolve(spec: str) -> tuple[Instance, list[Instance]]:

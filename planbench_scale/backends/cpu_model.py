@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from planbench_scale import cache_dir
 from planbench_scale.errors import PlanbenchError
 
 NAME = "gemma-3-270m"
@@ -30,14 +31,6 @@ ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0
 """Environment defaults for vLLM: CPU KV cache in GiB; no core held back from the engine (on 2
 cores that is 1.65x the tokens/s of vLLM's default, which keeps one); never reach for a model
 hub; quiet logs. Variables already set win."""
-
-
-def cache_dir() -> Path:
-    """Where planbench_scale keeps converted models."""
-    if os.environ.get("PLANBENCH_SCALE_CACHE"):
-        return Path(os.environ["PLANBENCH_SCALE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "planbench_scale"
 
 
 def default_model() -> Path:
