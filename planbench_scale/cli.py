@@ -138,8 +138,8 @@ def _print_report(result) -> None:
                    "self-revise: chains only asked to check their plan; beam, dvts: step "
                    "searches; random-legal: k random legal walks (no model).")
 @click.option("--k", default=64, show_default=True, type=click.IntRange(1, 10_000),
-              help="Samples (sample), chains (revise), beam width (beam), subtrees (dvts) or "
-                   "walks (random-legal) per instance.")
+              help="Samples (sample), chains (revise), candidate steps a depth in all (beam, "
+                   "dvts), answers (best-of-n) or walks (random-legal) per instance.")
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
 @cli_options.sampling
@@ -152,7 +152,8 @@ def _print_report(result) -> None:
               help='Prompt templates: "default" or "planbench:PATH" to a PlanBench YAML.')
 @click.option("--budget-samples", type=click.IntRange(1), default=None,
               help="Most samples per instance, revision rounds included.")
-@click.option("--budget-tokens", type=click.IntRange(1), default=None, help="Most generated tokens per instance.")
+@click.option("--budget-tokens", type=click.IntRange(1), default=None,
+              help="Most tokens per instance: generated, plus those read by scoring calls.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N instances of the set.")
 @click.option("--tensor-parallel-size", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--data-parallel-size", type=click.IntRange(1), default=1, show_default=True)

@@ -28,10 +28,15 @@ def sampling(function):
 def search(function):
     """The step search options of `run`."""
     for option in reversed([
-            click.option("--branch", default=4, show_default=True, type=click.IntRange(1, 256),
-                         help="Step searches: candidate steps sampled per expanded node."),
-            click.option("--depth", default=20, show_default=True, type=click.IntRange(1),
-                         help="Step searches and random-legal: most steps of a plan."),
+            click.option("--beam-width", default=4, show_default=True, type=click.IntRange(1),
+                         help="Step searches, M: beam keeps M partial plans and samples k/M "
+                         "steps for each; dvts grows k/M subtrees, sampling M steps for each."),
+            click.option("--depth", default=0, show_default=True, type=click.IntRange(0),
+                         help="Step searches and random-legal: most steps of a plan (0: twice "
+                         "each instance's optimal length)."),
+            click.option("--retries", default=2, show_default=True, type=click.IntRange(0),
+                         help="Step searches with sampled steps: times a node none of whose "
+                         "steps applies is asked again (new seeds)."),
             click.option("--propose", type=click.Choice(PROPOSALS), default="sample",
                          show_default=True, help="Step searches: sample each candidate step "
                          "from the model, or take every applicable action."),

@@ -62,11 +62,17 @@ class Settings:
     budget_samples: int | None = None
     """Most samples per instance, counting every revision round (None: no limit)."""
     budget_tokens: int | None = None
-    """Most generated tokens per instance; checked before each new request (None: no limit)."""
-    branch: int = 4
-    """Step searches: candidate steps proposed per expanded node (sampled lines)."""
-    depth: int = 20
-    """Step searches and random-legal: most steps of a plan."""
+    """Most tokens per instance, as `records.compute_tokens` counts them (generated tokens, and
+    the tokens read by scoring calls); checked before each new request (None: no limit)."""
+    beam_width: int = 4
+    """Step searches, M: `beam` keeps the M best partial plans and expands each with k/M sampled
+    steps (k in all); `dvts` grows k/M subtrees, expanding each with M sampled steps."""
+    depth: int = 0
+    """Step searches and random-legal: most steps of a plan (0: twice the instance's optimal
+    length; four times its block count when it has none)."""
+    retries: int = 2
+    """Step searches with sampled steps: how often a node none of whose candidates applies is
+    asked again (with new seeds) before it is given up."""
     propose: str = "sample"
     """Step searches: "sample" (the model writes each candidate step) or "legal" (every
     applicable action is a candidate)."""
@@ -162,7 +168,7 @@ class RunConfig:
 
 def run_config_from_json(data: dict) -> RunConfig:
     """A RunConfig from config.json, of this version or an older one (unknown keys ignored)."""
-    settings = dict(data.get("settings") or {})
+    settings = _upgrade_settings(dict(data.get("settings") or {}))
     sampling = dict(settings.pop("sampling", None) or {})
     sampling["stop"] = tuple(sampling.get("stop") or ())
     return RunConfig(
@@ -172,6 +178,16 @@ def run_config_from_json(data: dict) -> RunConfig:
         environment=data.get("environment") or {},
         schema_version=data.get("schema_version", 1),
         config_version=data.get("config_version", 1))
+
+
+def _upgrade_settings(settings: dict) -> dict:
+    """Searches stored before `beam_width`: beam had k kept nodes with `branch` steps each, dvts
+    k subtrees of `branch` steps each; both are now k steps a depth in all."""
+    branch = settings.pop("branch", None)
+    if branch is not None and settings.get("strategy") in ("beam", "dvts"):
+        kept = settings.get("k", 1)
+        settings.update(k=kept * branch, beam_width=kept if settings["strategy"] == "beam" else branch)
+    return settings
 
 
 def _engine(values: dict) -> EngineConfig:

@@ -111,10 +111,19 @@ class Completion:
     `Backend.score`), "legal" (written by a strategy without a model) or the backend's own word."""
     logprob: float | None = None
     """Sum of the log-probabilities of the text's tokens, where the backend scored them."""
+    logprob_tokens: int = 0
+    """How many tokens `logprob` sums over (0 when unscored)."""
     reasoning: str = ""
     """A reasoning model's thinking, kept apart from `text` (empty when there is none)."""
     reasoning_tokens: int = 0
     """Of `completion_tokens`, those spent on reasoning (0 when there is none)."""
+
+
+def compute_tokens(completion_tokens, prompt_tokens, scored):
+    """The tokens rows spent, as budgets and the report count them: the tokens each generated,
+    plus, for a scoring row (finish_reason "scored"), every token the model read to score it.
+    Takes numbers or equally long arrays (`scored`: bools)."""
+    return completion_tokens + prompt_tokens * scored
 
 
 class Outcome(str, enum.Enum):

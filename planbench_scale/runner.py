@@ -6,6 +6,7 @@ The CLI only parses options into these calls; scripts and tests call them the sa
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sys
 from pathlib import Path
@@ -31,9 +32,10 @@ def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
              ) -> tuple[RunConfig, list[Instance], list[Instance]]:
     """(config, the instances to run, their whole set) for a run, before any model is loaded;
     `resolve` completes the engine config (default: the backend's own, which may connect)."""
-    strategy(settings.strategy)  # an unknown strategy is refused before any work
+    chosen_strategy = strategy(settings.strategy)  # an unknown one is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
+    chosen_strategy.check(settings, chosen)
     for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
         load_template(settings.templates, domain)
     config = RunConfig(settings, resolve(engine),
@@ -53,17 +55,49 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
     if backend is None:  # a backend given to us was checked by whoever opened it
         backends.check_run_folder(config.engine, out)
     with RunWriter(out, config, instances, resume=resume) as writer:
-        try:
-            backend = backend or backends.open_backend(config.engine, out)
-            with _ProgressBar(config.settings, len(instances), show_progress) as bar:
-                if hasattr(backend, "on_wait"):  # HTTP backends tell of requests in flight
-                    backend.on_wait = bar.waiting
+        with _ProgressBar(config.settings, len(instances), show_progress) as bar:
+            backend = backend or OnDemand(config.engine, out, bar.waiting)
+            try:
                 return run_strategy(backend, instances, writer, config.settings, pool, bar.update)
-        except KeyboardInterrupt:
-            raise PlanbenchError(INTERRUPTED) from None
-        finally:
-            if backend is not None:
+            except KeyboardInterrupt:
+                raise PlanbenchError(INTERRUPTED) from None
+            finally:
                 backend.close()
+
+
+class OnDemand:
+    """The backend a config names, opened when the run first needs the model: a run whose
+    requests are all answered without one (random-legal, legal steps with a symbolic score, a
+    finished run) never loads it."""
+
+    def __init__(self, engine: EngineConfig, out: str | Path, on_wait):
+        self.engine, self.out, self.on_wait = engine, out, on_wait
+        self.model, self.backend = engine.model, None
+
+    def _open(self) -> backends.Backend:
+        if self.backend is None:
+            self.backend = backends.open_backend(self.engine, self.out)
+            if hasattr(self.backend, "on_wait"):  # HTTP backends tell of requests in flight
+                self.backend.on_wait = self.on_wait
+        return self.backend
+
+    def generate(self, requests, sampling):
+        requests = iter(requests)
+        first = next(requests, None)
+        if first is not None:
+            yield from self._open().generate(itertools.chain([first], requests), sampling)
+
+    def score(self, requests):
+        requests = list(requests)
+        if requests:
+            yield from self._open().score(requests)
+
+    def require_logprobs(self) -> None:
+        self._open().require_logprobs()
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
 
 
 def summary(out: str | Path, progress: Progress) -> str:

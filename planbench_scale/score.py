@@ -45,8 +45,8 @@ def _distance(instance: Instance, state: int, logprob: float | None) -> float:
 
 
 StepScore = Callable[[Instance, int, "float | None"], float]
-"""(instance, state after the plan so far, the plan's summed model log-probability) -> score;
-higher is better. Only plans whose every step applies are scored."""
+"""(instance, state after the plan so far, the model's mean log-probability per token of the
+plan's lines) -> score; higher is better. Only plans whose every step applies are scored."""
 
 STEP_SCORES: dict[str, StepScore] = {
     "valid-prefix": lambda instance, state, logprob: 1.0,
@@ -56,7 +56,7 @@ STEP_SCORES: dict[str, StepScore] = {
 }
 """Step scores by name: "valid-prefix" (the sound verifier only: every applicable plan ties),
 "goal-count" (fraction of goal facts true), "distance" (minus the exact optimal steps left: an
-oracle), "logprob" (the model's own summed log-probability of the plan's lines)."""
+oracle), "logprob" (the model's own mean log-probability per token of the plan's lines)."""
 
 
 def needs_logprobs(score: str) -> bool:

@@ -381,7 +381,7 @@ def _echo_scores(base_url: str, request, reply: httpx.Response) -> tuple[Complet
             own = [lp for lp, at in zip(probs["token_logprobs"], probs["text_offset"])
                    if start <= at < start + len(text)]
             scored.append(Completion(text, len(probs["token_logprobs"]) - 1, 0, "scored",
-                                     float(sum(own))))
+                                     float(sum(own)), len(own)))
     except (httpx.HTTPError, KeyError, TypeError, ValueError) as error:
         raise PlanbenchError(f"the server at {base_url} gives no prompt log-probabilities "
                              f"(/completions with echo and logprobs: {type(error).__name__}: "

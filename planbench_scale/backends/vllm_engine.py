@@ -179,21 +179,40 @@ class VLLMBackend:
 
     def score(self, requests: Iterable) -> Iterator[Result]:
         """`backends.ScoreRequest`s answered in one batch: each continuation is read after its
-        prompt (`prompt_logprobs=0`, the one token generated is dropped); with prefix caching
-        a prompt shared by several continuations is computed once."""
+        prompt (`prompt_logprobs=0`, the one token generated is dropped). The prompts are read
+        first, so the scoring calls find them in the prefix cache and compute only the rest (a
+        call whose continuation was partly cached is made again without the cache)."""
         from vllm import SamplingParams
 
         requests = list(requests)
         contexts = [self._prompt_text(request.prompt) for request in requests]
+        self.llm.generate(list(dict.fromkeys(contexts)), SamplingParams(max_tokens=1),
+                          use_tqdm=False)
         texts = [context + text for context, request in zip(contexts, requests)
                  for text in request.continuations]
-        params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0)
-        outputs = iter(self.llm.generate(texts, params, use_tqdm=False))
+        outputs = self._prompt_logprobs(texts, skip_reading_prefix_cache=False)
         tokenizer = self.llm.get_tokenizer()
         for context, request in zip(contexts, requests):
             known = tokenizer.encode(context)
-            yield Result(request, tuple(_scored(text, known, next(outputs))
-                                        for text in request.continuations))
+            mine = [next(outputs) for _ in request.continuations]
+            yield Result(request, tuple(self._score_one(text, known, output)
+                                        for text, output in zip(request.continuations, mine)))
+
+    def _prompt_logprobs(self, texts: list[str], **options) -> Iterator:
+        """vLLM's outputs for `texts` with the log-probability of every prompt token read."""
+        from vllm import SamplingParams
+
+        params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0,
+                                detokenize=False, **options)
+        return iter(self.llm.generate(texts, params, use_tqdm=False))
+
+    def _score_one(self, text: str, context_ids: list[int], output) -> Completion:
+        """A scored continuation; read again without the prefix cache where the cache held
+        part of it (vLLM gives no log-probabilities for cached tokens)."""
+        scored = _scored(text, context_ids, output)
+        if scored is None:
+            return _scored(text, context_ids, next(self._prompt_logprobs([output.prompt])))
+        return scored
 
 
 def _more(queue: Iterator[Request], waiting: deque) -> bool:
@@ -262,11 +281,14 @@ def from_config(config: EngineConfig, run_dir: str | Path | None = None,
                        config.data_parallel_size, **files, **options)
 
 
-def _scored(text: str, context_ids: list[int], output) -> Completion:
-    """A scored continuation: the log-probabilities of the prompt tokens past the context's."""
+def _scored(text: str, context_ids: list[int], output) -> Completion | None:
+    """A scored continuation: the log-probabilities of the prompt tokens past the context's
+    (None when the prefix cache held some of them)."""
     ids = list(output.prompt_token_ids)
     start = next((i for i, (a, b) in enumerate(zip(ids, context_ids)) if a != b),
                  min(len(ids), len(context_ids)))
-    logprob = sum(entries[token].logprob for token, entries in
-                  zip(ids[max(start, 1):], output.prompt_logprobs[max(start, 1):]))
-    return Completion(text, len(ids), 0, "scored", logprob)
+    if max(start, 1) <= (output.num_cached_tokens or 0):
+        return None
+    own = [entries[token].logprob for token, entries in
+           zip(ids[max(start, 1):], output.prompt_logprobs[max(start, 1):])]
+    return Completion(text, len(ids), 0, "scored", sum(own), len(own))

@@ -9,7 +9,7 @@ with a class implementing `Strategy`, plus one line in `STRATEGIES`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Protocol
+from typing import Iterable, Iterator, Protocol, Sequence
 
 from planbench_scale.backends import Request, Result, ScoreRequest
 from planbench_scale.errors import PlanbenchError
@@ -32,7 +32,7 @@ class InstanceState:
     samples: int = 0
     """Samples stored for it (every round counted)."""
     tokens: int = 0
-    """Generated tokens of those samples."""
+    """Tokens those samples spent (`records.compute_tokens`)."""
     solved: bool = False
     """Whether any stored sample is a valid plan."""
     done: set = field(default_factory=set)
@@ -57,6 +57,9 @@ class Strategy(Protocol):
     """What the report plots its compute against: "samples" (independent answers per
     instance), "rounds" (revision rounds of chains) or "nodes" (a search tree: its result is
     whether any node is a valid plan, its compute the tokens of all its rows)."""
+
+    def check(self, settings: Settings, instances: Sequence[Instance]) -> None:
+        """PlanbenchError for settings that cannot work on these instances (before any run)."""
 
     def start(self, state: InstanceState, settings: Settings) -> None:
         """Set up an instance's open work before anything stored is replayed."""

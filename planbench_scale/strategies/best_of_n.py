@@ -25,9 +25,12 @@ class BestOfN:
     replays_text: bool = True
     unit: str = "samples"
 
+    def check(self, settings: Settings, instances) -> None:
+        """Refuse an unknown score."""
+        step_score(settings.score)
+
     def start(self, state, settings: Settings) -> None:
         """Answers waiting for their scoring row, by sample index."""
-        step_score(settings.score)
         state.open = {}
 
     def waves(self, states, settings: Settings):
@@ -41,7 +44,7 @@ class BestOfN:
         """The score of an answer's plan; with logprob, of its scoring row."""
         if index >= settings.k:  # a scoring row
             state.open.pop(index - settings.k, None)
-            return answer.logprob
+            return answer.logprob / max(answer.logprob_tokens, 1)
         extraction, verdict = scored or check(state.instance, answer.text, settings.templates)
         if verdict.reason not in ALIVE:
             return None

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from planbench_scale.backends import Backend, Request, Result, ScoreRequest
-from planbench_scale.records import Completion, Extraction, Instance, Sample, Verdict
+from planbench_scale.records import (Completion, Extraction, Instance, Sample, Verdict,
+                                     compute_tokens)
 from planbench_scale.config import Sampling, Settings
 from planbench_scale.score import check
 from planbench_scale.store import RunWriter, read_samples
@@ -52,6 +53,7 @@ def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, sett
         ) -> Progress:
     """Run `settings.strategy` over `instances`, storing every sample; resumes from the store."""
     strategy = get(settings.strategy)
+    strategy.check(settings, instances)
     progress = Progress(instances=len(instances))
     states = {i.id: InstanceState(i, render(i, settings.style, settings.shots, pool, settings.templates))
               for i in instances}
@@ -91,7 +93,9 @@ def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Setti
     stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
     for row in stored.itertuples(index=False):
         state = states[row.instance_id]
-        _count(state, int(row.sample_index), int(row.completion_tokens), bool(row.valid))
+        _count(state, int(row.sample_index),
+               compute_tokens(int(row.completion_tokens), int(row.prompt_tokens),
+                              row.finish_reason == "scored"), bool(row.valid))
         answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
                             int(row.completion_tokens), str(row.finish_reason))
         strategy.answered(state, int(row.sample_index), int(row.round), answer, None, settings)
@@ -128,7 +132,10 @@ class _Sink:
                                            (extraction, verdict), self.settings)
             self.pending.append(sample_row(state.instance, request, index, completion,
                                            extraction, verdict, self.strategy.name, score))
-            _count(state, index, completion.completion_tokens, verdict.valid)
+            _count(state, index, compute_tokens(completion.completion_tokens,
+                                                completion.prompt_tokens,
+                                                completion.finish_reason == "scored"),
+                   verdict.valid)
             self.progress.valid += verdict.valid
             self.progress.tokens += completion.completion_tokens
         self.progress.checking_seconds += time.perf_counter() - started

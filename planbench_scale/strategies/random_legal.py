@@ -1,9 +1,9 @@
 """The no-model control: k random walks of applicable actions per instance.
 
 Each walk takes a uniformly random applicable action at every step until the goal holds or
-`depth` steps are taken, and is stored as one answer (its plan in the template's words, no
-tokens, finish_reason "legal"). k walks of `depth` steps are k x depth expansions: set k so that
-the expansions match the model's searches. Walks are drawn from seeds derived from the run seed,
+the depth limit (`search.depth_limit`) is reached, and is stored as one answer (its plan in the
+template's words, no tokens, finish_reason "legal"). k walks of `depth` steps are k x depth
+expansions: set k so that the expansions match the model's searches. Walks are drawn from seeds derived from the run seed,
 the instance and the walk, so a resumed run draws the same walks.
 """
 
@@ -17,6 +17,7 @@ from planbench_scale.domains import task_for
 from planbench_scale.records import Completion
 from planbench_scale.config import Sampling, Settings
 from planbench_scale.score import applicable, state_after
+from planbench_scale.strategies.search import check_depth, depth_limit
 from planbench_scale.text.prompts import describe_action
 
 
@@ -37,6 +38,10 @@ class RandomLegal:
     name: str = "random-legal"
     replays_text: bool = False
     unit: str = "samples"
+
+    def check(self, settings: Settings, instances) -> None:
+        """Refuse a depth limit below an instance's optimal length."""
+        check_depth(settings, instances)
 
     def start(self, state, settings: Settings) -> None:
         """Nothing to set up: the stored sample indices say which walks are left."""
@@ -66,7 +71,7 @@ def _walk_result(state, index: int, settings: Settings) -> Result:
     """One walk as an answer to a one-sample request."""
     seed = derive_seed(settings.seed, state.instance.id, index)
     text = "".join(describe_action(state.instance, action, settings.templates) + "\n"
-                   for action in walk(state.instance, settings.depth, seed))
+                   for action in walk(state.instance, depth_limit(state.instance, settings), seed))
     return Result(Request(state.prompt, 1, seed, index), (Completion(text, 0, 0, "legal"),))
 
 

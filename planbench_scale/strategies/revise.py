@@ -31,6 +31,9 @@ class Revise:
     replays_text: bool = True
     unit: str = "rounds"
 
+    def check(self, settings: Settings, instances) -> None:
+        """Any settings work."""
+
     def start(self, state, settings: Settings) -> None:
         """Every chain starts at round 0 with the instance's prompt."""
         state.open = {chain: (0, state.prompt) for chain in range(settings.k)}

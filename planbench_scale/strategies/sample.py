@@ -19,6 +19,9 @@ class Sample:
     replays_text: bool = False
     unit: str = "samples"
 
+    def check(self, settings: Settings, instances) -> None:
+        """Any settings work."""
+
     def start(self, state, settings: Settings) -> None:
         """Nothing to set up: the stored sample indices say what is left."""
 

@@ -9,8 +9,13 @@ plan has a step that does not apply is dead; the others are ranked by the step s
 line is one more stored row (a scoring call: the tokens it read are its prompt tokens); legal
 candidates are then that row itself. A search stops at its first valid plan.
 
-`beam` keeps the k best candidates of all nodes at every depth; `dvts` (diverse verifier tree
-search) runs k independent subtrees, each keeping its best candidate. Node ids (sample indices)
+With k candidates a depth in all and a beam width M: `beam` keeps the M best candidates of all
+nodes at every depth and samples k/M steps for each; `dvts` (diverse verifier tree search, as in
+search-and-learn) grows k/M independent subtrees, each keeping its best candidate and sampling M
+steps for it (with legal steps the root is expanded once and its best distinct candidates start
+the subtrees). A node none of whose sampled candidates applies is asked again with new seeds, up
+to `retries` times. The logprob score of a plan is the mean log-probability per token of its
+lines, so long and short actions compare fairly. Node ids (sample indices)
 are handed out in a fixed order, so a resumed search rebuilds the same tree: stored sampled
 answers are given again from the store, scoring calls are made again (their rows are not).
 """
@@ -49,6 +54,8 @@ class Node:
     """The node it continues (None for a root)."""
     logprob: float = 0.0
     """The model's summed log-probability of the plan's lines (when scored)."""
+    tokens: int = 0
+    """How many tokens `logprob` sums over."""
     score: float | None = None
     """Its step score; None while unscored or when dead."""
 
@@ -73,20 +80,43 @@ class Tree:
     """Whether a valid plan was found."""
 
 
-Select = Callable[[list[Node], int], list[Node]]
-"""(live candidates in id order, k) -> the next frontier."""
+Select = Callable[[list[Node], Settings], list[Node]]
+"""(live candidates in id order, settings) -> the next frontier."""
 
 
 def keep_best(children: list[Node], k: int) -> list[Node]:
-    """Beam: the k best candidates with distinct plans (ties go to the lower id)."""
+    """The k best candidates with distinct plans (ties go to the lower id)."""
     unique = {c.actions: c for c in reversed(children)}
     return sorted(unique.values(), key=lambda c: (-c.score, c.id))[:k]
 
 
-def best_per_tree(children: list[Node], k: int) -> list[Node]:
-    """DVTS: the best candidate of each subtree."""
+def beam_select(children: list[Node], settings: Settings) -> list[Node]:
+    """Beam: the M best candidates."""
+    return keep_best(children, settings.beam_width)
+
+
+def best_per_tree(children: list[Node], settings: Settings) -> list[Node]:
+    """DVTS: the best candidate of each subtree; the first candidates of one shared root (legal
+    steps) are dealt out, the best distinct ones each starting a subtree."""
     trees = sorted({c.tree for c in children})
+    if settings.propose == "legal" and children[0].parent.id == -1:
+        firsts = keep_best(children, subtrees(settings))
+        for tree, node in enumerate(firsts):
+            node.tree = tree
+        return firsts
     return [keep_best([c for c in children if c.tree == t], 1)[0] for t in trees]
+
+
+def subtrees(settings: Settings) -> int:
+    """DVTS: the number of subtrees, k/M."""
+    return settings.k // settings.beam_width
+
+
+def depth_limit(instance, settings: Settings) -> int:
+    """Most steps of a plan: `settings.depth`, or twice the optimal length (four times the
+    block count for an instance with no plan)."""
+    return settings.depth or (2 * instance.optimal_length if instance.solvable
+                              else 4 * len(instance.objects))
 
 
 @dataclass(frozen=True)
@@ -99,28 +129,46 @@ class StepSearch:
     """How the next frontier is chosen from the live candidates."""
     roots: Callable[[Settings], int]
     """How many subtrees a search has."""
+    branch: Callable[[Settings], int]
+    """How many steps are sampled for each expanded node."""
     replays_text: bool = True
     unit: str = "nodes"
 
+    def check(self, settings: Settings, instances) -> None:
+        """Refuse settings that cannot work before anything runs."""
+        _check(settings, instances)
+
     def start(self, state, settings: Settings) -> None:
-        """The empty plan as the root of each subtree."""
-        _check(settings)
-        state.open = {"tree": Tree([Node(-1, t) for t in range(self.roots(settings))])}
+        """The empty plan as the root of each subtree (one shared root for legal steps)."""
+        roots = 1 if settings.propose == "legal" else self.roots(settings)
+        state.open = {"tree": Tree([Node(-1, t) for t in range(roots)])}
 
     def waves(self, states, settings: Settings):
-        """Per depth: the frontier expanded; with sampled steps and the logprob score, the new
-        candidates scored; then the next frontier chosen."""
-        for _ in range(settings.depth):
+        """Per depth: the frontier expanded (nodes with no applicable candidate asked again);
+        with sampled steps and the logprob score, the new candidates scored; then the next
+        frontier chosen."""
+        while True:
             active = [s for s in states if not self.finished(s, settings)]
             if not active:
                 return
-            yield [item for s in active for item in _expand(s, settings)]
+            yield [item for s in active for item in _expand(s, settings, self.branch(settings))]
+            yield from self._retries(active, settings)
             if settings.propose == "sample" and needs_logprobs(settings.score):
                 yield [item for s in active for item in _score_children(s, settings)]
             for s in active:
                 tree = s.open["tree"]
-                tree.frontier = [] if tree.solved else self.select(tree.children, settings.k)
+                tree.frontier = [] if tree.solved or not tree.children else self.select(
+                    tree.children, settings)
                 tree.children, tree.depth = [], tree.depth + 1
+
+    def _retries(self, states, settings: Settings):
+        """Waves asking again for the nodes none of whose sampled candidates applied."""
+        for _ in range(settings.retries if settings.propose == "sample" else 0):
+            wave = [item for s in states for item in
+                    _expand(s, settings, self.branch(settings), _barren(s.open["tree"]))]
+            if not wave:
+                return
+            yield wave
 
     def answered(self, state, index, round_, answer, scored, settings: Settings):
         """A candidate checked and scored, or a stored answer kept for when it is asked again."""
@@ -130,7 +178,8 @@ class StepSearch:
             return None
         parent, node = tree.waiting.pop(index)
         if node is not None:  # the scoring row of a sampled candidate
-            return _rescore(state, node, parent.logprob + answer.logprob, settings)
+            return _rescore(state, node, parent.logprob + answer.logprob,
+                            parent.tokens + answer.logprob_tokens, settings)
         extraction, verdict = scored or check(
             state.instance, _plan_text(state, parent, settings.templates) + answer.text,
             settings.templates)
@@ -142,16 +191,20 @@ class StepSearch:
         tree.children.append(node)
         if answer.logprob is None and needs_logprobs(settings.score):
             return None  # scored by its own scoring row
-        return _rescore(state, node, parent.logprob + (answer.logprob or 0.0), settings)
+        return _rescore(state, node, parent.logprob + (answer.logprob or 0.0),
+                        parent.tokens + answer.logprob_tokens, settings)
 
     def finished(self, state, settings: Settings) -> bool:
         tree = state.open["tree"]
-        return (tree.solved or not tree.frontier or tree.depth >= settings.depth
+        return (tree.solved or not tree.frontier
+                or tree.depth >= depth_limit(state.instance, settings)
                 or not state.within_budget(settings))
 
     def most_samples(self, settings: Settings) -> int:
+        """For progress: k rows a depth (twice that with scoring rows), over at most 20 depths
+        when the depth follows each instance's optimal length."""
         rows = 2 if settings.propose == "sample" and needs_logprobs(settings.score) else 1
-        return self.roots(settings) * settings.branch * settings.depth * rows
+        return settings.k * (settings.depth or 20) * rows
 
     def sampling(self, settings: Settings) -> Sampling:
         """The run's sampling, stopped at the end of a line: one step per answer."""
@@ -161,20 +214,41 @@ class StepSearch:
         return needs_logprobs(settings.score)
 
 
-def _check(settings: Settings) -> None:
-    """Refuse unknown proposals and scores before anything runs."""
+def _check(settings: Settings, instances) -> None:
+    """Refuse unknown proposals and scores, a beam wider than k or not dividing it, and a depth
+    limit below an instance's optimal length."""
     step_score(settings.score)
     if settings.propose not in PROPOSALS:
         raise PlanbenchError(f"unknown proposal {settings.propose!r}; known: "
                              f"{', '.join(PROPOSALS)}")
+    if settings.beam_width > settings.k or settings.k % settings.beam_width:
+        raise PlanbenchError(f"--beam-width {settings.beam_width} must divide --k {settings.k} "
+                             f"(k candidate steps a depth in all, at most k)")
+    check_depth(settings, instances)
 
 
-def _rescore(state, node: Node, logprob: float, settings: Settings) -> float:
-    """Score a live candidate, given its plan's summed log-probability (0 where unknown)."""
-    node.logprob = logprob
+def check_depth(settings: Settings, instances) -> None:
+    """Refuse a depth limit no valid plan of some instance fits in."""
+    longest = max(instances, key=lambda i: i.optimal_length, default=None)
+    if settings.depth and longest is not None and settings.depth < longest.optimal_length:
+        raise PlanbenchError(f"--depth {settings.depth} is below the optimal length of "
+                             f"{longest.id} ({longest.optimal_length} steps): no plan could be "
+                             f"found; leave --depth out (twice each optimal length) or raise it")
+
+
+def _barren(tree: Tree) -> list[Node]:
+    """Frontier nodes with no live candidate yet (none when a valid plan was found)."""
+    fed = {id(c.parent) for c in tree.children}
+    return [] if tree.solved else [n for n in tree.frontier if id(n) not in fed]
+
+
+def _rescore(state, node: Node, logprob: float, tokens: int, settings: Settings) -> float:
+    """Score a live candidate, given its plan's summed log-probability and how many tokens it
+    sums over (0 and 0 where unknown)."""
+    node.logprob, node.tokens = logprob, tokens
     node.score = step_score(settings.score)(state.instance, state_after(state.instance,
                                                                         node.actions),
-                                            node.logprob)
+                                            logprob / max(tokens, 1))
     return node.score
 
 
@@ -183,14 +257,15 @@ def _plan_text(state, node: Node, templates: str) -> str:
     return "".join(describe_action(state.instance, a, templates) + "\n" for a in node.actions)
 
 
-def _expand(state, settings: Settings) -> list:
-    """One wave item per frontier node, asking for its candidates (ids handed out in order)."""
+def _expand(state, settings: Settings, branch: int, nodes: list[Node] | None = None) -> list:
+    """One wave item per node (default: the frontier), asking for its candidates: `branch`
+    sampled steps or every legal one (ids handed out in order)."""
     tree, items = state.open["tree"], []
-    for node in tree.frontier:
+    for node in tree.frontier if nodes is None else nodes:
         plan = _plan_text(state, node, settings.templates)
         prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
         lines = _legal_lines(state, node, settings.templates)
-        first, n = tree.next, len(lines) if settings.propose == "legal" else settings.branch
+        first, n = tree.next, len(lines) if settings.propose == "legal" else branch
         tree.next += n
         tree.waiting.update({i: (node, None) for i in range(first, first + n)})
         where = dict(first=first, parent=node.id, depth=tree.depth + 1, prefix=plan)
@@ -234,5 +309,6 @@ def _score_children(state, settings: Settings) -> list[ScoreRequest]:
     return items
 
 
-BEAM = StepSearch("beam", keep_best, lambda settings: 1)
-DVTS = StepSearch("dvts", best_per_tree, lambda settings: settings.k)
+BEAM = StepSearch("beam", beam_select, lambda settings: 1,
+                  lambda settings: settings.k // settings.beam_width)
+DVTS = StepSearch("dvts", best_per_tree, subtrees, lambda settings: settings.beam_width)
