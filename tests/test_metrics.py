@@ -109,24 +109,6 @@ def test_coverage_rises_and_step_buckets():
     assert list(inst["steps"].astype(str)) == ["1-2", "3-4", "3-4", "5-6", "5-6", "7-8"]
 
 
-def test_plan_codes_canonicalise():
-    codes = metrics.plan_codes(pd.Series(["(Stack a b)\n(pick-up c)", " (stack  a b)\n\n(pick-up c)",
-                                          "", None, "(put-down a)"]))
-    assert codes[0] == codes[1] and codes[2] == codes[3] == -1
-    assert codes[4] not in (codes[0], -1)
-
-
-def test_majority_vote_takes_most_common_plan():
-    plans = {"a": ["(x)", "(y)", "(y)", "(x)", "(y)"], "b": ["", "(z)", "", "", "(w)"]}
-    verdicts = {"a": ("blocksworld", 2, [1, 0, 0, 1, 0]), "b": ("blocksworld", 2, [0, 1, 0, 0, 0])}
-    frame = samples(verdicts, plans=plans)
-    frame["plan_code"] = metrics.plan_codes(frame["plan"])
-    table = metrics.majority_vote(frame, ks=[1, 3, 5, 8]).set_index("k")["majority_vote"]
-    # k=1: a votes (x) valid, b has no plan -> 0.5; k=3: a (y) wins, b (z) only vote -> 0.5;
-    # k=5: a (y) wins 3-2, b tie (z)/(w) goes to (z), seen first -> 0.5; k=8: too few samples.
-    assert table[1] == 0.5 and table[3] == 0.5 and table[5] == 0.5 and math.isnan(table[8])
-
-
 def test_revision_rounds_first_valid():
     rows = []
     # instance a: chain 0 valid at round 2, chain 1 never; instance b: chain 0 valid at round 0.
@@ -138,6 +120,7 @@ def test_revision_rounds_first_valid():
     table = metrics.revision_rounds(pd.DataFrame(rows), ["revise"]).set_index("round")
     assert list(table["accuracy"]) == [0.5, 0.5, 0.75]
     assert list(table["tokens"]) == [110, (220 + 110) / 2, (330 + 110) / 2]
+    assert list(table["compute"]) == [10, (20 + 10) / 2, (30 + 10) / 2]
 
 
 def test_revision_rounds_ignore_sampling_runs():
@@ -173,11 +156,9 @@ def test_cost_and_flops():
     assert math.isnan(metrics.cost(inst)["flops_per_instance"].item())
 
 
-def test_tokens_vs_accuracy_covers_both_strategies():
-    inst = metrics.per_instance(samples({"a": ("blocksworld", 2, [0, 1, 0, 0])}, tokens=(10, 5)))
-    rounds = pd.DataFrame({"run": "rev", "domain": "blocksworld", "round": [0, 1],
-                           "instances": 1, "accuracy": [0.0, 1.0], "tokens": [15.0, 40.0]})
-    table = metrics.tokens_vs_accuracy(inst, rounds)
-    sampled = table[table["unit"] == "samples"].set_index("budget")
-    assert sampled.loc[4, "tokens"] == 60 and sampled.loc[4, "accuracy"] == 1.0
-    assert list(table.loc[table["unit"] == "rounds", "tokens"]) == [15.0, 40.0]
+def test_compute_counts_generated_tokens_and_what_scoring_calls_read():
+    frame = samples({"a": ("blocksworld", 2, [1, 0, 0])}, tokens=(100, 7))
+    frame["finish_reason"] = ["stop", "stop", "scored"]
+    assert list(metrics.compute_tokens(frame)) == [7, 7, 107]
+    inst = metrics.per_instance(frame).iloc[0]
+    assert inst["n"] == 2 and inst["rows"] == 3 and inst["compute"] == 121

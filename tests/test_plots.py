@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planbench_scale.analysis import metrics
+from planbench_scale.analysis import compute, metrics
 from planbench_scale.analysis import plots
 
 
@@ -27,10 +27,15 @@ def tables():
     inst = metrics.per_instance(samples)
     cov = metrics.coverage(inst, by=("domain", "steps"))
     rounds = metrics.revision_rounds(samples, ["revise"])
-    return dict(accuracy=metrics.accuracy(inst, ["domain", "optimal_length"]),
+    samples["steps"] = metrics.step_bucket(samples["optimal_length"])
+    units = inst["strategy"].map({"sample": "samples", "revise": "rounds"})
+    curves = compute.solve_curves(inst, metrics.revision_rounds(samples, ["revise"], by=("steps",)),
+                                  compute.best_of_n(samples.assign(score=None, parent=-1)),
+                                  units, by=("steps",)).assign(kind="model")
+    return dict(curves=curves, frontier=compute.compute_optimal(curves, by=("steps",)),accuracy=metrics.accuracy(inst, ["domain", "optimal_length"]),
                 pass_k=metrics.pass_at_k_table(inst), coverage=cov,
                 fits=metrics.coverage_fits(cov), rounds=rounds,
-                tokens=metrics.tokens_vs_accuracy(inst, rounds))
+                )
 
 
 def _check(paths, *texts):
@@ -64,11 +69,23 @@ def test_fail_at_k_when_every_instance_is_solved(tmp_path):
     _check(plots.fail_at_k(cov, metrics.coverage_fits(cov), tmp_path), "fail@k")
 
 
-def test_rounds_and_tokens(tables, tmp_path):
+def test_rounds_and_compute(tables, tmp_path):
     _check(plots.accuracy_vs_round(tables["rounds"], tmp_path), "revision rounds r",
            "tiny · revise · mystery")
-    _check(plots.accuracy_vs_tokens(tables["tokens"], tmp_path), "tokens spent per instance",
-           "more samples", "more rounds")
+    _check(plots.solve_rate_vs_compute(tables["curves"], tables["frontier"], tmp_path),
+           "compute per instance (tokens, log scale)", "tiny · sample", "tiny · revise",
+           "compute-optimal (best within budget)", "optimal plan length 1-2 steps", "100%")
+
+
+def test_every_figure_has_one_width(tables, tmp_path):
+    from PIL import Image
+
+    paths = [*plots.accuracy_vs_length(tables["accuracy"], tables["pass_k"], tmp_path),
+             *plots.coverage_vs_samples(tables["coverage"], tables["fits"], tmp_path),
+             *plots.accuracy_vs_round(tables["rounds"], tmp_path),
+             *plots.solve_rate_vs_compute(tables["curves"], tables["frontier"], tmp_path)]
+    widths = {Image.open(p).size[0] for p in paths if p.suffix == ".png"}
+    assert widths == {int(plots.WIDTH * 150)}
 
 
 def test_empty_tables_draw_nothing(tables, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import run_config
 
-from planbench_scale.analysis import report
+from planbench_scale.analysis import page, report
 from planbench_scale.cli import main
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
@@ -118,8 +118,11 @@ def test_planbench_report_page(planbench_report):
     page = result.html.read_text()
     assert "data:image/png;base64," in page and "src='http" not in page
     assert "o1-mini_chat · sample (t1_zero_shot)" in page and "&quot;model&quot;" in page
-    # One answer per instance and no token counts: only the accuracy-by-length figure applies.
-    assert {p.name for p in result.figures} == {"accuracy_vs_length.png", "accuracy_vs_length.svg"}
+    # One answer per instance and no token counts: accuracy by length, and every run at zero
+    # compute as a level in the answer's figure.
+    assert {p.name for p in result.figures} == {"accuracy_vs_length.png", "accuracy_vs_length.svg",
+                                                 "solve_rate_vs_compute.png",
+                                                 "solve_rate_vs_compute.svg"}
     # llama3 answered 91 of the 101 three-block instances: runs differ, and the page says so.
     assert any("different instance sets" in n for n in result.notes)
     assert "Partial report." in page
@@ -149,7 +152,7 @@ def test_side_by_side_and_flops(tmp_path):
     assert result.notes == ()
     cost = pd.read_csv(tmp_path / "out" / "cost.csv")
     assert list(cost["flops_per_instance"]) == [2 * 270e6 * 60] * 2
-    head = report.headline(pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv"))
+    head = page.headline(pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv"))
     assert list(head.columns) == ["large · sample", "small · sample"]
 
 
@@ -230,7 +233,88 @@ def test_sampling_and_revision_side_by_side(tmp_path):
     result = report.build_report([tmp_path / "sample", tmp_path / "revise"], tmp_path / "out")
     rounds = pd.read_csv(tmp_path / "out" / "revision_rounds.csv")
     assert list(rounds["accuracy"]) == [0.0, 0.5, 0.5] and list(rounds["run"]) == ["tiny · revise"] * 3
-    assert {"accuracy_vs_round.png", "accuracy_vs_tokens.png"} <= {p.name for p in result.figures}
+    assert {"accuracy_vs_round.png", "solve_rate_vs_compute.png"} <= {p.name for p in result.figures}
     page = result.html.read_text()
     assert "Valid within r revision rounds" in page
-    assert ">NaN<" not in page and "<td>-</td>" in page  # values that do not exist show as "-"
+    assert ">NaN<" not in page and "<td>–</td>" in page  # values that do not exist show as "–"
+
+
+def strategy_runs(root, solve=True):
+    """One small run per strategy over real generated instances (2-4 steps, every domain's
+    blocksworld twin): sample, revise, beam (legal steps, logprob), dvts, best-of-n, random-legal
+    and an oracle beam. Valid answers are the optimal plan, invalid ones a plan whose first step
+    does not apply; with `solve` False nothing is valid."""
+    from planbench_scale import domains
+
+    instances = domains.get("blocksworld").generate((3, 4), (2, 4), 2, 0)
+    bad = "(stack zz yy)"
+
+    def plan(inst, ok):
+        return "\n".join(f"({' '.join(a)})" for a in inst.optimal_plan) if ok else bad
+
+    def row(inst, index, ok, strategy, tokens=(50, 12), rnd=0, parent=-1, depth=0, score=None,
+            finish="stop"):
+        ok = ok and solve
+        return Sample(inst.id, inst.domain, inst.vocabulary, len(inst.objects),
+                      inst.optimal_length, index, rnd, strategy, "h", "t", tokens[0], tokens[1],
+                      finish, "plan", plan(inst, ok), 1, ok, "valid" if ok else "inapplicable",
+                      -1, "", index, parent, depth, score)
+
+    specs = {
+        "sample": ("sample", {}, lambda i, s: [row(i, j, (j + s) % 5 == 0, "sample")
+                                              for j in range(8)]),
+        "revise": ("revise", {}, lambda i, s: [row(i, 0, r == 2 and s % 2 == 0, "revise",
+                                                   (80 * (r + 1), 12), rnd=r) for r in range(3)]),
+        "beam": ("beam", dict(propose="legal", score="logprob"),
+                 lambda i, s: [row(i, j, j == 3 and s % 3 != 2, "beam", (60, 0), parent=-1,
+                                   depth=1 + j // 2, score=-1.0 * j, finish="scored")
+                               for j in range(4)]),
+        "dvts": ("dvts", dict(score="goal-count"),
+                 lambda i, s: [row(i, j, j == 5 and s % 2 == 1, "dvts", (60, 6), depth=1 + j // 2,
+                                   score=0.5) for j in range(6)]),
+        "best-of-n": ("best-of-n", dict(score="goal-count"),
+                      lambda i, s: [row(i, j, j % 3 == 0, "best-of-n", score=float(j % 2))
+                                    for j in range(6)]),
+        "random-legal": ("random-legal", {}, lambda i, s: [row(i, j, (j + s) % 7 == 0,
+                                                               "random-legal", (0, 0))
+                                                           for j in range(8)]),
+        "oracle": ("beam", dict(propose="legal", score="distance"),
+                   lambda i, s: [row(i, j, j == 1, "beam", (0, 0), depth=1 + j, score=-1.0)
+                                 for j in range(2)]),
+    }
+    dirs = []
+    for name, (strategy, settings, make) in specs.items():
+        rows = [r for s, inst in enumerate(instances) for r in make(inst, s)]
+        config = run_config("tiny", strategy, k={"revise": 1, "best-of-n": 6}.get(name, 8),
+                            **settings)
+        with RunWriter(root / name, config, instances) as writer:
+            writer.append(rows)
+        dirs.append(root / name)
+    return dirs
+
+
+def test_every_strategy_on_one_compute_axis(tmp_path):
+    result = report.build_report(strategy_runs(tmp_path), tmp_path / "out")
+    curves = pd.read_csv(tmp_path / "out" / "solve_rate_vs_compute.csv")
+    kinds = curves.groupby("run")["kind"].first()
+    assert kinds["tiny · beam · legal steps · score distance (oracle)"] == "oracle"
+    assert kinds["tiny · random-legal"] == "no model" and kinds["tiny · sample"] == "model"
+    assert set(curves["unit"]) == {"samples", "rounds", "nodes"} and len(kinds) == 7
+    beam = curves[curves["run"] == "tiny · beam · legal steps · score logprob"]
+    assert set(beam["compute"]) == {240.0}  # 4 scoring calls reading 60 tokens, nothing generated
+    best = pd.read_csv(tmp_path / "out" / "compute_optimal.csv")
+    assert not best["best_run"].str.contains("oracle").any()
+    html = result.html.read_text()
+    assert html.index("The answer: solve rate against compute") < html.index("<h2>Runs</h2>")
+    assert ">NaN<" not in html and "nan%" not in html
+    votes = pd.read_csv(tmp_path / "out" / "majority_vote_state.csv")
+    assert set(votes["run"]) == {"tiny · sample", "tiny · best-of-n · score goal-count",
+                                 "tiny · random-legal"}
+
+
+def test_a_report_where_nothing_is_solved(tmp_path):
+    result = report.build_report(strategy_runs(tmp_path, solve=False), tmp_path / "out")
+    curves = pd.read_csv(tmp_path / "out" / "solve_rate_vs_compute.csv")
+    assert (curves["solve_rate"] == 0).all()
+    html = result.html.read_text()
+    assert ">NaN<" not in html and "solve_rate_vs_compute" in html

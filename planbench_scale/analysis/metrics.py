@@ -82,17 +82,34 @@ def with_run(samples: pd.DataFrame, name: str = "run") -> pd.DataFrame:
     return samples if "run" in samples else samples.assign(run=name)
 
 
+def scoring_rows(samples: pd.DataFrame) -> np.ndarray:
+    """Which rows are scoring calls (finish_reason "scored": the model read a text, wrote none)."""
+    if "finish_reason" not in samples:
+        return np.zeros(len(samples), dtype=bool)
+    return samples["finish_reason"].astype(str).to_numpy() == "scored"
+
+
+def compute_tokens(samples: pd.DataFrame) -> np.ndarray:
+    """The compute of each row in tokens: generated tokens, plus every token a scoring call
+    read (its prompt tokens). The prompts of sampled answers are not counted."""
+    read = np.where(scoring_rows(samples), samples["prompt_tokens"].to_numpy(), 0)
+    return samples["completion_tokens"].to_numpy() + read
+
+
 def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, instance): independent samples n, valid among them c, first-sample
-    verdict, token sums over all rows, and the instance columns (domain, lengths, blocks)."""
+    """One row per (run, instance): independent answers n (round 0, scoring calls left out),
+    valid among them c, first-sample verdict, token sums and compute (`compute_tokens`) over
+    all rows, and the instance columns (domain, lengths, blocks)."""
     s = with_run(samples)
     group, first_rows = _groups(s, ["run", "instance_id"])
-    round0 = s["round"].to_numpy() == 0
+    answers = (s["round"].to_numpy() == 0) & ~scoring_rows(s)
     valid = s["valid"].to_numpy(dtype=bool)
-    first = round0 & (s["sample_index"].to_numpy() == 0)
-    counted = {"n": round0, "c": round0 & valid, "has_first": first, "first_valid": first & valid,
-               "rows": None, "valid_rows": valid, "prompt_tokens": s["prompt_tokens"].to_numpy(),
-               "completion_tokens": s["completion_tokens"].to_numpy()}
+    first = answers & (s["sample_index"].to_numpy() == 0)
+    counted = {"n": answers, "c": answers & valid, "has_first": first,
+               "first_valid": first & valid, "rows": None, "valid_rows": valid,
+               "prompt_tokens": s["prompt_tokens"].to_numpy(),
+               "completion_tokens": s["completion_tokens"].to_numpy(),
+               "compute": compute_tokens(s)}
     carried = ["run", "instance_id", *(c for c in (*INSTANCE_COLUMNS, "strategy") if c in s)]
     table = s[carried].iloc[first_rows].reset_index(drop=True)
     for name, weights in counted.items():
@@ -140,7 +157,7 @@ def pass_at_k_table(instances: pd.DataFrame, by: Sequence[str] = ("domain", "opt
     ks = list(ks) if ks is not None else k_values(int(instances["n"].max()))
     n, c = instances["n"].to_numpy(), instances["c"].to_numpy()
     parts = [instances[keys].assign(k=k, value=pass_at_k_many(n, c, k)) for k in ks]
-    return _mean_by(pd.concat(parts, ignore_index=True), [*keys, "k"], "pass_at_k")
+    return mean_by(pd.concat(parts, ignore_index=True), [*keys, "k"], "pass_at_k")
 
 
 def coverage(instances: pd.DataFrame, by: Sequence[str] = ("domain",),
@@ -149,74 +166,29 @@ def coverage(instances: pd.DataFrame, by: Sequence[str] = ("domain",),
     return pass_at_k_table(instances, by=by, ks=ks).rename(columns={"pass_at_k": "coverage"})
 
 
-def _mean_by(values: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
+def mean_by(values: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
     """Group mean of the "value" column that stays NaN when any member is NaN, with counts."""
     grouped = values.groupby(keys, observed=True, sort=True)["value"]
     table = grouped.agg(instances="size", **{name: lambda v: v.mean(skipna=False)})
     return table.reset_index()
 
 
-def plan_codes(plans: pd.Series) -> np.ndarray:
-    """Integer codes of canonicalised plans (lower case, one action a line, spaces collapsed);
-    -1 for an empty plan. Equal codes mean the same plan."""
-    raw, uniques = pd.factorize(plans, use_na_sentinel=True)
-    canonical = ["\n".join(" ".join(line.split()) for line in str(p).lower().splitlines()
-                           if line.strip()) for p in uniques]
-    codes, canon = pd.factorize(pd.Series([*canonical, ""], dtype=object))
-    codes = np.where(np.asarray(canon, dtype=object)[codes] == "", -1, codes)
-    return codes[raw].astype(np.int64)
-
-
-def majority_vote(samples: pd.DataFrame, ks: Sequence[int] | None = None,
-                  by: Sequence[str] = ("domain",)) -> pd.DataFrame:
-    """Majority vote@k: the most frequent non-empty plan among the first k independent samples
-    is taken as the answer (ties go to the plan seen first in the run); accuracy per group.
-
-    Needs columns run, instance_id, sample_index, round, valid and "plan_code" (`plan_codes`).
-    """
-    s = with_run(samples)
-    s = s.loc[s["round"] == 0, ["run", "instance_id", "sample_index", "plan_code", "valid",
-                                *[b for b in by if b in s]]]
-    s = s.sort_values(["run", "instance_id", "sample_index"], kind="stable")
-    starts = np.flatnonzero(~s.duplicated(["run", "instance_id"]).to_numpy())
-    bounds = np.append(starts, len(s))
-    ks = list(ks) if ks is not None else k_values(int(np.diff(bounds).max(initial=0)))
-    codes, valid = s["plan_code"].to_numpy(), s["valid"].to_numpy(dtype=bool)
-    votes = np.array([[_vote(codes[a:b], valid[a:b], k) for k in ks]
-                      for a, b in zip(bounds[:-1], bounds[1:])]).reshape(len(starts), len(ks))
-    heads = s.iloc[starts][["run", *[b for b in by if b in s]]].reset_index(drop=True)
-    parts = [heads.assign(k=k, value=votes[:, i]) for i, k in enumerate(ks)]
-    keys = ["run", *[b for b in by if b in s], "k"]
-    return _mean_by(pd.concat(parts, ignore_index=True), keys, "majority_vote")
-
-
-def _vote(codes: np.ndarray, valid: np.ndarray, k: int) -> float:
-    """1.0 when the majority plan of the first k samples is valid, 0.0 if not, NaN if < k samples."""
-    if len(codes) < k:
-        return math.nan
-    head = codes[:k]
-    voted = head[head >= 0]
-    if not len(voted):
-        return 0.0
-    labels, inverse = np.unique(voted, return_inverse=True)
-    winner = labels[np.argmax(np.bincount(inverse))]
-    return float(valid[:k][head == winner][0])
-
-
 def revision_rounds(samples: pd.DataFrame, strategies: Sequence[str],
                     by: Sequence[str] = ("domain",)) -> pd.DataFrame:
-    """First-valid accuracy after r rounds of revision, and tokens spent by then, per group.
+    """First-valid accuracy after r rounds of revision, and tokens (prompt + generated) and
+    compute (`compute_tokens`) spent by then, per group.
 
     A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
     0..r is valid; chains stop at their first valid plan. Per instance the chains are averaged,
     then instances. Only samples of the chain `strategies` (names, e.g. revise) are included.
     """
     s = with_run(samples)
-    s = s.loc[s["strategy"].isin(list(strategies)),
-              ["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
-               "completion_tokens", *[b for b in by if b in s]]]
+    s = s.loc[s["strategy"].isin(list(strategies))]
+    s = s[["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
+           "completion_tokens", *[b for b in by if b in s]]].assign(compute=compute_tokens(s))
     if s.empty:
-        return pd.DataFrame(columns=["run", *by, "round", "instances", "accuracy", "tokens"])
+        return pd.DataFrame(columns=["run", *by, "round", "instances", "accuracy", "tokens",
+                                     "compute"])
     chain = ["run", "instance_id", "sample_index"]
     s = s.assign(tokens=s["prompt_tokens"] + s["completion_tokens"],
                  solved_at=s["round"].where(s["valid"].astype(bool), np.inf))
@@ -226,14 +198,16 @@ def revision_rounds(samples: pd.DataFrame, strategies: Sequence[str],
     for r in range(int(s["round"].max()) + 1):
         upto = s.loc[s["round"] <= r].groupby(chain, observed=True).agg(
             solved_at=("solved_at", "first"), tokens=("tokens", "sum"),
+            compute=("compute", "sum"),
             **{b: (b, "first") for b in by if b in s}).reset_index()
         upto["ok"] = (upto["solved_at"] <= r).astype(float)
         per_inst = upto.groupby(["run", "instance_id", *[b for b in by if b in s]],
-                                observed=True)[["ok", "tokens"]].mean().reset_index()
+                                observed=True)[["ok", "tokens", "compute"]].mean().reset_index()
         parts.append(per_inst.assign(round=r))
     rounds = pd.concat(parts, ignore_index=True)
     return rounds.groupby(["run", *[b for b in by if b in s], "round"], observed=True).agg(
-        instances=("ok", "size"), accuracy=("ok", "mean"), tokens=("tokens", "mean")).reset_index()
+        instances=("ok", "size"), accuracy=("ok", "mean"), tokens=("tokens", "mean"),
+        compute=("compute", "mean")).reset_index()
 
 
 @dataclass(frozen=True)
@@ -305,24 +279,3 @@ def cost(instances: pd.DataFrame, parameters: dict[str, float] | None = None,
     table["flops_per_instance"] = 2 * table["parameters"] * tokens / table["instances"]
     table["flops_per_valid_plan"] = 2 * table["parameters"] * table["tokens_per_valid_plan"]
     return table
-
-
-def tokens_vs_accuracy(instances: pd.DataFrame, rounds: pd.DataFrame,
-                       by: Sequence[str] = ("domain",)) -> pd.DataFrame:
-    """Accuracy against tokens spent per instance, for comparing strategies at equal compute.
-
-    Sampling: coverage at k against k times the mean tokens of one sample. Revision: accuracy
-    after r rounds against the tokens spent by then (from `revision_rounds`).
-    """
-    sampled = instances.loc[instances["n"] > 0]
-    cov = coverage(sampled, by=by)
-    per_sample = sampled.assign(t=(sampled["prompt_tokens"] + sampled["completion_tokens"])
-                                / sampled["rows"]).groupby(["run", *by], observed=True)["t"].mean()
-    cov = cov.join(per_sample.rename("per_sample"), on=["run", *by])
-    sampling = cov.assign(budget=cov["k"], unit="samples", tokens=cov["k"] * cov["per_sample"],
-                          accuracy=cov["coverage"])
-    revision = rounds.assign(budget=rounds["round"], unit="rounds")
-    columns = ["run", *by, "unit", "budget", "tokens", "accuracy"]
-    revised_runs = set(revision["run"])
-    sampling = sampling.loc[~sampling["run"].isin(revised_runs)]
-    return pd.concat([sampling[columns], revision[columns]], ignore_index=True)

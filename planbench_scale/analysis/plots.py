@@ -20,10 +20,17 @@ import pandas as pd  # noqa: E402
 
 from planbench_scale.analysis.metrics import PowerLawFit  # noqa: E402
 
-STYLE = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9,
-         "lines.linewidth": 2.0, "lines.markersize": 5, "axes.grid": True, "grid.alpha": 0.3,
+STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5,
+         "lines.linewidth": 1.8, "lines.markersize": 5, "axes.grid": True, "grid.alpha": 0.3,
          "svg.fonttype": "none", "figure.dpi": 100}
-"""Print-friendly defaults: large fonts, thick lines, text kept as text in SVG."""
+"""One style for every figure: the same fonts and lines, text kept as text in SVG."""
+
+WIDTH = 11.0
+"""Every figure is this wide (inches), so the page shows them all at one scale."""
+PANEL_HEIGHT = 3.2
+"""Height of one row of panels (inches)."""
+MOST_COLUMNS = 3
+"""Panels per row."""
 
 COLORS = plt.get_cmap("tab10").colors
 MANY_COLORS = plt.get_cmap("tab20").colors
@@ -33,12 +40,23 @@ MOST_BANDS = 4
 """Confidence bands are drawn when at most this many runs share a panel (more would hide the lines)."""
 
 
-def _save(fig, out_dir: Path, name: str) -> list[Path]:
-    """Write `name`.png and `name`.svg into out_dir and close the figure."""
+def grid(count: int):
+    """A figure of `count` panels, MOST_COLUMNS to a row, WIDTH wide (unused cells hidden)."""
+    cols = max(min(MOST_COLUMNS, count), 1)
+    rows = math.ceil(max(count, 1) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, PANEL_HEIGHT * rows + 0.6),
+                             squeeze=False, layout="constrained")
+    for ax in axes.flat[count:]:
+        ax.set_axis_off()
+    return fig, list(axes.flat[:count])
+
+
+def save(fig, out_dir: Path, name: str) -> list[Path]:
+    """Write `name`.png and `name`.svg into out_dir at the figure's own size and close it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.svg"]
-    fig.savefig(paths[0], dpi=200, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.savefig(paths[0], dpi=150)
+    fig.savefig(paths[1])
     plt.close(fig)
     return paths
 
@@ -48,12 +66,42 @@ def _label(run: str, domain: str, extra: str = "") -> str:
     return " · ".join(part for part in (str(run), str(domain), extra) if part)
 
 
-def _legend(ax, entries: int) -> None:
-    """Legend inside the axes when short, to the right of it when long."""
-    if entries > 6:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    elif entries:
-        ax.legend(frameon=False)
+def legend(fig, panels: list, handles=None, title: str | None = None) -> None:
+    """The legend inside the figure: in the panel when there is one, else in a row under the
+    panels (the figure keeps its width)."""
+    if handles is None:
+        handles = _unique_handles(panels)
+    if not handles:
+        return
+    if len(panels) == 1 and len(handles) <= 8:
+        panels[0].legend(handles=handles, loc="best", framealpha=0.85, title=title)
+    else:
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
+                   frameon=False, title=title)
+
+
+def _unique_handles(panels: list) -> list:
+    """The labelled lines of all panels, each label once."""
+    seen = {}
+    for ax in panels:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    return list(seen.values())
+
+
+def log_x(ax, label: str, base: int = 10) -> None:
+    """A log x axis with plain numbers at the powers of `base` only (no crowded minor labels)."""
+    ax.set_xscale("log", base=base)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel(label)
+
+
+def rate_axis(ax, label: str) -> None:
+    """A rate axis fixed at 0-100%, whatever the data."""
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(label)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter())
 
 
 def _pick_ks(ks: Sequence[int], most: int = 3) -> list[int]:
@@ -73,11 +121,10 @@ def accuracy_vs_length(accuracy: pd.DataFrame, pass_k: pd.DataFrame, out_dir: Pa
     with plt.rc_context(STYLE):
         domains = sorted(accuracy["domain"].unique())
         runs = sorted(accuracy["run"].unique())
-        fig, axes = plt.subplots(1, len(domains), figsize=(5.2 * len(domains) + 2.5, 4.4),
-                                 squeeze=False, sharey=True)
+        fig, panels = grid(len(domains))
         ks = _pick_ks(pass_k["k"].unique(), most=3) if not pass_k.empty else []
-        for ax, domain in zip(axes.flat, domains):
-            palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
+        palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
+        for ax, domain in zip(panels, domains):
             for i, run in enumerate(runs):
                 look = dict(color=palette[i % len(palette)], marker=MARKERS[i % len(MARKERS)])
                 _length_lines(ax, accuracy[(accuracy["run"] == run) & (accuracy["domain"] == domain)],
@@ -87,18 +134,9 @@ def accuracy_vs_length(accuracy: pd.DataFrame, pass_k: pd.DataFrame, out_dir: Pa
             ax.set_title(f"domain: {domain}")
             ax.set_xlabel("optimal plan length (steps)")
             ax.xaxis.get_major_locator().set_params(integer=True)
-            ax.set_ylim(-2, 102)
-        axes.flat[0].set_ylabel("accuracy (% of instances)")
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        for ax in axes.flat[1:]:
-            more = ax.get_legend_handles_labels()
-            handles += [h for h, l in zip(*more) if l not in labels]
-            labels += [l for l in more[1] if l not in labels]
-        fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False)
-        fig.suptitle("Accuracy against optimal plan length" + (
-            " (band: 95% Wilson interval)" if len(runs) <= MOST_BANDS else ""))
-        fig.tight_layout()
-        return _save(fig, out_dir, "accuracy_vs_length")
+            rate_axis(ax, "accuracy (% of instances)")
+        legend(fig, panels)
+        return save(fig, out_dir, "accuracy_vs_length")
 
 
 def _length_lines(ax, accuracy: pd.DataFrame, pass_k: pd.DataFrame, ks: Sequence[int],
@@ -108,7 +146,7 @@ def _length_lines(ax, accuracy: pd.DataFrame, pass_k: pd.DataFrame, ks: Sequence
         return
     color = look["color"]
     group = accuracy.sort_values("optimal_length")
-    ax.plot(group["optimal_length"], 100 * group["accuracy"], **look,
+    ax.plot(group["optimal_length"], 100 * group["accuracy"], **look, clip_on=False,
             label=_label(run, "", "first sample"))
     if band:
         ax.fill_between(group["optimal_length"], 100 * group["ci_low"], 100 * group["ci_high"],
@@ -116,19 +154,8 @@ def _length_lines(ax, accuracy: pd.DataFrame, pass_k: pd.DataFrame, ks: Sequence
     for j, k in enumerate(ks):
         curve = pass_k[pass_k["k"] == k].sort_values("optimal_length")
         if curve["pass_at_k"].notna().any():
-            ax.plot(curve["optimal_length"], 100 * curve["pass_at_k"], color=color,
+            ax.plot(curve["optimal_length"], 100 * curve["pass_at_k"], color=color, clip_on=False,
                     linestyle=LINESTYLES[1 + j % 3], marker=".", label=_label(run, "", f"pass@{k}"))
-
-
-def _panels(table: pd.DataFrame):
-    """A figure with one axes per (run, domain) of `table`, and the groups in order."""
-    groups = list(table.groupby(["run", "domain"], sort=True))
-    cols = min(3, len(groups))
-    rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
-    for ax in axes.flat[len(groups):]:
-        ax.set_visible(False)
-    return fig, list(zip(axes.flat, groups))
 
 
 def _fit_for(fits: pd.DataFrame, run, domain, steps) -> PowerLawFit | None:
@@ -141,17 +168,18 @@ def _fit_for(fits: pd.DataFrame, run, domain, steps) -> PowerLawFit | None:
 
 
 def _coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, fail: bool):
-    """Coverage (or fail@k = 1 - coverage, log-log) against k per step bucket, with fitted curves."""
-    fig, panels = _panels(coverage)
+    """Coverage (or fail@k = 1 - coverage, log-log) against k per step bucket, with fitted curves:
+    one panel per run and domain."""
+    groups = list(coverage.groupby(["run", "domain"], sort=True, observed=True))
+    fig, panels = grid(len(groups))
     order = _bucket_order(coverage["steps"])
     colors = {b: plt.get_cmap("viridis")(0.9 * i / max(len(order) - 1, 1)) for i, b in enumerate(order)}
-    for ax, ((run, domain), group) in panels:
-        buckets = [b for b in order if b in set(group["steps"])]
-        for steps in buckets:
+    for ax, ((run, domain), group) in zip(panels, groups):
+        for steps in [b for b in order if b in set(group["steps"])]:
             curve = group[group["steps"] == steps].sort_values("k").dropna(subset=["coverage"])
-            y = 1 - curve["coverage"] if fail else curve["coverage"]
+            y = 1 - curve["coverage"] if fail else 100 * curve["coverage"]
             keep = y > 0 if fail else np.ones(len(y), dtype=bool)
-            ax.plot(curve["k"][keep], (y if fail else 100 * y)[keep], marker="o", linestyle="none",
+            ax.plot(curve["k"][keep], y[keep], marker="o", linestyle="none", clip_on=False,
                     color=colors[steps])
             fit = _fit_for(fits, run, domain, steps)
             if fit is not None and len(curve):
@@ -159,19 +187,16 @@ def _coverage_figure(coverage: pd.DataFrame, fits: pd.DataFrame, fail: bool):
                 fitted = 1 - fit.coverage(k) if fail else 100 * fit.coverage(k)
                 shown = fitted > 0 if fail else np.ones(len(k), dtype=bool)  # log axis: no zeros
                 ax.plot(k[shown], fitted[shown], color=colors[steps], linestyle="--", linewidth=1.5)
-        ax.set_xscale("log", base=2 if not fail else 10)
+        log_x(ax, "samples per instance k (log scale)", base=2)
         if fail:
             _log_y(ax)
-        ax.set_xlabel("samples per instance k (log scale)")
-        ax.set_ylabel("fail@k = 1 - coverage (log scale)" if fail else "coverage (% of instances)")
-        ax.set_title(_label(run, domain))
+            ax.set_ylabel("fail@k = 1 - coverage (log scale)")
+        else:
+            rate_axis(ax, "coverage (% of instances)")
+        ax.set_title(_label(run, domain), fontsize=8.5, wrap=True)
     handles = [plt.Line2D([], [], color=colors[b], marker="o", linestyle="--", label=f"{b} steps")
                for b in order]
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.92), frameon=False,
-               title="optimal length\ndots: measured\ndashed: fitted")
-    fig.suptitle("Failure rate against samples (log-log)" if fail else
-                 "Coverage against samples, with exponentiated power-law fits")
-    fig.tight_layout()
+    legend(fig, panels, handles, title="optimal length (dots: measured, dashed: fit)")
     return fig
 
 
@@ -207,7 +232,7 @@ def coverage_vs_samples(coverage: pd.DataFrame, fits: pd.DataFrame, out_dir: Pat
     if coverage.empty:
         return []
     with plt.rc_context(STYLE):
-        return _save(_coverage_figure(coverage, fits, fail=False), out_dir,
+        return save(_coverage_figure(coverage, fits, fail=False), out_dir,
                      "coverage_vs_samples")
 
 
@@ -217,7 +242,7 @@ def fail_at_k(coverage: pd.DataFrame, fits: pd.DataFrame, out_dir: Path) -> list
     if coverage.empty:
         return []
     with plt.rc_context(STYLE):
-        return _save(_coverage_figure(coverage, fits, fail=True), out_dir, "fail_at_k")
+        return save(_coverage_figure(coverage, fits, fail=True), out_dir, "fail_at_k")
 
 
 def accuracy_vs_round(rounds: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -225,44 +250,53 @@ def accuracy_vs_round(rounds: pd.DataFrame, out_dir: Path) -> list[Path]:
     if rounds.empty:
         return []
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 4.8))
-        groups = list(rounds.groupby(["run", "domain"], sort=True))
-        for i, ((run, domain), group) in enumerate(groups):
+        fig, panels = grid(1)
+        ax = panels[0]
+        for i, ((run, domain), group) in enumerate(rounds.groupby(["run", "domain"], sort=True)):
             group = group.sort_values("round")
-            ax.plot(group["round"], 100 * group["accuracy"], marker="o",
+            ax.plot(group["round"], 100 * group["accuracy"], marker="o", clip_on=False,
                     color=COLORS[i % len(COLORS)], label=_label(run, domain))
         ax.set_xlabel("revision rounds r (0 = first answer)")
-        ax.set_ylabel("valid within r rounds (% of chains)")
+        rate_axis(ax, "valid within r rounds (% of chains)")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_ylim(-2, 102)
-        ax.set_title("Accuracy against revision rounds")
-        _legend(ax, len(groups))
-        return _save(fig, out_dir, "accuracy_vs_round")
+        legend(fig, panels)
+        return save(fig, out_dir, "accuracy_vs_round")
 
 
-UNITS = {"samples": ("o", "-", "more samples"), "rounds": ("s", "--", "more rounds"),
-         "nodes": ("^", ":", "step search")}
-"""Marker, line style and legend words of each compute unit."""
-
-
-def accuracy_vs_tokens(table: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Accuracy (coverage or first-valid) against tokens spent per instance, all strategies."""
-    table = table.dropna(subset=["accuracy", "tokens"])
-    table = table[table["tokens"] > 0]
-    if table.empty:
+def solve_rate_vs_compute(curves: pd.DataFrame, frontier: pd.DataFrame, out_dir: Path,
+                          name: str = "solve_rate_vs_compute") -> list[Path]:
+    """Solve rate against compute per instance, one panel per step bucket: a line per run
+    (a point for a search), runs that spend no tokens as a level across the panel, and the
+    compute-optimal frontier (`compute.compute_optimal`) as a black step line."""
+    if curves.empty:
         return []
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 4.8))
-        groups = list(table.groupby(["run", "domain", "unit"], sort=True))
-        for i, ((run, domain, unit), group) in enumerate(groups):
-            group = group.sort_values("tokens")
-            marker, linestyle, words = UNITS.get(unit, UNITS["rounds"])
-            ax.plot(group["tokens"], 100 * group["accuracy"], color=COLORS[i % len(COLORS)],
-                    marker=marker, linestyle=linestyle, label=_label(run, domain, words))
-        ax.set_xscale("log")
-        ax.set_xlabel("tokens spent per instance (prompt + generated, log scale)")
-        ax.set_ylabel("solved (% of instances)")
-        ax.set_ylim(-2, 102)
-        ax.set_title("Accuracy against compute")
-        _legend(ax, len(groups))
-        return _save(fig, out_dir, "accuracy_vs_tokens")
+        buckets = _bucket_order(curves["steps"])
+        fig, panels = grid(len(buckets))
+        runs = sorted(curves["run"].astype(str).unique())
+        palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
+        looks = {run: dict(color=palette[i % len(palette)], marker=MARKERS[i % len(MARKERS)])
+                 for i, run in enumerate(runs)}
+        for ax, steps in zip(panels, buckets):
+            for run, group in curves[curves["steps"] == steps].groupby("run", observed=True):
+                _compute_line(ax, str(run), group.sort_values("compute"), looks[str(run)])
+            best = frontier[frontier["steps"] == steps].sort_values("budget")
+            best = best[best["budget"] > 0]
+            ax.step(best["budget"], 100 * best["solve_rate"], where="post", color="black",
+                    linewidth=1.2, alpha=0.7, label="compute-optimal (best within budget)")
+            log_x(ax, "compute per instance (tokens, log scale)")
+            ax.set_title(f"optimal plan length {steps} steps")
+            rate_axis(ax, "solved (% of instances)")
+        legend(fig, panels)
+        return save(fig, out_dir, name)
+
+
+def _compute_line(ax, run: str, group: pd.DataFrame, look: dict) -> None:
+    """One run's points; a run that spent no tokens is a dashed level line instead."""
+    if (group["compute"] > 0).any():
+        style = ":" if (group["kind"] == "oracle").any() else "-"
+        ax.plot(group["compute"], 100 * group["solve_rate"], linestyle=style, clip_on=False,
+                label=run, **look)
+    else:
+        ax.axhline(100 * group["solve_rate"].max(), color=look["color"], linestyle="--",
+                   label=f"{run} (no tokens)")

@@ -150,17 +150,15 @@ def _spend_figure(table: pd.DataFrame, x: str, label: str, out_dir: Path, name: 
     if table.empty:
         return []
     with plots.plt.rc_context(plots.STYLE):
-        fig, ax = plots.plt.subplots(figsize=(7, 4.5))
+        fig, panels = plots.grid(1)
+        ax = panels[0]
         for i, (run, group) in enumerate(table.groupby("run", sort=True)):
             ax.plot(group[x], 100 * group["solve_rate"], marker="o", label=str(run),
-                    color=plots.COLORS[i % len(plots.COLORS)])
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("solved (% of solvable instances)")
-        ax.set_ylim(-2, 102)
-        ax.set_title("Solve rate at equal spend (k = 1, 2, 4, ... samples)")
-        plots._legend(ax, table["run"].nunique())
-        return plots._save(fig, out_dir, name)
+                    color=plots.COLORS[i % len(plots.COLORS)], clip_on=False)
+        plots.log_x(ax, label)
+        plots.rate_axis(ax, "solved (% of solvable instances)")
+        plots.legend(fig, panels)
+        return plots.save(fig, out_dir, name)
 
 
 def _length_figure(table: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -168,13 +166,12 @@ def _length_figure(table: pd.DataFrame, out_dir: Path) -> list[Path]:
     if table.empty:
         return []
     with plots.plt.rc_context(plots.STYLE):
-        fig, ax = plots.plt.subplots(figsize=(7, 4.5))
-        groups = list(table.groupby(["run", "domain"], sort=True))
-        for i, ((run, domain), group) in enumerate(groups):
+        fig, panels = plots.grid(1)
+        ax = panels[0]
+        for i, ((run, domain), group) in enumerate(table.groupby(["run", "domain"], sort=True)):
             ax.plot(group["optimal_length"], group["reasoning_tokens"], marker="o",
                     label=plots._label(run, domain), color=plots.COLORS[i % len(plots.COLORS)])
         ax.set_xlabel("optimal plan length (steps)")
         ax.set_ylabel("reasoning tokens per answer (mean)")
-        ax.set_title("Reasoning tokens against plan length")
-        plots._legend(ax, len(groups))
-        return plots._save(fig, out_dir, "reasoning_tokens_vs_length")
+        plots.legend(fig, panels)
+        return plots.save(fig, out_dir, "reasoning_tokens_vs_length")

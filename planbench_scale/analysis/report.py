@@ -8,10 +8,7 @@ page and in `Report.notes`; a report built despite them is marked partial.
 
 from __future__ import annotations
 
-import base64
 import fcntl
-import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planbench_scale.analysis import compute, metrics
-from planbench_scale.analysis import plots, reasoning
+from planbench_scale.analysis import compute, metrics, page, plots, reasoning, vote
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig
+from planbench_scale.records import Instance
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
@@ -64,11 +61,26 @@ class Report:
     """Problems found; non-empty means the report is partial."""
 
 
-def _label(config: RunConfig, path: Path) -> str:
-    """"model · strategy" from the config, falling back to the folder name."""
-    model = config.engine.model
-    return " · ".join(p for p in (Path(model).name if model else path.name,
-                                  config.settings.strategy) if p)
+def _label(config: RunConfig, path: Path, scored: bool = False) -> str:
+    """"model · strategy" from the config (the folder name without a model); searches add
+    where their steps come from, and runs that store scores their score, marked when it is
+    an oracle."""
+    model, settings = config.engine.model, config.settings
+    parts = [Path(model).name if model else path.name, settings.strategy]
+    if STRATEGIES.get(settings.strategy) and STRATEGIES[settings.strategy].unit == "nodes":
+        parts.append(f"{settings.propose} steps")
+    if scored:
+        oracle = " (oracle)" if settings.score in compute.ORACLE_SCORES else ""
+        parts.append(f"score {settings.score}{oracle}")
+    return " · ".join(p for p in parts if p)
+
+
+def _scored(path: Path) -> bool:
+    """Whether any stored row of the run carries a score."""
+    try:
+        return bool(read_samples(path, ["score"])["score"].notna().any())
+    except (pa.ArrowException, OSError, KeyError):
+        return False
 
 
 def _being_written(path: Path) -> bool:
@@ -85,11 +97,11 @@ def _being_written(path: Path) -> bool:
     return False
 
 
-def _instance_table(path: Path) -> pd.DataFrame:
+def _instance_table(instances: Sequence[Instance]) -> pd.DataFrame:
     """The run's instances as a small table."""
     rows = [{"instance_id": i.id, "domain": i.domain, "vocabulary": i.vocabulary,
              "n_objects": len(i.objects), "optimal_length": i.optimal_length}
-            for i in read_instances(path)]
+            for i in instances]
     return pd.DataFrame(rows, columns=["instance_id", "domain", "vocabulary", "n_objects",
                                        "optimal_length"])
 
@@ -100,14 +112,16 @@ def load_run(path: str | Path, name: str | None = None) -> Run:
     if not path.is_dir():
         raise PlanbenchError(f"not a run folder: {path}")
     config = read_config(path)
-    name = name or _label(config, path)
-    instances = _instance_table(path)
+    name = name or _label(config, path, _scored(path))
+    records = read_instances(path)
+    instances = _instance_table(records)
     damaged: list[str] = []
     try:
         samples = read_samples(path, COLUMNS, on_damage=damaged.append)
     except (pa.ArrowException, OSError) as error:
         raise PlanbenchError(f"cannot read the samples of {path}: {error}") from None
-    samples["plan_code"] = metrics.plan_codes(samples.pop("plan"))
+    samples["state_code"] = vote.state_codes(records, samples["instance_id"], samples["plan"])
+    samples["plan_code"] = vote.plan_codes(samples.pop("plan"))
     samples["strategy"] = samples["strategy"].astype("category")
     samples, unknown = _with_instance_columns(samples, instances)
     samples["run"] = pd.Categorical.from_codes(np.zeros(len(samples), dtype=np.int8), [name])
@@ -149,7 +163,8 @@ def _run_notes(path: Path, config: RunConfig, samples: pd.DataFrame):
         yield f"{path}: {missing} of {len(counts)} instances have no samples yet"
     wanted, counts = config.settings.k, counts[counts > 0]
     budgeted = (config.settings.budget_samples or config.settings.budget_tokens) is not None
-    if not budgeted and len(counts) and counts.min() < wanted:
+    searched = config.settings.strategy not in _strategies("samples") + _strategies("rounds")
+    if not (budgeted or searched) and len(counts) and counts.min() < wanted:
         short = int((counts < wanted).sum())
         yield f"{path}: {short} instances have fewer than the configured k = {wanted} samples"
 
@@ -159,7 +174,7 @@ def load_runs(paths: Sequence[str | Path]) -> list[Run]:
     if not paths:
         raise PlanbenchError("no run folders given")
     configs = [(Path(p), read_config(p)) for p in paths]
-    labels = [_label(c, p) for p, c in configs]
+    labels = [_label(c, p, _scored(p)) for p, c in configs]
     names = [f"{label} ({p.name})" if labels.count(label) > 1 else label
              for label, (p, _) in zip(labels, configs)]
     if len(set(names)) < len(names):
@@ -200,52 +215,68 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
     """Every metric table of the report, keyed by CSV name; `target` is the coverage for which
     the power-law fits predict the samples needed."""
     samples = _concat([r.samples for r in runs if len(r.samples)])
+    samples["steps"] = metrics.step_bucket(samples["optimal_length"])
     inst = metrics.per_instance(samples)
-    cov_steps = metrics.coverage(inst, by=("domain", "steps"))
-    chained = [name for name, strategy in STRATEGIES.items() if strategy.unit == "rounds"]
-    rounds = metrics.revision_rounds(samples, chained)
+    answered = inst.loc[inst["strategy"].astype(str).isin(_strategies("samples")
+                                                          + _strategies("rounds"))]
+    sampled = inst.loc[inst["strategy"].astype(str).isin(_strategies("samples"))]
+    cov_steps = metrics.coverage(sampled, by=("domain", "steps"))
+    rounds = metrics.revision_rounds(samples, _strategies("rounds"))
     params = {r.name: r.config.engine.parameters for r in runs}
-    return {**reasoning.compute_tables(runs), **_search_tables(inst, rounds, samples),
-        "accuracy_by_domain": metrics.accuracy(inst, "domain"),
-        "accuracy_by_length": metrics.accuracy(inst, ["domain", "optimal_length"]),
-        "accuracy_by_blocks": metrics.accuracy(inst, ["domain", "n_objects"]),
-        "pass_at_k": metrics.pass_at_k_table(inst, by=("domain", "optimal_length")),
-        "coverage": metrics.coverage(inst, by=("domain",)),
+    answers = samples.loc[samples["strategy"].astype(str).isin(_strategies("samples"))]
+    return {**_compute_tables(runs, inst, samples), **reasoning.compute_tables(runs),
+        "accuracy_by_domain": metrics.accuracy(answered, "domain"),
+        "accuracy_by_length": metrics.accuracy(answered, ["domain", "optimal_length"]),
+        "accuracy_by_blocks": metrics.accuracy(answered, ["domain", "n_objects"]),
+        "pass_at_k": metrics.pass_at_k_table(sampled, by=("domain", "optimal_length")),
+        "coverage": metrics.coverage(sampled, by=("domain",)),
         "coverage_by_steps": cov_steps,
         "coverage_fits": metrics.coverage_fits(cov_steps, target=target),
-        "majority_vote": metrics.majority_vote(samples),
+        "majority_vote": vote.majority_vote(answers),
+        "majority_vote_state": vote.majority_vote(answers, code="state_code"),
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, {k: v for k, v in params.items() if v}, by=("domain",)),
     }
 
 
-def _search_tables(inst: pd.DataFrame, rounds: pd.DataFrame,
-                   samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Searches and best-of-n beside the other strategies at equal tokens, and the
-    compute-optimal strategy per plan length (sampling at every k, searches as one point)."""
+def _strategies(unit: str) -> list[str]:
+    """The names of the strategies that spend compute in `unit`."""
+    return [name for name, strategy in STRATEGIES.items() if strategy.unit == unit]
+
+
+def _kinds(runs: Sequence[Run], inst: pd.DataFrame) -> dict[str, str]:
+    """Each run's kind: "oracle" (an oracle step score), "no model" (no tokens spent) or "model"."""
+    spent = inst.groupby("run", observed=True)["compute"].sum()
+    return {r.name: "oracle" if (r.config.settings.score in compute.ORACLE_SCORES
+                                 and "(oracle)" in r.name)
+            else "no model" if spent.get(r.name, 0) == 0 else "model" for r in runs}
+
+
+def _compute_tables(runs: Sequence[Run], inst: pd.DataFrame,
+                    samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Solve rate against compute for every strategy (over all domains, and per domain), the
+    compute-optimal run within each budget (oracles left out), searches and best-of-n."""
     units = inst["strategy"].astype(str).map({n: s.unit for n, s in STRATEGIES.items()})
-    searched, others = inst.loc[units == "nodes"], inst.loc[units != "nodes"]
-    no_rounds = rounds.iloc[:0].assign(steps=pd.Series(dtype=object))
-    by_steps = metrics.tokens_vs_accuracy(inst.loc[units == "samples"], no_rounds,
-                                          by=("domain", "steps"))
-    found = compute.solved(searched, by=("domain", "steps")).rename(columns={"solved": "accuracy"})
-    overall = compute.solved(searched, by=("domain",)).rename(columns={"solved": "accuracy"})
-    return {"tokens_vs_accuracy": pd.concat(
-                [metrics.tokens_vs_accuracy(others, rounds), overall.assign(unit="nodes")],
-                ignore_index=True),
-            "search_solved": compute.solved(searched, by=("domain", "steps")),
-            "best_of_n": compute.best_of_n(samples),
-            "compute_optimal": compute.compute_optimal(pd.concat([by_steps, found],
-                                                                 ignore_index=True))}
+    kinds, tables = _kinds(runs, inst), {}
+    for suffix, by in (("", ("steps",)), ("_by_domain", ("domain", "steps"))):
+        rounds = metrics.revision_rounds(samples, _strategies("rounds"), by=by)
+        curves = compute.solve_curves(inst, rounds, compute.best_of_n(samples, by=by), units, by)
+        curves["kind"] = curves["run"].astype(str).map(kinds)
+        tables[f"solve_rate_vs_compute{suffix}"] = curves
+        tables[f"compute_optimal{suffix}"] = compute.compute_optimal(
+            curves.loc[curves["kind"] != "oracle"], by=by)
+    return {**tables, "search_solved": compute.solved(inst.loc[units == "nodes"]),
+            "best_of_n": compute.best_of_n(samples)}
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """All figures of the report, into out_dir."""
-    return [*plots.accuracy_vs_length(tables["accuracy_by_length"], tables["pass_at_k"], out_dir),
+    """All figures of the report, into out_dir, the answer first."""
+    return [*plots.solve_rate_vs_compute(tables["solve_rate_vs_compute"],
+                                         tables["compute_optimal"], out_dir),
+            *plots.accuracy_vs_length(tables["accuracy_by_length"], tables["pass_at_k"], out_dir),
             *plots.coverage_vs_samples(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
             *plots.fail_at_k(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
             *plots.accuracy_vs_round(tables["revision_rounds"], out_dir),
-            *plots.accuracy_vs_tokens(tables["tokens_vs_accuracy"], out_dir),
             *reasoning.draw_figures(tables, out_dir)]
 
 
@@ -273,96 +304,6 @@ def _write_report(runs, tables, notes, out: Path) -> Report:
         table.to_csv(out / f"{name}.csv", index=False)  # a value that does not exist: empty cell
         csvs.append(out / f"{name}.csv")
     figures = draw_figures(tables, out / "figures")
-    page = out / "index.html"
-    page.write_text(render_html(runs, tables, figures, notes))
-    return Report(html=page, tables=tuple(csvs), figures=tuple(figures), notes=tuple(notes))
-
-
-def headline(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """First-sample accuracy per domain (rows) and run (columns), as "12.3% [9.8, 15.2] (n=600)"."""
-    cells = accuracy.assign(cell=[
-        f"{100 * a:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] (n={n})" if n else "n/a"
-        for a, lo, hi, n in zip(accuracy["accuracy"], accuracy["ci_low"], accuracy["ci_high"],
-                                accuracy["instances"])])
-    return cells.pivot(index="domain", columns="run", values="cell").fillna("—")
-
-
-SECTIONS = (
-    ("Accuracy per domain (first sample)", "accuracy_by_domain", None),
-    ("Coverage (pass@k): rows k samples, columns run · domain", "coverage", ("k", "coverage")),
-    ("Power-law fits of coverage: log(coverage) = a·k^b per step bucket", "coverage_fits", None),
-    ("Majority vote@k: rows k samples, columns run · domain", "majority_vote",
-     ("k", "majority_vote")),
-    ("Valid within r revision rounds: rows r, columns run · domain", "revision_rounds",
-     ("round", "accuracy")),
-    ("Step searches: solved, tokens and rows per instance, per plan length", "search_solved",
-     None),
-    ("Best-of-n: the best-scored of n answers is valid; rows n, columns run · domain",
-     "best_of_n", ("k", "best_of_n")),
-    ("Compute-optimal: the best run within each token budget, per plan length",
-     "compute_optimal", None),
-    ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost", None),
-    ("Cost in dollars (--price-in, --price-out; reasoning billed as output)", "dollars", None),
-    ("Unsolvable instances: accuracy on solvable ones, no-plan recall and false no-plan rate",
-     "unsolvable", None),
-    ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
-    ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks", None),
-)
-"""The tables shown on the page, in order: heading, table name (every table is also a CSV), and
-for curves the (row, value) columns of a side-by-side view with one column per run and domain."""
-
-FIGURE_TITLES = {"accuracy_vs_length": "Accuracy against optimal plan length",
-                 "coverage_vs_samples": "Coverage against samples per instance",
-                 "fail_at_k": "fail@k against samples (log-log)",
-                 "accuracy_vs_round": "Accuracy against revision rounds",
-                 "accuracy_vs_tokens": "Accuracy against tokens spent",
-                 "solve_rate_vs_tokens": "Solve rate against generated tokens (reasoning included)",
-                 "solve_rate_vs_dollars": "Solve rate against dollars spent",
-                 "reasoning_tokens_vs_length": "Reasoning tokens against optimal plan length"}
-
-
-def _side_by_side(table: pd.DataFrame, row: str, value: str) -> pd.DataFrame:
-    """A long curve table as rows `row` and one column per "run · domain"."""
-    columns = table["run"].astype(str) + " · " + table["domain"].astype(str)
-    return table.assign(curve=columns).pivot_table(index=row, columns="curve", values=value,
-                                                   aggfunc="first", dropna=False, observed=True)
-
-
-STYLE = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;
-padding:2px 6px;text-align:right}th{background:#f2f2f2}img{max-width:100%;margin:1em 0}
-.partial{background:#fff3cd;border:1px solid #e0b000;padding:.5em 1em}pre{background:#f7f7f7;
-padding:.5em;overflow:auto;font-size:12px}"""
-
-
-def render_html(runs: Sequence[Run], tables: dict[str, pd.DataFrame], figures: Sequence[Path],
-                notes: Sequence[str]) -> str:
-    """One self-contained page: notes, runs, headline, figures (embedded PNG), tables, configs."""
-    parts = [f"<!doctype html><meta charset='utf-8'><title>planbench_scale report</title>"
-             f"<style>{STYLE}</style><h1>planbench_scale report</h1>"]
-    if notes:
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-        parts.append(f"<div class='partial'><b>Partial report.</b><ul>{items}</ul></div>")
-    runs_table = pd.DataFrame([{"run": r.name, "folder": str(r.path),
-                                "instances": len(r.instances), "samples": len(r.samples)}
-                               for r in runs])
-    parts += ["<h2>Runs</h2>", runs_table.to_html(index=False),
-              "<h2>Headline: first-sample accuracy, 95% Wilson interval</h2>",
-              headline(tables["accuracy_by_domain"]).to_html(na_rep="-")]
-    for figure in (f for f in figures if f.suffix == ".png"):
-        data = base64.b64encode(figure.read_bytes()).decode()
-        title = FIGURE_TITLES.get(figure.stem, figure.stem)
-        parts.append(f"<h3>{html.escape(title)}</h3>"
-                     f"<img alt='{figure.stem}' src='data:image/png;base64,{data}'>")
-    for heading, name, curve in SECTIONS:
-        table = tables[name]
-        if not table.empty:
-            shown = _side_by_side(table, *curve) if curve else table
-            parts += [f"<h2>{html.escape(heading)}</h2>",
-                      shown.to_html(index=bool(curve), na_rep="-",
-                                    float_format=lambda v: f"{v:.4g}")]
-    parts.append("<h2>Run configs</h2>")
-    for run in runs:
-        parts.append(f"<details><summary>{html.escape(run.name)}</summary><pre>"
-                     f"{html.escape(json.dumps(run.config.to_json(), indent=2, default=str))}</pre></details>")
-    return "\n".join(parts)
+    index = out / "index.html"
+    index.write_text(page.render_html(runs, tables, figures, notes))
+    return Report(html=index, tables=tuple(csvs), figures=tuple(figures), notes=tuple(notes))
