@@ -21,6 +21,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from planbench_scale import records
+
 STEP_EDGES = (1, 3, 5, 7, 9, 13, 17, 21, 31, 41)
 """Left edges of the step-count buckets used for coverage fits: 1-2, 3-4, ..., 31-40, 41+."""
 
@@ -90,10 +92,11 @@ def scoring_rows(samples: pd.DataFrame) -> np.ndarray:
 
 
 def compute_tokens(samples: pd.DataFrame) -> np.ndarray:
-    """The compute of each row in tokens: generated tokens, plus every token a scoring call
-    read (its prompt tokens). The prompts of sampled answers are not counted."""
-    read = np.where(scoring_rows(samples), samples["prompt_tokens"].to_numpy(), 0)
-    return samples["completion_tokens"].to_numpy() + read
+    """The compute of each row in tokens (`records.compute_tokens`, as budgets count it):
+    generated tokens, plus every token a scoring call read. The prompts of sampled answers are
+    not counted."""
+    return records.compute_tokens(samples["completion_tokens"].to_numpy(),
+                                  samples["prompt_tokens"].to_numpy(), scoring_rows(samples))
 
 
 def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
