@@ -190,34 +190,40 @@ def export(run_dir, out):
 
 @main.command()
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the instance sets (instances/), the run (run/) and the report (report/).")
+              help="Folder for the instance sets (instances/), the runs (run-NAME/) and the "
+                   "report (report/).")
 @click.option("--steps", default="2-8", show_default=True, help="Step counts to fill, as LOW-HIGH.")
 @click.option("--objects", "--blocks", "sizes", default="3-5", show_default=True,
               help="Object (block) counts, as LOW-HIGH.")
-@click.option("--per-step", default=2, show_default=True, type=click.IntRange(1),
+@click.option("--per-step", default=1, show_default=True, type=click.IntRange(1),
               help="Instances per step count and domain.")
-@click.option("--k", default=32, show_default=True, type=click.IntRange(1, 10_000), help="Samples per instance.")
+@click.option("--k", default=16, show_default=True, type=click.IntRange(1, 10_000),
+              help="Samples per instance of the sampling run.")
+@click.option("--budget-tokens", default=1000, show_default=True, type=click.IntRange(1),
+              help="Most tokens per instance of every run (generated, plus those read by "
+                   "scoring calls), so that strategies compare at equal compute.")
+@click.option("--width", default=2, show_default=True, type=click.IntRange(1),
+              help="Beam width of the searches, and walks of the random-legal control.")
 @click.option("--temperature", default=0.5, show_default=True, type=click.FloatRange(0), help="Sampling temperature.")
 @click.option("--max-tokens", default=128, show_default=True, type=click.IntRange(1), help="Most tokens per answer.")
 @click.option("--model", default=None, help="Model folder or name (default: the CPU default model).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the run.")
-@cli_options.demo_searches
-def demo(out, steps, sizes, per_step, k, temperature, max_tokens, model, seed, search, score,
-         width):
-    """The main job: generate, sample, report, in one command.
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the runs.")
+def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_tokens, model,
+         seed):
+    """The main job: generate, run every way of spending compute, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
-    Mystery, samples K plans per instance with the model (by default the CPU default model)
-    from one-shot prompts, validates every one, runs each --search strategy over the same
-    instances, and writes the report (accuracy vs steps, coverage vs samples, strategies at
-    equal tokens) to OUT/report/index.html. Run it again after an interruption: it
-    resumes where it stopped; a finished demo is only reported again.
+    Mystery and runs on it, at the same token budget per instance and from one-shot prompts:
+    repeated sampling, revision told the validator's verdict, a beam over legal steps ranked by
+    the model, the random-legal control (no model) and the oracle ceiling (the beam ranked by
+    the exact distance to the goal). Every plan is validated; the report, led by solve rate
+    against compute per strategy and plan length, goes to OUT/report/index.html. Run it again
+    after an interruption: it resumes where it stopped; a finished demo is only reported again.
     """
-    settings = Settings(k=k, seed=seed, shots=1,
+    settings = Settings(k=k, seed=seed, shots=1, budget_tokens=budget_tokens,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
-    also = cli_options.search_settings(settings, search, score, width, _range(steps)[1])
-    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step, settings, model, _say,
-                              also))
+    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step,
+                              runner.demo_runs(settings, width), model, _say))
 
 
 for command in cli_answers.COMMANDS:

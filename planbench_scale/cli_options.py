@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import click
-
-from planbench_scale.config import Settings
 
 from planbench_scale.score import STEP_SCORES
 from planbench_scale.strategies.search import PROPOSALS
@@ -46,27 +42,3 @@ def search(function):
                          "model's own; needs prompt log-probabilities).")]):
         function = option(function)
     return function
-
-
-def demo_searches(function):
-    """The options of `demo` that add step searches and controls beside sampling."""
-    for option in reversed([
-            click.option("--search", multiple=True, default=("beam", "random-legal"),
-                         show_default=True,
-                         type=click.Choice(["beam", "dvts", "best-of-n", "random-legal"]),
-                         help="A strategy to run beside sampling (repeatable)."),
-            click.option("--score", type=click.Choice(list(STEP_SCORES)), default="valid-prefix",
-                         show_default=True, help="Step score of the searches and best-of-n."),
-            click.option("--width", default=2, show_default=True, type=click.IntRange(1),
-                         help="Beam width (beam) or subtrees (dvts).")]):
-        function = option(function)
-    return function
-
-
-def search_settings(base: Settings, names, score: str, width: int, steps: int) -> list[Settings]:
-    """The demo's settings of each strategy in `names`: searches of `width` with 4 sampled steps
-    a node and at most twice the longest step count; best-of-n and random-legal at `base.k`."""
-    depth = 2 * steps
-    compute = {"beam": width, "dvts": width, "best-of-n": base.k, "random-legal": base.k}
-    return [replace(base, strategy=name, k=compute[name], score=score, depth=depth, branch=4)
-            for name in names]

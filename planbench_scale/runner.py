@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+from dataclasses import replace
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -48,7 +49,8 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
             out: str | Path, resume: bool = False, show_progress: bool = True,
             backend: backends.Backend | None = None) -> Progress:
     """Run a config into the run folder `out` (created, or resumed), storing every sample;
-    `backend` answers (default: the one the config names, opened here; either is closed).
+    `backend` answers (default: the one the config names, opened here when the model is first
+    needed and closed at the end; a backend given is the caller's to close).
 
     Ctrl-C is one clear error; whatever was answered before it is stored.
     """
@@ -56,13 +58,15 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
         backends.check_run_folder(config.engine, out)
     with RunWriter(out, config, instances, resume=resume) as writer:
         with _ProgressBar(config.settings, len(instances), show_progress) as bar:
-            backend = backend or OnDemand(config.engine, out, bar.waiting)
+            opened = OnDemand(config.engine, out, bar.waiting) if backend is None else None
             try:
-                return run_strategy(backend, instances, writer, config.settings, pool, bar.update)
+                return run_strategy(backend or opened, instances, writer, config.settings, pool,
+                                    bar.update)
             except KeyboardInterrupt:
                 raise PlanbenchError(INTERRUPTED) from None
             finally:
-                backend.close()
+                if opened is not None:
+                    opened.close()
 
 
 class OnDemand:
@@ -134,10 +138,23 @@ class _ProgressBar:
         self.bar.close()
 
 
+def demo_runs(base: Settings, width: int) -> list[tuple[str, Settings]]:
+    """The main job's runs, each at the same token budget per instance: repeated sampling,
+    revision, a beam of `width` over legal steps ranked by the model's log-probabilities, the
+    no-model control at the beam's expansions (`width` random legal walks) and the oracle
+    ceiling (the same beam ranked by the exact distance to the goal)."""
+    legal = replace(base, strategy="beam", k=width, beam_width=width, propose="legal")
+    return [("sample", base),
+            ("revise", replace(base, strategy="revise", k=4, rounds=10)),
+            ("beam-legal-logprob", replace(legal, score="logprob")),
+            ("random-legal", replace(base, strategy="random-legal", k=width)),
+            ("beam-legal-distance", replace(legal, score="distance"))]
+
+
 def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_step: int,
-         settings: Settings, model: str | None, say=print, also: Sequence[Settings] = ()):
-    """The main job: a small set in every domain, a run over it (OUT/run), one more run per
-    settings in `also` (OUT/run-<strategy>-<score>), and the report of them all; resumes."""
+         runs: Sequence[tuple[str, Settings]], model: str | None, say=print):
+    """The main job: a small set in every domain, one run per (name, settings) in `runs`
+    (OUT/run-NAME) sharing one model, and the report of them all; resumes."""
     from planbench_scale.analysis.report import build_report
 
     out = Path(out)
@@ -145,14 +162,35 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
     if not all((sets / name / MANIFEST).exists() for name in domains.DOMAINS):
         for name in domains.DOMAINS:  # half-written by an interrupted demo: regenerated from the seed
             shutil.rmtree(sets / name, ignore_errors=True)
-        generate_sets(tuple(domains.DOMAINS), sizes, steps, per_step, settings.seed, False, sets, say)
-    run_dirs = [out / "run", *(out / f"run-{s.strategy}-{s.score}" for s in also)]
-    for run_dir, chosen_settings in zip(run_dirs, (settings, *also)):
-        config, chosen, pool = plan_run(chosen_settings, EngineConfig("vllm", model), sets)
-        progress = execute(config, chosen, pool, run_dir,
-                           resume=(run_dir / "config.json").exists())
-        say(summary(run_dir, progress))
+        generate_sets(tuple(domains.DOMAINS), sizes, steps, per_step, runs[0][1].seed, False,
+                      sets, say)
+    engine = backends.resolve(EngineConfig("vllm", model))
+    backends.check_run_folder(engine, out)
+    model_once = OnDemand(engine, out, lambda *waiting: None)
+    run_dirs = [out / f"run-{name}" for name, _ in runs]
+    try:
+        for run_dir, (name, settings) in zip(run_dirs, runs):
+            say(f"{name}: {describe(settings)}")
+            config, chosen, pool = plan_run(settings, engine, sets, resolve=lambda same: same)
+            progress = execute(config, chosen, pool, run_dir, backend=model_once,
+                               resume=(run_dir / "config.json").exists())
+            say(summary(run_dir, progress))
+    except KeyboardInterrupt:
+        raise PlanbenchError(INTERRUPTED) from None
+    finally:
+        model_once.close()
     return build_report(run_dirs, out / "report")
+
+
+def describe(settings: Settings) -> str:
+    """One line saying what a run does."""
+    what = {"sample": f"{settings.k} samples", "revise": f"{settings.k} chains of up to "
+            f"{settings.rounds} revisions", "random-legal": f"{settings.k} random legal walks "
+            "(no model)"}.get(settings.strategy, f"{settings.strategy} of width "
+                             f"{settings.beam_width} over {settings.propose} steps, score "
+                             f"{settings.score}")
+    budget = f", at most {settings.budget_tokens} tokens an instance" if settings.budget_tokens else ""
+    return what + budget
 
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],

@@ -173,9 +173,12 @@ def test_bad_request_is_not_retried(server):
 
 def test_fewer_choices_than_asked_are_asked_for_again(server):
     fake = server(choices=1)
-    results = answers(client(fake.url), [Request(PROMPT, 3, seed=1, first=4)])
+    step = Request(PROMPT, 3, seed=1, first=4, parent=2, depth=3, prefix="(pick-up a)\n")
+    results = answers(client(fake.url), [step])
     assert [(r.request.first, len(r.completions)) for r in results] == [(4, 1), (5, 1), (6, 1)]
     assert len({body["seed"] for body in fake.bodies}) == 3
+    assert {(r.request.parent, r.request.depth, r.request.prefix) for r in results} == {
+        (2, 3, "(pick-up a)\n")}  # the rest of a search step continues the same node
 
 
 def test_concurrency_is_bounded_and_results_stream(server):

@@ -1,16 +1,18 @@
-"""End to end with the real CPU default model: the main job (demo), a revision run on its set,
-and one report comparing both; the demo run again resumes instead of starting over."""
+"""End to end with the real CPU default model: the main job (demo) runs every way of spending
+compute on one set at one token budget and reports them side by side; run again, it finds
+everything stored and loads no model."""
 
 import os
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from planbench_scale.store import read_config, read_samples
 
-DEMO = ["--steps", "2-4", "--blocks", "3-3", "--per-step", "1", "--k", "3", "--max-tokens", "40"]
+DEMO = ["--steps", "2-4", "--blocks", "3-3", "--per-step", "1", "--k", "3", "--max-tokens", "40",
+        "--budget-tokens", "400"]
+RUNS = ("sample", "revise", "beam-legal-logprob", "random-legal", "beam-legal-distance")
 
 
 def cli(*args) -> subprocess.CompletedProcess:
@@ -27,38 +29,35 @@ def demo(tmp_path_factory):
     return out
 
 
-def test_demo_samples_every_domain_and_reports(demo):
-    samples = read_samples(demo / "run", ["instance_id", "domain", "optimal_length", "valid"])
-    assert set(samples.domain) == {"blocksworld", "mystery", "randomized"}
-    assert set(samples.optimal_length) == {2, 4}
-    assert len(samples) == 3 * 2 * 3
-    assert read_config(demo / "run").settings.k == 3
+def test_demo_runs_every_strategy_on_one_set_and_reports(demo):
+    runs = {name: read_samples(demo / f"run-{name}") for name in RUNS}
+    sampled = runs["sample"]
+    assert set(sampled.domain) == {"blocksworld", "mystery", "randomized"}
+    assert set(sampled.optimal_length) == {2, 4} and len(sampled) == 3 * 2 * 3
+    for name, rows in runs.items():
+        assert rows.instance_id.nunique() == 6, name
+        assert read_config(demo / f"run-{name}").settings.budget_tokens == 400
+    scored = runs["beam-legal-logprob"]
+    assert set(scored.finish_reason) == {"scored"} and (scored.prompt_tokens > 100).all()
+    assert scored.groupby("instance_id").depth.max().min() >= 1
+    walks = runs["random-legal"]
+    assert len(walks) == 6 * 2 and (walks.completion_tokens == 0).all()
+    oracle = runs["beam-legal-distance"]
+    assert oracle.groupby("instance_id").valid.any().all()  # the ceiling solves everything
+    assert (oracle.loc[oracle.valid, "n_actions"] == oracle.loc[oracle.valid, "optimal_length"]).all()
+    revised = runs["revise"]
+    spent = revised.groupby("instance_id").completion_tokens.sum()
+    assert (spent <= 400 + 4 * 40).all()  # the budget, passed by at most one round of 4 chains
     html = (demo / "report" / "index.html").read_text()
     assert "data:image/png;base64," in html and "gemma-3-270m" in html
-    assert (demo / "report" / "figures").is_dir() and any((demo / "report").glob("*.csv"))
+    assert all(strategy in html for strategy in ("sample", "revise", "beam", "random-legal"))
 
 
-def test_demo_again_resumes_without_new_samples(demo):
-    before = read_samples(demo / "run", ["instance_id", "sample_index", "text"])
+def test_demo_again_resumes_without_loading_the_model(demo):
+    before = read_samples(demo / "run-sample", ["instance_id", "sample_index", "text"])
+    log = (demo / "engine.log").stat()
     again = cli("demo", "--out", demo, *DEMO)
     assert again.returncode == 0, again.stderr[-3000:]
-    after = read_samples(demo / "run", ["instance_id", "sample_index", "text"])
-    assert len(after) == len(before) and "0 new samples" in again.stderr
-
-
-def test_revision_run_and_side_by_side_report(demo, tmp_path):
-    revise = tmp_path / "revise"
-    done = cli("run", "--instances", demo / "instances" / "blocksworld", "--strategy", "revise",
-               "--k", 2, "--rounds", 1, "--shots", 1, "--stop", "[PLAN END]", "--max-tokens", 40,
-               "--out", revise)
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = read_samples(revise, ["instance_id", "sample_index", "round", "valid", "strategy"])
-    assert set(rows.strategy) == {"revise"} and rows["round"].max() <= 1
-    chains = rows.groupby(["instance_id", "sample_index"], observed=True)
-    assert len(chains) == 2 * 2
-    assert all(len(c) == 2 or c.sort_values("round").valid.iloc[-1] for _, c in chains)
-    both = cli("report", demo / "run", revise, "--out", tmp_path / "both")
-    assert both.returncode == 0, both.stderr[-3000:]
-    tables = {p.stem: pd.read_csv(p) for p in (tmp_path / "both").glob("*.csv")}
-    runs = set().union(*(set(t["run"]) for t in tables.values() if "run" in t))
-    assert any("revise" in run for run in runs) and any("sample" in run for run in runs)
+    after = read_samples(demo / "run-sample", ["instance_id", "sample_index", "text"])
+    assert len(after) == len(before) and again.stderr.count(": 0 new samples") == len(RUNS)
+    assert (demo / "engine.log").stat().st_mtime == log.st_mtime  # nothing was loaded

@@ -3,6 +3,7 @@ tree checked row by row against an independent breadth-first search; the model's
 from the real CPU model."""
 
 import random
+from dataclasses import replace
 
 import pytest
 from blocks_bfs import bfs_plan, strips_rules
@@ -10,10 +11,11 @@ from blocks_bfs import bfs_plan, strips_rules
 from planbench_scale.backends import ScoreRequest
 from planbench_scale.domains import canonical, get as domain, task_for, vocabulary_of
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.instances import generate_set
+from planbench_scale.instances import generate_set, write_set
 from planbench_scale.records import Prompt
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Sampling, Settings
 from planbench_scale.score import STEP_SCORES, applicable, state_after
+from planbench_scale.runner import execute, plan_run
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies.loop import run
 from planbench_scale.strategies.random_legal import walk
@@ -165,6 +167,35 @@ def test_distance_with_a_block_in_hand_matches_breadth_first_search():
                 bfs_plan(instance.objects, facts, instance.goal))
 
 
+def test_settings_that_cannot_work_are_refused_before_the_run_folder_is_made(tmp_path):
+    folder = tmp_path / "set"
+    write_set(INSTANCES, folder)
+    longest = max(i.optimal_length for i in INSTANCES)
+    for settings, message in [
+            (Settings(strategy="beam", k=4, beam_width=2, depth=longest - 1), "below the optimal"),
+            (Settings(strategy="random-legal", k=4, depth=2), "below the optimal"),
+            (Settings(strategy="beam", k=2, beam_width=4), "must divide --k 2"),
+            (Settings(strategy="dvts", k=6, beam_width=4), "must divide --k 6")]:
+        with pytest.raises(PlanbenchError, match=message):
+            plan_run(settings, EngineConfig("vllm", "m"), folder, resolve=lambda same: same)
+    config, _, _ = plan_run(Settings(strategy="beam", k=4, beam_width=2, depth=longest),
+                            EngineConfig("vllm", "m"), folder, resolve=lambda same: same)
+    assert config.settings.depth == longest
+
+
+def test_a_run_that_needs_no_model_never_loads_one(tmp_path):
+    folder = tmp_path / "set"
+    write_set(INSTANCES, folder)
+    settings = Settings(strategy="beam", k=2, beam_width=2, propose="legal", score="distance")
+    engine = EngineConfig("vllm", str(tmp_path / "no-such-model"))  # loading it would fail
+    config, chosen, pool = plan_run(settings, engine, folder, resolve=lambda same: same)
+    progress = execute(config, chosen, pool, tmp_path / "run", show_progress=False)
+    assert progress.solved == len(INSTANCES)
+    with pytest.raises(PlanbenchError, match="model folder not found"):
+        sampled = replace(config, settings=Settings(k=1))
+        execute(sampled, chosen, pool, tmp_path / "sampled", show_progress=False)
+
+
 def test_unknown_scores_and_proposals_are_refused(tmp_path):
     with pytest.raises(PlanbenchError, match="unknown step score 'oracle'"):
         search(tmp_path / "a", NoModel(), Settings(strategy="beam", score="oracle"))
@@ -224,3 +255,35 @@ def test_legal_proposals_ranked_by_the_cpu_model(tmp_path, cpu_backend):
     assert set(second.parent) == {first.loc[first.score.idxmax(), "sample_index"]}
     instance = SHORT[0]
     assert len(first) == len(applicable(instance, task_for(instance).init))
+
+
+def test_dvts_of_the_cpu_model_stores_a_consistent_forest(tmp_path, cpu_backend):
+    settings = Settings(strategy="dvts", k=4, beam_width=2, score="goal-count", shots=0,
+                        sampling=SAMPLING, seed=4, retries=0)
+    progress, frame = search(tmp_path, cpu_backend, settings, SHORT)
+    check_tree(frame)
+    assert progress.tokens == frame.completion_tokens.sum() > 0
+    first = frame.loc[frame.depth == 1]
+    assert len(first) == 4  # 2 subtrees, each root asked for 2 steps
+    deeper = frame.loc[frame.depth > 1].groupby("depth")
+    assert deeper["parent"].nunique().max() <= 2  # one node a subtree at every depth
+    live = frame.loc[frame.score.notna()]
+    assert set(frame.loc[frame.depth > 1, "parent"]) <= set(live.sample_index)
+    assert (live.score >= 0).all() and (live.score <= 1).all()
+
+
+def test_a_search_of_the_cpu_model_resumes_from_its_stored_nodes(tmp_path, cpu_backend):
+    settings = Settings(strategy="beam", k=2, beam_width=2, propose="legal", score="logprob",
+                        shots=0, seed=3)
+    _, whole = search(tmp_path / "whole", cpu_backend, settings, SHORT)
+    kept = whole.loc[whole.depth == 1]
+    config = RunConfig(settings, EngineConfig("vllm", "m"), InstanceSource("set", None, 1))
+    with RunWriter(tmp_path / "part", config, SHORT, resume=True) as writer:
+        from planbench_scale.records import Sample
+        columns = list(Sample.__dataclass_fields__)
+        writer.append([Sample(**row) for row in kept[columns].to_dict("records")])
+    progress, resumed = search(tmp_path / "part", cpu_backend, settings, SHORT)
+    assert progress.samples == len(resumed) - len(kept) > 0  # the stored nodes are not asked again
+    assert resumed.sample_index.is_unique
+    check_tree(resumed)
+    assert (resumed.depth == 1).sum() == len(kept) and resumed.depth.max() > 1

@@ -283,8 +283,8 @@ class OpenAIBackend(OpenAIFormat):
 def _remainder(result: Result) -> Request:
     """A request for the samples a server left out of its reply."""
     request, got = result.request, len(result.completions)
-    return Request(request.prompt, request.n - got, derive_seed(request.seed, "rest", got),
-                   request.first + got, request.round)
+    return replace(request, n=request.n - got, seed=derive_seed(request.seed, "rest", got),
+                   first=request.first + got)
 
 
 def _share(total: int, texts: list[str], cut: list[bool], max_tokens: int) -> list[int]:
