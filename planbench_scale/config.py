@@ -181,12 +181,16 @@ def run_config_from_json(data: dict) -> RunConfig:
 
 
 def _upgrade_settings(settings: dict) -> dict:
-    """Searches stored before `beam_width`: beam had k kept nodes with `branch` steps each, dvts
-    k subtrees of `branch` steps each; both are now k steps a depth in all."""
+    """Settings stored before `beam_width` (they have `branch`): beam had k kept nodes with
+    `branch` steps each, dvts k subtrees of `branch` steps each, both now k steps a depth in
+    all; `depth` (then 20 by default) only mattered to searches and random walks."""
     branch = settings.pop("branch", None)
-    if branch is not None and settings.get("strategy") in ("beam", "dvts"):
+    strategy = settings.get("strategy", "sample")
+    if branch is not None and strategy in ("beam", "dvts"):
         kept = settings.get("k", 1)
-        settings.update(k=kept * branch, beam_width=kept if settings["strategy"] == "beam" else branch)
+        settings.update(k=kept * branch, beam_width=kept if strategy == "beam" else branch)
+    elif branch is not None and strategy != "random-legal":
+        settings.pop("depth", None)
     return settings
 
 

@@ -28,6 +28,20 @@ def test_the_json_form_round_trips_and_resume_compares_only_what_the_run_does():
     assert run_config_from_json({**data, "unknown": 1, "settings": {**data["settings"], "x": 2}}) == config
 
 
+def test_settings_written_before_beam_width_read_as_the_same_searches():
+    def read(**settings):
+        data = RunConfig(Settings(), EngineConfig("vllm", "m"), InstanceSource("/s")).to_json()
+        data["settings"] = {**data["settings"], "depth": 20, **settings}
+        del data["settings"]["beam_width"]
+        return run_config_from_json(data).settings
+    beam = read(strategy="beam", k=2, branch=3)
+    assert (beam.k, beam.beam_width, beam.depth) == (6, 2, 20)  # 2 kept, 3 steps each
+    dvts = read(strategy="dvts", k=3, branch=2)
+    assert (dvts.k, dvts.beam_width) == (6, 2)  # 3 subtrees, 2 steps each
+    assert read(strategy="sample", k=4, branch=4) == Settings(k=4)  # resumes with today's defaults
+    assert read(strategy="random-legal", branch=4).depth == 20
+
+
 def test_instance_records_written_with_blocks_still_read():
     record = {"id": "i", "domain": "blocksworld", "vocabulary": "blocksworld", "blocks": ["a", "b"],
               "init": [["handempty"]], "goal": [["on", "a", "b"]], "optimal_plan": [["stack", "a", "b"]]}
