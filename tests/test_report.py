@@ -318,3 +318,4 @@ def test_a_report_where_nothing_is_solved(tmp_path):
     assert (curves["solve_rate"] == 0).all()
     html = result.html.read_text()
     assert ">NaN<" not in html and "solve_rate_vs_compute" in html
+    assert "none solved" in html and "random-legal: 0%" not in html  # no run is "best" at 0%

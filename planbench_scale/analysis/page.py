@@ -115,17 +115,26 @@ def budget_grid(frontier: pd.DataFrame) -> list[float]:
 
 def frontier_table(frontier: pd.DataFrame) -> pd.DataFrame:
     """The compute-optimal run per plan length (rows) within each budget of `budget_grid`
-    (columns), as "run: 25%"; a dash where no run fits within the budget."""
+    (columns), as "run: 25%" ("none solved" when no run solved any; a dash where no run fits
+    within the budget)."""
     budgets, rows = budget_grid(frontier), {}
     for steps, group in frontier.groupby("steps", observed=True, sort=True):
         cells = {}
         for budget in budgets:
             within = group.loc[group["budget"] <= budget]
             best = within.iloc[-1] if len(within) else None
-            cells[f"≤ {budget:,.0f} tokens"] = (MISSING if best is None else
-                                                f"{best['best_run']}: {100 * best['solve_rate']:.0f}%")
+            cells[f"≤ {budget:,.0f} tokens"] = _frontier_cell(best)
         rows[f"{steps} steps"] = cells
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _frontier_cell(best) -> str:
+    """"run: 25%", "none solved" when the best run solved nothing, a dash when none fits."""
+    if best is None:
+        return MISSING
+    if best["solve_rate"] == 0:
+        return "none solved"
+    return f"{best['best_run']}: {100 * best['solve_rate']:.0f}%"
 
 
 def run_summary(curves: pd.DataFrame) -> pd.DataFrame:
