@@ -59,6 +59,8 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
     with RunWriter(out, config, instances, resume=resume) as writer:
         with _ProgressBar(config.settings, len(instances), show_progress) as bar:
             opened = OnDemand(config.engine, out, bar.waiting) if backend is None else None
+            if hasattr(backend, "on_wait"):  # backends that tell of requests in flight
+                backend.on_wait = bar.waiting
             try:
                 return run_strategy(backend or opened, instances, writer, config.settings, pool,
                                     bar.update)
@@ -81,9 +83,13 @@ class OnDemand:
     def _open(self) -> backends.Backend:
         if self.backend is None:
             self.backend = backends.open_backend(self.engine, self.out)
-            if hasattr(self.backend, "on_wait"):  # HTTP backends tell of requests in flight
-                self.backend.on_wait = self.on_wait
+            if hasattr(self.backend, "on_wait"):  # backends that tell of requests in flight
+                self.backend.on_wait = self._waiting
         return self.backend
+
+    def _waiting(self, in_flight: int, seconds: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(in_flight, seconds)
 
     def generate(self, requests, sampling):
         requests = iter(requests)
@@ -129,7 +135,7 @@ class _ProgressBar:
 
     def waiting(self, in_flight: int, seconds: float) -> None:
         """Shown while no answer arrives: how many requests wait, and for how long."""
-        self.bar.set_postfix_str(f"{in_flight} requests in flight, oldest {seconds:.0f}s")
+        self.bar.set_postfix_str(f"{in_flight} requests in flight, waiting {seconds:.0f}s")
 
     def __enter__(self):
         return self
@@ -166,7 +172,7 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
                       sets, say)
     engine = backends.resolve(EngineConfig("vllm", model))
     backends.check_run_folder(engine, out)
-    model_once = OnDemand(engine, out, lambda *waiting: None)
+    model_once = OnDemand(engine, out, on_wait=None)
     run_dirs = [out / f"run-{name}" for name, _ in runs]
     try:
         for run_dir, (name, settings) in zip(run_dirs, runs):

