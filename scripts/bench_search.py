@@ -52,11 +52,12 @@ def measure(label: str, settings: Settings, folder: Path, backend, out: Path) ->
     tokens = int(rows.completion_tokens.sum() + rows.loc[scored, "prompt_tokens"].sum())
     solved = rows.groupby("instance_id", observed=True).valid.any().sum()
     own = progress.checking_seconds + progress.storing_seconds
-    model = max(progress.seconds - own, 1e-9)
+    model = progress.seconds - own
     per_solved = f"{tokens / solved:9.0f}" if solved else "        -"
+    share = f"{100 * own / model:5.2f}%" if tokens else "    - (no model)"
     print(f"{label:26s} solved {solved}/{len(chosen)}  tokens/instance "
           f"{tokens / len(chosen):7.0f}  tokens/solved {per_solved}  model {model:7.1f} s  "
-          f"overhead {100 * own / model:5.2f}%", flush=True)
+          f"overhead {share}", flush=True)
 
 
 def main() -> None:
