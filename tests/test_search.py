@@ -113,6 +113,20 @@ def test_dvts_keeps_one_node_per_subtree_and_beam_keeps_k(tmp_path):
     assert counts["parent"].nunique().max() == 2
 
 
+def test_a_budget_stops_a_search_within_one_node_of_its_limit(tmp_path):
+    settings = Settings(strategy="beam", k=3, beam_width=3, propose="legal", score="goal-count",
+                        budget_samples=5)
+    _, frame = search(tmp_path, NoModel(), settings)
+    stopped_early = 0
+    for _, rows in frame.groupby("instance_id", observed=True):
+        assert rows.depth.max() <= 2
+        second = rows.loc[rows.depth == 2]
+        last = second.loc[second.parent == second.parent.iloc[-1]] if len(second) else second
+        assert len(rows) - len(last) < 5  # the last node was asked for within the budget
+        stopped_early += second.parent.nunique() < min(3, (rows.depth == 1).sum())
+    assert stopped_early  # some beam was cut short of its three nodes
+
+
 def test_a_resumed_search_rebuilds_the_same_tree(tmp_path):
     settings = Settings(strategy="beam", k=2, beam_width=2, propose="legal", score="goal-count")
     _, whole = search(tmp_path / "whole", NoModel(), settings)

@@ -261,16 +261,27 @@ def _expand(state, settings: Settings, branch: int, nodes: list[Node] | None = N
     """One wave item per node (default: the frontier), asking for its candidates: `branch`
     sampled steps or every legal one (ids handed out in order)."""
     tree, items = state.open["tree"], []
+    rows, tokens = state.samples, state.tokens
     for node in tree.frontier if nodes is None else nodes:
+        if items and not _affordable(settings, rows, tokens):
+            break  # the budget is spent by the nodes already asked for
         plan = _plan_text(state, node, settings.templates)
         prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
         lines = _legal_lines(state, node, settings.templates)
         first, n = tree.next, len(lines) if settings.propose == "legal" else branch
+        rows, tokens = rows + n, tokens + n * state.tokens / max(state.samples, 1)
         tree.next += n
         tree.waiting.update({i: (node, None) for i in range(first, first + n)})
         where = dict(first=first, parent=node.id, depth=tree.depth + 1, prefix=plan)
         items.append(_ask(state, settings, prompt, lines, n, where))
     return items
+
+
+def _affordable(settings: Settings, rows: int, tokens: float) -> bool:
+    """Whether another node may be expanded after `rows` rows costing about `tokens` (each
+    row estimated at the mean cost of the instance's stored rows)."""
+    return ((settings.budget_samples is None or rows < settings.budget_samples)
+            and (settings.budget_tokens is None or tokens < settings.budget_tokens))
 
 
 def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: int, where: dict):
