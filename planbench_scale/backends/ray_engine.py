@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from planbench_scale.backends import Request, Result, ScoreRequest, derive_seed, processes, vllm_engine
-from planbench_scale.backends.vllm_engine import VLLMBackend, check_run_folder  # noqa: F401
+from planbench_scale.backends.vllm_engine import VLLMBackend
 from planbench_scale.config import EngineConfig, Sampling
 from planbench_scale.errors import PlanbenchError
 
@@ -71,6 +71,10 @@ def resolve(config: EngineConfig) -> EngineConfig:
     ray_module()
     probe(address(config))
     return vllm_engine.resolve(config)
+
+
+check_run_folder = vllm_engine.check_run_folder
+"""Refuse a run folder whose earlier run's processes (its local Ray, its replicas) still run."""
 
 
 def from_config(config: EngineConfig, run_dir: str | Path | None = None, **options) -> "RayBackend":
@@ -127,8 +131,8 @@ class RayBackend:
         """`where`: the cluster's address (None: a local Ray started for this backend and
         ended with it); `log_file`: where Ray's start-up messages go (None: the console);
         `pid_file`: where a local Ray's process ids are kept while it runs; `options`: passed
-        to each replica's `VLLMBackend`. The cluster must
-        be able to place every replica, or nothing starts."""
+        to each replica's `VLLMBackend`. The cluster must be able to place every replica, or
+        nothing starts."""
         self.ray, self.model = ray_module(), model
         self.handles: list = []
         self.alive, self.failures = list(range(replicas)), [0] * replicas
@@ -171,8 +175,9 @@ class RayBackend:
         """vLLM's offline engine always gives prompt log-probabilities."""
 
     def _spread(self, method: str, requests: list, sampling) -> Iterator[Result]:
-        """Send `requests` over the replicas; yield answers as they come; send again what a
-        replica that died left unanswered (to it while Ray restarts it, else to the others)."""
+        """Send `requests` over the replicas; yield answers as they come. What a replica that
+        died left unanswered goes to the others (to it alone, once Ray has restarted it, when
+        it is the only one); it takes new work again once restarted."""
         wave = _Wave(requests)
         calls = {self._call(method, replica, keyed, sampling, wave): replica
                  for replica, keyed in share(list(enumerate(requests)), self.alive).items()}
@@ -183,10 +188,16 @@ class RayBackend:
             except StopIteration:
                 del calls[ready]
                 continue
+            except self.ray.exceptions.RayTaskError as error:
+                if isinstance(error.cause, PlanbenchError):  # one line, as in-process
+                    raise error.cause from None
+                raise
             except self.ray.exceptions.RayActorError:
-                left = wave.left_by(self._failed(calls.pop(ready)))
+                failed = self._failed(calls.pop(ready))
+                others = [replica for replica in self.alive if replica != failed]
                 calls.update((self._call(method, replica, keyed, sampling, wave), replica)
-                             for replica, keyed in share(left, self.alive).items())
+                             for replica, keyed in
+                             share(wave.left_by(failed), others or self.alive).items())
                 continue
             wave.answered(key, result)
             yield result
