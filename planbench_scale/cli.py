@@ -165,8 +165,8 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
     """
-    if replicas > 1 and engine != "ray":
-        raise PlanbenchError(f"--replicas {replicas} needs --engine ray (engine {engine} is one engine)")
+    if (replicas > 1 or ray_address) and engine != "ray":
+        raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
     sampling = Sampling(temperature, top_p, max_tokens, stop)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
                                  tensor_parallel_size, replicas, ray_address, **hosted)

@@ -133,7 +133,7 @@ class RayBackend:
         `pid_file`: where a local Ray's process ids are kept while it runs; `options`: passed
         to each replica's `VLLMBackend`. The cluster must be able to place every replica, or
         nothing starts."""
-        self.ray, self.model = ray_module(), model
+        self.ray, self.model, self.log_file = ray_module(), model, log_file
         self.handles: list = []
         self.alive, self.failures = list(range(replicas)), [0] * replicas
         self._guard = processes.EngineGuard(pid_file)
@@ -192,8 +192,8 @@ class RayBackend:
                 if isinstance(error.cause, PlanbenchError):  # one line, as in-process
                     raise error.cause from None
                 raise
-            except self.ray.exceptions.RayActorError:
-                failed = self._failed(calls.pop(ready))
+            except self.ray.exceptions.RayActorError as error:
+                failed = self._failed(calls.pop(ready), error)
                 others = [replica for replica in self.alive if replica != failed]
                 calls.update((self._call(method, replica, keyed, sampling, wave), replica)
                              for replica, keyed in
@@ -202,9 +202,14 @@ class RayBackend:
             wave.answered(key, result)
             yield result
 
-    def _failed(self, replica: int) -> int:
-        """Note that `replica` failed; it takes no more work once Ray cannot restart it."""
+    def _failed(self, replica: int, error: Exception) -> int:
+        """Note that `replica` failed (in the log file too); it takes no more work once Ray
+        cannot restart it."""
         self.failures[replica] += 1
+        if self.log_file is not None:
+            with open(self.log_file, "a") as log:
+                log.write(f"planbench_scale: replica {replica} failed ({type(error).__name__}); "
+                          "what it had not answered is sent again\n")
         if self.failures[replica] > RESTARTS:
             self.alive = [index for index in self.alive if index != replica]
         if not self.alive:
