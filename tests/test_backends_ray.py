@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
 from planbench_scale.backends import Request, derive_seed, open_backend, reaper
-from planbench_scale.backends.ray_engine import placement, probe, share, unanswered
+from planbench_scale.backends.ray_engine import local_cores, placement, probe, share, unanswered
 from planbench_scale.cli import main
 from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.errors import PlanbenchError
@@ -229,3 +229,12 @@ def test_more_replicas_than_the_cluster_can_place_load_no_model(tmp_path):
     assert not any("ray" in reaper.name(pid) or "VLLM" in reaper.name(pid)
                    for pid in reaper.descendants(os.getpid()))
     assert not (tmp_path / "engine.pids").exists()
+
+
+def test_local_cpu_replicas_split_the_cores_and_thread_over_their_share():
+    cores = sorted(os.sched_getaffinity(0))
+    [whole] = local_cores(1).values()
+    assert whole == {"VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, cores)),
+                     "OMP_NUM_THREADS": str(len(cores))}
+    shares = [env["VLLM_CPU_OMP_THREADS_BIND"] for env in local_cores(len(cores)).values()]
+    assert shares == [str(core) for core in cores]

