@@ -64,6 +64,10 @@ def wait_for(condition, process, seconds=600):
     assert process.poll() is None, process.stderr.read()[-3000:]
 
 
+def still_running(processes: dict[int, tuple[int, str]]) -> list[int]:
+    return [pid for pid, (started, _) in processes.items() if reaper.alive(pid, started)]
+
+
 def listed(run) -> dict[int, tuple[int, str]]:
     """engine.pids of a run: pid -> (start time, title)."""
     try:
@@ -101,9 +105,9 @@ def runs(cpu_backend, instance_set, tmp_path_factory):
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
     deadline = time.time() + 60
-    while time.time() < deadline and any(reaper.alive(p, s) for p, (s, _) in seen["engine"].items()):
+    while time.time() < deadline and still_running(seen["engine"]):
         time.sleep(0.5)
-    seen["left running"] = [p for p, (s, _) in seen["engine"].items() if reaper.alive(p, s)]
+    seen["left running"] = still_running(seen["engine"])
     seen["before resume"] = rows(run)
     resumed = cli("--instances", instance_set, *SETTINGS, "--engine", "ray", "--replicas", 1,
                   "--out", run, "--resume")

