@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -157,6 +159,7 @@ class RayBackend:
     def _connect(self, where: str | None) -> None:
         """Join the cluster at `where`, or start a local Ray (no dashboard, quiet)."""
         probe(where)
+        kept = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
         try:
             self.ray.init(address=where, include_dashboard=False if where is None else None,
                           logging_level=logging.WARNING, log_to_driver=False,
@@ -164,6 +167,10 @@ class RayBackend:
         except (ConnectionError, RuntimeError, ValueError) as error:
             raise PlanbenchError(f"could not join the Ray cluster at {where or 'a new local Ray'}: "
                                  f"{' '.join(str(error).split())[:300]}") from None
+        finally:  # ray.init replaces them with an exit at once; the guard's stop the run cleanly
+            for signum, handler in kept.items():
+                if handler is not None and threading.current_thread() is threading.main_thread():
+                    signal.signal(signum, handler)
 
     def generate(self, requests: Iterable[Request], sampling: Sampling) -> Iterator[Result]:
         """Answer every request, yielding each as it finishes on whichever replica."""
