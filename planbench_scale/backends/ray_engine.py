@@ -159,6 +159,8 @@ class RayBackend:
     def _connect(self, where: str | None) -> None:
         """Join the cluster at `where`, or start a local Ray (no dashboard, quiet)."""
         probe(where)
+        if where is None:  # the machine's own OOM killer decides, not Ray's (it counts others' use)
+            os.environ.setdefault("RAY_memory_monitor_refresh_ms", "0")
         kept = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
         try:
             self.ray.init(address=where, include_dashboard=False if where is None else None,
