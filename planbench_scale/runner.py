@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from planbench_scale import backends, domains
+from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings, environment
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import MANIFEST, generate_set, load_instances, new_folder, write_set
 from planbench_scale.records import Instance
-from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.store import RunWriter
-from planbench_scale.config import environment
 from planbench_scale.strategies import get as strategy
 from planbench_scale.strategies.loop import Progress, run as run_strategy
 from planbench_scale.text.prompts import load_template

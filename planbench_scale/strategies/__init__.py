@@ -42,8 +42,13 @@ class InstanceState:
 
     def within_budget(self, settings: Settings) -> bool:
         """Whether the instance may get another request."""
-        return ((settings.budget_samples is None or self.samples < settings.budget_samples)
-                and (settings.budget_tokens is None or self.tokens < settings.budget_tokens))
+        return within_budget(settings, self.samples, self.tokens)
+
+
+def within_budget(settings: Settings, samples: int, tokens: float) -> bool:
+    """Whether an instance that spent `samples` rows and `tokens` tokens may ask for more."""
+    return ((settings.budget_samples is None or samples < settings.budget_samples)
+            and (settings.budget_tokens is None or tokens < settings.budget_tokens))
 
 
 class Strategy(Protocol):

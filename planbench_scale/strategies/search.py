@@ -30,6 +30,7 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt, Reason
 from planbench_scale.config import Sampling, Settings
 from planbench_scale.score import applicable, check, needs_logprobs, state_after, step_score
+from planbench_scale.strategies import within_budget
 from planbench_scale.text.prompts import describe_action, step_prompt
 
 ALIVE = (Reason.VALID, Reason.GOAL_NOT_REACHED)
@@ -263,8 +264,8 @@ def _expand(state, settings: Settings, branch: int, nodes: list[Node] | None = N
     tree, items = state.open["tree"], []
     rows, tokens = state.samples, state.tokens
     for node in tree.frontier if nodes is None else nodes:
-        if items and not _affordable(settings, rows, tokens):
-            break  # the budget is spent by the nodes already asked for
+        if items and not within_budget(settings, rows, tokens):
+            break  # spent by the nodes already asked for (each row at the mean cost so far)
         plan = _plan_text(state, node, settings.templates)
         prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
         lines = _legal_lines(state, node, settings.templates)
@@ -275,13 +276,6 @@ def _expand(state, settings: Settings, branch: int, nodes: list[Node] | None = N
         where = dict(first=first, parent=node.id, depth=tree.depth + 1, prefix=plan)
         items.append(_ask(state, settings, prompt, lines, n, where))
     return items
-
-
-def _affordable(settings: Settings, rows: int, tokens: float) -> bool:
-    """Whether another node may be expanded after `rows` rows costing about `tokens` (each
-    row estimated at the mean cost of the instance's stored rows)."""
-    return ((settings.budget_samples is None or rows < settings.budget_samples)
-            and (settings.budget_tokens is None or tokens < settings.budget_tokens))
 
 
 def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: int, where: dict):
