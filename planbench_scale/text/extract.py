@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from planbench_scale.domains import Vocabulary
 from planbench_scale.records import Extraction, Instance, Outcome, Skipped
-from planbench_scale.text.lines import Line, read_line, segments
+from planbench_scale.text.lines import Line, clauses, read_line, segments
 from planbench_scale.text.prompts import facts_text, load_template
 from planbench_scale.text.reader import Reader, normalise, reader_for, with_abbreviations
 from planbench_scale.text.runs import Runs, cut
@@ -179,6 +179,7 @@ def _classify(text: str, reader: Reader) -> list[Line]:
             break
         for piece in segments(normalise(raw[:2000])):
             line = read_line(number, piece, reader)
-            seen_action = seen_action or bool(line.actions)
-            lines.append(line)
+            prose = () if line.actions or line.mark or line.step is not None else clauses(number, piece, reader)
+            seen_action = seen_action or bool(line.actions) or bool(prose)
+            lines += prose or (line,)
     return lines

@@ -44,7 +44,12 @@ _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possi
                      r"|impossible|invalid|incorrect|wrong)\b|\bthis fails\b|\b(?:does not|doesn't) work\b"
                      r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;.|]|->|=>|→|⇒|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
-_NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|first|finally|lastly|now"
+                   r"|after that|afterwards|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_SEQUENCE = re.compile(r"(?:^|(?<=[.,;:!?])\s*|(?<=\band)\s)\s*(?=(?:first(?:ly)?|then|next|after that|afterwards"
+                       r"|finally|lastly|subsequently)\b)", re.IGNORECASE)
+"""Where a clause of a prose plan starts: a sequence word at the start or after punctuation or "and"."""
+_SEQUENCE_WORDS = ("first", "then", "next", "after that", "afterwards", "finally", "lastly", "subsequently")
 _REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
@@ -85,6 +90,8 @@ class Line(NamedTuple):
     """Actions the line names and itself rejects ("... is not correct")."""
     remark: bool = False
     """Whether the line says more after its last action ("Succumb object b frees the hand")."""
+    clause: bool = False
+    """Whether it is one clause of a prose plan ("First, I unstack ... Then, I put down ...")."""
 
 
 def segments(raw: str) -> list[str]:
@@ -109,6 +116,26 @@ def segments(raw: str) -> list[str]:
     cuts = [m.start() for m in starts]
     pieces = [raw[:cuts[0]]] if raw[:cuts[0]].strip() else []
     return pieces + [raw[a:b] for a, b in zip(cuts, cuts[1:] + [len(raw)])]
+
+
+def clauses(number: int, text: str, reader: Reader) -> tuple[Line, ...]:
+    """A line of prose read as a plan: its clauses, cut before each sequence word ("first, I unstack
+    ... Then, I put down ..."), when two or more of them state actions; else no lines."""
+    low = text.lower()
+    if not any(word in low for word in _SEQUENCE_WORDS):
+        return ()
+    lines = _clauses(text, reader)
+    return lines if number == 0 else tuple(line._replace(number=number) for line in lines)
+
+
+@lru_cache(maxsize=1 << 14)
+def _clauses(text: str, reader: Reader) -> tuple[Line, ...]:
+    cuts = sorted({m.start() for m in _SEQUENCE.finditer(text)} | {0})
+    pieces = [text[a:b] for a, b in zip(cuts, cuts[1:] + [len(text)])]
+    lines = tuple(_read(piece, reader) for piece in pieces if piece.strip())
+    if sum(bool(line.actions) for line in lines) < 2:
+        return ()
+    return tuple(line._replace(clause=bool(line.actions)) for line in lines)
 
 
 def read_line(number: int, original: str, reader: Reader) -> Line:

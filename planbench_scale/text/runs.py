@@ -1,13 +1,23 @@
-"""Choosing the plan: the action lines of an answer cut into runs, each a candidate statement.
+"""Choosing the plan: the action lines of an answer cut into candidate statements of the plan (runs),
+then one chosen by a few rules.
 
-A new run starts at a plan delimiter ("[PLAN]", "[PLAN END]", a code fence), where step numbers
-restart, at a heading that introduces a plan ("Final plan:", "### Summary of the plan"), and where
-a line of prose is followed by the run's first action again (unless a numbered step heading such
-as "3. Current State: ..." says the plan is still going). Under a numbered step that already has
-its action, further action lines ("- Action: unstack ...") are commentary. A numbered line that
-names objects but no readable action, numbered next in a run, is an unreadable step of it. A line
-that retracts the step before it ("Wait, that does not work") removes that step. The plan is the
-last delimited run, or else the last run.
+Cutting. A new run starts at a plan delimiter ("[PLAN]", "[PLAN END]", a code fence), where step
+numbers restart, at a heading that introduces a plan ("Final plan:", "**Plan Summary**:", "Actions
+in the plan:", "Final answer:"), and where a line of prose is followed by the run's first action
+again (unless a numbered step heading such as "3. Current State: ..." says the plan is still going).
+A note on one step belongs to that step: under a numbered step that already has its action, further
+action lines ("- Action: unstack ...") restate it, and a bullet or indented line under a numbered
+step ("- **Explanation**: ...", "- Justification: ...") never changes how the rest is read. A section
+titled "Explanation" (or "Reasoning", "Verification", ...) after a plan is commentary until a
+delimiter or a plan heading. A numbered line that names objects but no readable action, numbered next
+in a run, is an unreadable step of it. A line that retracts the step before it ("Wait, that does not
+work") removes that step; a correction block ("Corrected 7, 8 and 9 steps:") replaces the steps it
+numbers, and a step numbered again from n > 1 without one replaces the steps from n on.
+
+Choosing (`Runs.choose`), in order: (1) a run that only remarks on steps of an earlier run (each
+action line says more after its action, or it is read from prose) comments on it and is no
+statement; (2) a delimited run beats undelimited ones; (3) of the rest the last wins. An answer that
+concludes that no plan exists after its last undelimited run withdraws it (extract.py).
 """
 
 from __future__ import annotations
@@ -17,22 +27,30 @@ from dataclasses import dataclass, field
 
 from planbench_scale.text.lines import Line
 
+_PLAN_NOUN = (r"(?:plan(?:\s+summary|\s+steps)?|solution|answer|summary(?:\s+of\s+(?:the\s+)?(?:plan|steps|actions))?"
+              r"|(?:sequence|list)\s+of\s+(?:actions|steps|moves)|action\s+sequence"
+              r"|(?:actions|steps|moves)\s+(?:in|of)\s+the\s+plan)")
 _HEADING = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?\s*(?:(?:so|thus|therefore|hence|ok|okay|alright|finally|now|then)\b,?\s*)?"
                       r"(?:(?:here is|here's|this is)\s+)?(?:(?:the|my|our|a)\s+)?"
                       r"(?:(?:final|corrected|revised|complete|full|draft|proposed|optimal|correct|new|updated|"
-                      r"valid|initial|first|second)\s+)?(?:plan|solution|answer|summary(?:\s+of\s+(?:the\s+)?"
-                      r"(?:plan|steps|actions))?|sequence\s+of\s+actions)(?:\s+is)?(?:\s+as\s+follows)?\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$",
-                      re.IGNORECASE)
+                      r"valid|initial|first|second)\s+)?" + _PLAN_NOUN +
+                      r"(?:\s+is)?(?:\s+as\s+follows)?\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*$", re.IGNORECASE)
 _COMMENTARY = re.compile(r"^\W*(?:#+\s*)?(?:\*\*)?[\w\s-]{0,30}?\b(?:explanation|explanations|reasoning|verification"
                          r"|justification|notes?|breakdown|analysis|rationale|key steps)\b[^:]{0,60}(?::|\**\s*$)",
                          re.IGNORECASE)
 _COMMENTARY_WORDS = ("explanation", "reasoning", "verification", "justification", "note", "breakdown",
                      "analysis", "rationale", "key steps")
-_HEADING_WORDS = ("plan", "summary", "solution", "answer", "sequence")
+_HEADING_WORDS = ("plan", "summary", "solution", "answer", "sequence", "list", "action", "step", "move")
+_NOTE = re.compile(r"^(?:\s+|\s*[-+•>]|\s*\*(?!\*))")
+"""A bullet or an indented line: under a numbered step, a note on that step."""
 _RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not work|doesn't work|fails?|wrong"
                       r"|invalid|mistake|not (?:possible|correct|valid|allowed))"
                       r"|\(?(?:this|that|it)\s+(?:fails|does not work|doesn't work|is (?:not possible|invalid"
                       r"|wrong|incorrect|not allowed|not valid))\b)", re.IGNORECASE)
+_CORRECTION = re.compile(r"^\W*(?:the\s+)?(?:corrected|correction\s+(?:of|for|to)|revised|fixed|updated|replace)\s+"
+                         r"(?:steps?\s+)?(?P<numbers>\d{1,4}(?:\s*(?:,|and|&|-|to|through)\s*\d{1,4})*)"
+                         r"(?:\s+steps?)?\W*$", re.IGNORECASE)
+_NUMBERS = re.compile(r"\d{1,4}|-|to|through")
 
 
 @dataclass
@@ -44,7 +62,7 @@ class Runs:
     restated: list = field(default_factory=list)
     """Unnumbered action lines under a numbered step that already has its action."""
     retracted: list = field(default_factory=list)
-    """Action lines the answer retracted on the line after them."""
+    """Action lines the answer retracted on the line after them, or replaced by a correction."""
     rejected: list = field(default_factory=list)
     """Lines that name an action and reject it ("... is not correct")."""
     commentary: list = field(default_factory=list)
@@ -61,14 +79,28 @@ class Runs:
             self.runs.append((self.current, delimited))
         self.current = []
 
+    def choose(self) -> tuple[int, list[str]]:
+        """The index of the chosen run, and for each run why it was chosen or not (the rules of
+        the module's docstring, in order)."""
+        why = [""] * len(self.runs)
+        for i, (lines, _) in enumerate(self.runs):
+            earlier = next((j for j, run in enumerate(self.runs[:i]) if _comments_on(lines, run[0])), None)
+            if earlier is not None:
+                why[i] = f"it only remarks on steps of statement {earlier + 1}"
+        kept = [i for i in range(len(self.runs)) if not why[i]] or list(range(len(self.runs)))
+        delimited = [i for i in kept if self.runs[i][1]]
+        chosen = (delimited or kept)[-1]
+        for i in kept:
+            if i != chosen:
+                why[i] = ("a delimited statement is preferred" if delimited and not self.runs[i][1]
+                          else "a later statement is preferred")
+        why[chosen] = ("the last delimited statement" if delimited else
+                       "the only statement" if len(self.runs) == 1 else "the last statement")
+        return chosen, why
+
     def best(self) -> tuple[list, bool]:
-        """The last delimited run if there is one, else the last run that does not just comment on
-        steps of an earlier one; and whether it is delimited."""
-        delimited = [run for run in self.runs if run[1]]
-        if delimited:
-            return delimited[-1]
-        kept = [run for i, run in enumerate(self.runs) if not _comments_on(run[0], self.runs[:i])]
-        return (kept or self.runs)[-1]
+        """The chosen run and whether it is delimited."""
+        return self.runs[self.choose()[0]]
 
 
 @dataclass
@@ -87,6 +119,8 @@ class _Cursor:
     """The last numbered line with objects but no action: a step if the next step follows it."""
     explaining: bool = False
     """Whether an "Explanation:" heading after a plan is open (until a delimiter or plan heading)."""
+    replacing: frozenset = frozenset()
+    """The step numbers a correction block ("Corrected 7, 8 and 9 steps:") replaces."""
 
 
 def cut(lines: list[Line]) -> Runs:
@@ -117,13 +151,14 @@ def cut(lines: list[Line]) -> Runs:
     return state
 
 
-def _comments_on(lines: list[Line], earlier: list) -> bool:
+def _comments_on(lines: list[Line], earlier: list[Line]) -> bool:
     """Whether a run only remarks on steps of an earlier run ("- Step 2: Succumb object b frees the
-    hand"): every action line says more after its action, and its actions come in an earlier run's order."""
+    hand", or prose naming some of its steps): every action line says more after its action or is a
+    clause of prose, and its actions come in the earlier run's order."""
     actions = [a for line in lines for a in line.actions]
-    if not actions or not all(line.remark for line in lines if line.actions):
+    if not actions or not all(line.remark or line.clause for line in lines if line.actions):
         return False
-    return any(_in_order(actions, [a for line in run for a in line.actions]) for run, _ in earlier)
+    return _in_order(actions, [a for line in earlier for a in line.actions])
 
 
 def _in_order(short: list, long: list) -> bool:
@@ -150,8 +185,33 @@ def _corrects(state: Runs, line: Line) -> bool:
     return True
 
 
+def _replaces(state: Runs, line: Line) -> bool:
+    """A step of a correction block replaces the run's lines of the same step number, in place."""
+    at = [i for i, old in enumerate(state.current) if old.step == line.step]
+    if not at:
+        return False
+    end = at[-1] + 1
+    while end < len(state.current) and state.current[end].step is None:
+        end += 1
+    state.retracted += state.current[at[0]:end]
+    state.current[at[0]:end] = [line]
+    return True
+
+
+def _numbers(text: str) -> frozenset:
+    """The step numbers "7, 8 and 9" or "7-9" name."""
+    tokens, numbers = _NUMBERS.findall(text), set()
+    for i, token in enumerate(tokens):
+        if token.isdigit():
+            numbers.add(int(token))
+        elif 0 < i < len(tokens) - 1 and tokens[i - 1].isdigit() and tokens[i + 1].isdigit():
+            numbers.update(range(int(tokens[i - 1]), min(int(tokens[i + 1]), int(tokens[i - 1]) + 100) + 1))
+    return frozenset(numbers)
+
+
 def _prose(state: Runs, at: _Cursor, line: Line) -> None:
-    """A line that is no step: it may retract the step before it, or head a new statement of the plan."""
+    """A line that is no step: it may retract the step before it, open a correction block, or head
+    a new statement of the plan or a commentary section; a note under a numbered step does neither."""
     text = line.text.strip()
     if not text:
         return
@@ -161,11 +221,16 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
     low = text[:120].lower()
-    if line.step is None and (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) \
-            and _COMMENTARY.match(text):
+    note = at.context is not None and _NOTE.match(line.text) is not None
+    if "correct" in low or "revised" in low or "fixed" in low or "updated" in low or "replace" in low:
+        correction = _CORRECTION.match(text) if state.current else None
+        at.replacing = _numbers(correction.group("numbers")) if correction else at.replacing
+    if note or line.step is not None:
+        pass
+    elif (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
         at.explaining = True
-    elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
+    elif len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
         state.close(delimited=False)
         at.last_step, at.context, at.step_actions, at.explaining = None, None, set(), False
     at.prose_since = True
@@ -176,6 +241,11 @@ def _action(state: Runs, at: _Cursor, line: Line) -> None:
     if at.context is not None and line.step is None and at.step_actions:
         state.restated.append(line)
         return
+    if line.step in at.replacing and _replaces(state, line):
+        at.step_actions |= set(line.actions)
+        at.prose_since = False
+        return
+    at.replacing = frozenset()
     restart = line.step is not None and at.last_step is not None and line.step <= at.last_step
     repeat = (at.context is None and at.prose_since and state.current
               and line.actions[:1] == state.current[0].actions[:1])
