@@ -37,6 +37,7 @@ from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.text.extract import extract
+from planbench_scale.text.prompts import load_template
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance, Outcome
 from planbench_scale.symbolic.task import Task
@@ -76,9 +77,12 @@ def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:
         folder, templates = sources(config, data_dir)
         instances = {}
         if folder is not None:
-            try:
+            try:  # a set whose instances or templates cannot be read is one note, not an error per answer
                 instances = {i.id.rsplit("-", 1)[-1]: i for i in load_instances(folder)}
+                for domain in {i.domain for i in instances.values()}:
+                    load_template(templates, domain)
             except PlanbenchError as error:
+                instances = {}
                 print(f"note: {config}: {error}", file=sys.stderr)
         sets[config] = (instances, templates)
     return sets

@@ -695,3 +695,57 @@ def test_a_step_whose_text_says_the_move_is_not_allowed_is_withdrawn():
             "3. Pick up the orange block and the blue block (No, this action is not allowed by the rules).\n"
             "3. Pick up red\n4. Stack red on blue")
     assert plan_of(text) == PLAN
+
+
+def _statement(goal, plan_lines):
+    return ("[STATEMENT]\nAs initial conditions I have that, the yellow block is clear, the hand is empty.\n"
+            f"My goal is to have that {goal}.\n\nMy plan is as follows:\n\n[PLAN]\n" + "\n".join(plan_lines)
+            + "\n[PLAN END]\n")
+
+
+PLAN_WORDS = ["unstack the blue block from on top of the red block", "put down the blue block",
+              "pick up the red block", "stack the red block on top of the blue block"]
+
+
+def test_problems_invented_after_the_continued_plan_are_not_the_answer(planbench):
+    config = f"planbench:{planbench / 'configs' / 'blocksworld.yaml'}"
+    # the invented goal contains the query's goal ("the red block is on top of the blue block") as a part
+    invented = _statement("the red block is on top of the blue block and the yellow block is on top of the red block",
+                          ["pick up the yellow block", "stack the yellow block on top of the red block"])
+    continued = "\n".join(PLAN_WORDS) + "\n[PLAN END]\n\n"
+    assert plan_of(continued + invented + "\n" + invented, BW, config) == PLAN
+    assert plan_of("\n".join(PLAN_WORDS) + "\n[PLAN END] " + invented, BW, config) == PLAN
+    restated = _statement("the red block is on top of the blue block", PLAN_WORDS)
+    assert plan_of("Let me restate the problem.\n" + restated + invented, BW, config) == PLAN
+    assert plan_of(invented + restated, BW, config) == PLAN
+
+
+def test_explain_lists_the_candidate_statements_and_why_the_chosen_one_won():
+    from planbench_scale.text.extract import explain
+
+    text = ("1. Unstack blue from red\n2. Stack blue on yellow\n\n[PLAN]\n" + "\n".join(PLAN_WORDS) + "\n[PLAN END]\n"
+            "Final plan:\n1. Unstack blue from red\n\nExplanation:\n- Unstack blue from red first.\n")
+    extraction, notes = explain(text, BW)
+    assert extraction == extract(text, BW) and extraction.actions == PLAN
+    assert notes == ["statement 1: lines 1-2, 2 step(s): not chosen, a delimited statement is preferred",
+                     "statement 2: lines 5-8, 4 step(s), delimited: chosen, the last delimited statement",
+                     "statement 3: lines 11-11, 1 step(s): not chosen, a delimited statement is preferred"]
+    remark = "1. Unstack blue from red\n2. Put down blue\n\n- Step 2: Put down blue frees the hand for later\n"
+    assert explain(remark, BW)[1][1] == "statement 2: lines 4-4, 1 step(s): not chosen, it only remarks on steps of statement 1"
+    withdrawn = explain("1. Unstack blue from red\nSo there is no valid plan.", BW)
+    assert withdrawn[0].outcome == Outcome.NO_PLAN and withdrawn[1][-1] == "the answer concludes that no plan exists"
+    assert explain("", BW)[1] == ["no candidate statement of a plan: empty"]
+
+
+def test_cli_extract_explain_prints_the_candidates(planbench):
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    spec = f"{planbench / 'instances' / 'blocksworld'}:instance-2"
+    answer = "1. Pick up the red block\n\nFinal plan:\n1. Unstack the red block from on top of the blue block\n"
+    result = CliRunner().invoke(main, ["extract", "--instance", spec, "--explain"], input=answer)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["(unstack a b)"]
+    assert "explain: statement 1: lines 1-1, 1 step(s): not chosen, a later statement is preferred" in result.stderr
+    assert "explain: statement 2: lines 4-4, 1 step(s): chosen, the last statement" in result.stderr
