@@ -6,7 +6,8 @@ numbers restart, at a heading that introduces a plan ("Final plan:", "**Plan Sum
 in the plan:", "Final answer:"), and where a line of prose is followed by the run's first action
 again (unless a numbered step heading such as "3. Current State: ..." says the plan is still going).
 A note on one step belongs to that step: under a numbered step that already has its action, further
-action lines ("- Action: unstack ...") restate it, and a bullet or indented line under a numbered
+action lines ("- Action: unstack ...") restate it, as do lines indented under any step that state
+its actions again, and a bullet or indented line under a numbered
 step ("- **Explanation**: ...", "- Justification: ...") never changes how the rest is read. A section
 titled "Explanation" (or "Reasoning", "Verification", ...) after a plan is commentary until a
 delimiter or a plan heading. A numbered line that names objects but no readable action, numbered next
@@ -15,8 +16,8 @@ work") removes that step; a correction block ("Corrected 7, 8 and 9 steps:") rep
 numbers, and a step numbered again from n > 1 without one replaces the steps from n on.
 
 Choosing (`Runs.choose`), in order: (1) a run that only remarks on steps of an earlier run (each
-action line says more after its action, or it is read from prose) comments on it and is no
-statement; (2) a delimited run beats undelimited ones; (3) of the rest the last wins. An answer that
+action line says more after its action, or it is read from prose, and no plan heading introduced
+it) comments on it and is no statement; (2) a delimited run beats undelimited ones; (3) of the rest the last wins. An answer that
 concludes that no plan exists after its last undelimited run withdraws it (extract.py).
 """
 
@@ -42,7 +43,7 @@ _COMMENTARY_WORDS = ("explanation", "reasoning", "verification", "justification"
                      "analysis", "rationale", "key steps")
 _HEADING_WORDS = ("plan", "summary", "solution", "answer", "sequence", "list", "action", "step", "move")
 _NOTE = re.compile(r"^(?:\s+|\s*[-+•>]|\s*\*(?!\*))")
-"""A bullet or an indented line: under a numbered step, a note on that step."""
+"""A bullet or an indented line: under a numbered step (or, indented, under any step), a note on it."""
 _RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not work|doesn't work|fails?|wrong"
                       r"|invalid|mistake|not (?:possible|correct|valid|allowed))"
                       r"|\(?(?:this|that|it)\s+(?:fails|does not work|doesn't work|is (?:not possible|invalid"
@@ -71,20 +72,28 @@ class Runs:
     """The run being built."""
     inside: bool = False
     """Whether an opening delimiter or code fence is open."""
+    headed: set = field(default_factory=set)
+    """Indexes of the runs a plan heading ("Final plan:") introduced: statements, never remarks."""
+    heading: bool = False
+    """Whether the current run follows a plan heading."""
 
-    def close(self, delimited: bool) -> None:
+    def close(self, delimited: bool, heading: bool = False) -> None:
         """Keep the current run if it holds an action or two unreadable steps (a plan none of whose
-        steps can be read is still a plan, not a claim that there is none); start a new one."""
+        steps can be read is still a plan, not a claim that there is none); start a new one, after
+        a plan heading if `heading`."""
         if any(line.actions for line in self.current) or len(self.current) >= 2:
+            if self.heading:
+                self.headed.add(len(self.runs))
             self.runs.append((self.current, delimited))
-        self.current = []
+        self.current, self.heading = [], heading
 
     def choose(self) -> tuple[int, list[str]]:
         """The index of the chosen run, and for each run why it was chosen or not (the rules of
         the module's docstring, in order)."""
         why = [""] * len(self.runs)
         for i, (lines, _) in enumerate(self.runs):
-            earlier = next((j for j, run in enumerate(self.runs[:i]) if _comments_on(lines, run[0])), None)
+            earlier = None if i in self.headed else next(
+                (j for j, run in enumerate(self.runs[:i]) if _comments_on(lines, run[0])), None)
             if earlier is not None:
                 why[i] = f"it only remarks on steps of statement {earlier + 1}"
         kept = [i for i in range(len(self.runs)) if not why[i]] or list(range(len(self.runs)))
@@ -121,6 +130,8 @@ class _Cursor:
     """Whether an "Explanation:" heading after a plan is open (until a delimiter or plan heading)."""
     replacing: frozenset = frozenset()
     """The step numbers a correction block ("Corrected 7, 8 and 9 steps:") replaces."""
+    parent: frozenset = frozenset()
+    """The actions of the last action line that is not indented: indented lines stating them restate it."""
 
 
 def cut(lines: list[Line]) -> Runs:
@@ -211,7 +222,8 @@ def _numbers(text: str) -> frozenset:
 
 def _prose(state: Runs, at: _Cursor, line: Line) -> None:
     """A line that is no step: it may retract the step before it, open a correction block, or head
-    a new statement of the plan or a commentary section; a note under a numbered step does neither."""
+    a new statement of the plan or a commentary section; a note under a step does neither, and
+    is no prose between steps."""
     text = line.text.strip()
     if not text:
         return
@@ -221,24 +233,28 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
     low = text[:120].lower()
-    note = at.context is not None and _NOTE.match(line.text) is not None
+    note = bool(state.current) and _NOTE.match(line.text) is not None and (
+        at.context is not None or line.text[:1].isspace())
     if "correct" in low or "revised" in low or "fixed" in low or "updated" in low or "replace" in low:
         correction = _CORRECTION.match(text) if state.current else None
         at.replacing = _numbers(correction.group("numbers")) if correction else at.replacing
-    if note or line.step is not None:
-        pass
-    elif (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) and _COMMENTARY.match(text):
+    if note:
+        return
+    if line.step is None and (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) \
+            and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
         at.explaining = True
-    elif len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
-        state.close(delimited=False)
-        at.last_step, at.context, at.step_actions, at.explaining = None, None, set(), False
+    elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
+        state.close(delimited=False, heading=True)
+        at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, frozenset()
     at.prose_since = True
 
 
 def _action(state: Runs, at: _Cursor, line: Line) -> None:
     """An action line (or unreadable step): a step of the current run, a restart, or commentary."""
-    if at.context is not None and line.step is None and at.step_actions:
+    indented = line.text[:1].isspace()
+    if line.step is None and ((at.context is not None and at.step_actions)
+                              or (indented and at.parent.issuperset(line.actions))):
         state.restated.append(line)
         return
     if line.step in at.replacing and _replaces(state, line):
@@ -254,6 +270,7 @@ def _action(state: Runs, at: _Cursor, line: Line) -> None:
     elif restart or repeat:
         state.close(delimited=False)
     state.current.append(line)
+    at.parent = at.parent if indented else frozenset(line.actions)
     at.last_step = line.step if line.step is not None else at.last_step
     at.step_actions |= set(line.actions)
     at.prose_since = False
