@@ -24,9 +24,9 @@ from functools import lru_cache
 
 from planbench_scale.domains import Vocabulary
 from planbench_scale.records import Extraction, Instance, Outcome, Skipped
-from planbench_scale.text.lines import Line, clauses, read_line, segments
+from planbench_scale.text.lines import Line, statements
 from planbench_scale.text.prompts import facts_text, load_template
-from planbench_scale.text.reader import Reader, normalise, reader_for, with_abbreviations
+from planbench_scale.text.reader import Reader, reader_for, with_abbreviations
 from planbench_scale.text.runs import Runs, cut
 from planbench_scale import domains
 
@@ -174,12 +174,13 @@ def _without_thinking(text: str) -> str:
 
 def _query_section(text: str, instance: Instance, templates: str) -> str:
     """The answer from its own statement of the query on, where it restates problems: the last
-    "[STATEMENT]" after which the instance's goal is written out as a whole; else the whole answer."""
+    "[STATEMENT]" (of the last _STATEMENTS_READ) after which the instance's goal is written out as a
+    whole; else the whole answer."""
     starts = [m.start() for m in _STATEMENT.finditer(text)]
     if not starts or not instance.goal:
         return text
     goal = _goal_text(instance, templates)
-    for start in reversed(starts):
+    for start in reversed(starts[-_STATEMENTS_READ:]):
         statement = " ".join(text[start:start + 3000].lower().split())
         if goal in statement and _states_goal(goal).search(statement):
             return text[start:]
@@ -194,6 +195,8 @@ def _states_goal(goal: str) -> re.Pattern:
 
 
 _STATEMENT = re.compile(r"^\W*\[statement\]", re.IGNORECASE | re.MULTILINE)
+_STATEMENTS_READ = 64
+"""Problem statements looked at for the query's own (an answer restates a problem a few times)."""
 
 
 @lru_cache(maxsize=4096)
@@ -208,13 +211,12 @@ def _classify(text: str, reader: Reader) -> list[Line]:
     """Every statement read as actions, a delimiter, or prose; stops at a new [STATEMENT] after a plan."""
     lines, seen_action = [], False
     for number, raw in enumerate(text.splitlines(), 1):
-        new_problem = _NEW_PROBLEM.search(raw) if seen_action and "[" in raw else None
+        new_problem = (_NEW_PROBLEM.search(raw) if seen_action and "[" in raw and ("TATEMENT" in raw or "tatement" in raw)
+                       else None)
         raw = raw[:new_problem.start()] if new_problem else raw
-        for piece in segments(normalise(raw[:2000])):
-            line = read_line(number, piece, reader)
-            prose = () if line.actions or line.mark or line.step is not None else clauses(number, piece, reader)
-            seen_action = seen_action or bool(line.actions) or bool(prose)
-            lines += prose or (line,)
+        read = statements(raw, reader)
+        seen_action = seen_action or any(line.actions for line in read)
+        lines += [Line(number, *line[1:]) for line in read]
         if new_problem:
             break
     return lines

@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from planbench_scale.text.reader import TOKEN, Reader
+from planbench_scale.text.reader import TOKEN, Reader, normalise
 
 _PREFIX = re.compile(
     r"^(?:\s|[-*+•>#|]|\*\*|__|`"
@@ -46,10 +46,13 @@ _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possi
 _CLAUSE = re.compile(r"[,;.|]|->|=>|→|⇒|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
 _NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|first|finally|lastly|now"
                    r"|after that|afterwards|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
-_SEQUENCE = re.compile(r"(?:^|(?<=[.,;:!?])\s*|(?<=\band)\s)\s*(?=(?:first(?:ly)?|then|next|after that|afterwards"
-                       r"|finally|lastly|subsequently)\b)", re.IGNORECASE)
+_SEQUENCE = re.compile(r"(?:^|[.,;:!?]\s*|\band\s+)(first(?:ly)?|then|next|after that|afterwards|finally|lastly"
+                       r"|subsequently)\b", re.IGNORECASE)
 """Where a clause of a prose plan starts: a sequence word at the start or after punctuation or "and"."""
-_SEQUENCE_WORDS = ("first", "then", "next", "after that", "afterwards", "finally", "lastly", "subsequently")
+_PROSE_PLAN_CHARS = 20
+"""A line shorter than this cannot hold a prose plan of two actions."""
+_SEQUENCE_HINTS = ("hen", "irst", "ext", "inally", "fter", "astly", "ubsequently", "HEN", "IRST", "EXT", "INALLY")
+"""Cheap substring checks before the sequence-word pattern (most prose lines have none)."""
 _REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
@@ -118,35 +121,39 @@ def segments(raw: str) -> list[str]:
     return pieces + [raw[a:b] for a, b in zip(cuts, cuts[1:] + [len(raw)])]
 
 
-def clauses(number: int, text: str, reader: Reader) -> tuple[Line, ...]:
-    """A line of prose read as a plan: its clauses, cut before each sequence word ("first, I unstack
-    ... Then, I put down ..."), when two or more of them state actions; else no lines."""
-    low = text.lower()
-    if not any(word in low for word in _SEQUENCE_WORDS):
-        return ()
-    lines = _clauses(text, reader)
-    return lines if number == 0 else tuple(line._replace(number=number) for line in lines)
+@lru_cache(maxsize=1 << 17)
+def statements(raw: str, reader: Reader) -> tuple[Line, ...]:
+    """Every statement one line of an answer holds, read (line number 0; answers repeat their
+    lines, so the result is cached): its segments, and a prose line's clauses where they state a plan."""
+    lines = []
+    for piece in segments(normalise(raw[:2000])):
+        line = _read(piece, reader)
+        prose = () if line.actions or line.mark or line.step is not None or len(piece) < _PROSE_PLAN_CHARS \
+            else _clauses(piece, reader)
+        lines += prose or (line,)
+    return tuple(lines)
 
 
-@lru_cache(maxsize=1 << 14)
 def _clauses(text: str, reader: Reader) -> tuple[Line, ...]:
-    cuts = sorted({m.start() for m in _SEQUENCE.finditer(text)} | {0})
+    """A line of prose read as a plan: its clauses, cut before each sequence word ("first, I unstack
+    ... Then, I put down ..."), when two or more of them state actions; else no lines. The text
+    before the first sequence word starts the line, which states no action, so it is prose."""
+    if not any(word in text for word in _SEQUENCE_HINTS):
+        return ()
+    cuts = [m.start(1) for m in _SEQUENCE.finditer(text)]
+    if len(cuts) < 2:
+        return ()
     pieces = [text[a:b] for a, b in zip(cuts, cuts[1:] + [len(text)])]
-    lines = tuple(_read(piece, reader) for piece in pieces if piece.strip())
+    lines = tuple(_read(piece, reader) for piece in pieces)
     if sum(bool(line.actions) for line in lines) < 2:
         return ()
-    return tuple(line._replace(clause=bool(line.actions)) for line in lines)
-
-
-def read_line(number: int, original: str, reader: Reader) -> Line:
-    """One statement classified: delimiter, actions, unreadable step, or prose."""
-    line = _read(original, reader)
-    return line if number == line.number else line._replace(number=number)
+    return (Line(0, text[:cuts[0]], (), None, None),) + tuple(line._replace(clause=bool(line.actions)) for line in lines)
 
 
 @lru_cache(maxsize=1 << 17)
 def _read(original: str, reader: Reader) -> Line:
-    """`read_line` for line number 0; answers repeat their lines, so the result is cached."""
+    """One statement classified: delimiter, actions, unreadable step, or prose (line number 0;
+    cached: answers repeat their statements)."""
     number = 0
     if not original.strip():
         return Line(number, original, (), None, None)
@@ -166,7 +173,8 @@ def _read(original: str, reader: Reader) -> Line:
         line = _sexpr_line(number, original, rest, step, sexprs, reader)
         if line is not None:
             return line
-    return _verb_line(number, original, rest.lstrip("*_`'\" "), step, reader)
+    read = _verb_line(rest.lstrip("*_`'\" "), step is not None, reader)
+    return Line(number, original, read.actions, step, *read[4:])
 
 
 def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | None:
@@ -180,9 +188,12 @@ def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | 
     return None
 
 
-def _verb_line(number: int, original: str, rest: str, step: int | None, reader: Reader) -> Line:
-    """The actions a line states from its start, one clause after another ("X, then Y"); those
-    the line rejects ("X is not correct, so Y") apart."""
+@lru_cache(maxsize=1 << 16)
+def _verb_line(rest: str, numbered: bool, reader: Reader) -> Line:
+    """The actions a line states from its start (after its step marker: cached, since steps recur
+    under other numbers), one clause after another ("X, then Y"); those the line rejects ("X is not
+    correct, so Y") apart. Line number, text and step are left for the caller to fill in."""
+    number, original, step = 0, rest, (0 if numbered else None)
     actions, rejected, text, remark = [], [], rest, False
     while True:
         verb = reader.verbs.match(text)

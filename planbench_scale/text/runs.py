@@ -51,6 +51,9 @@ _RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not wo
 _CORRECTION = re.compile(r"^\W*(?:the\s+)?(?:corrected|correction\s+(?:of|for|to)|revised|fixed|updated|replace)\s+"
                          r"(?:steps?\s+)?(?P<numbers>\d{1,4}(?:\s*(?:,|and|&|-|to|through)\s*\d{1,4})*)"
                          r"(?:\s+steps?)?\W*$", re.IGNORECASE)
+_LOOK_BACK = 16
+"""A run that may only remark on steps is compared with this many statements before it."""
+_CORRECTION_WORDS = ("correct", "revised", "fixed", "updated", "replace")
 _NUMBERS = re.compile(r"\d{1,4}|-|to|through")
 
 
@@ -92,8 +95,11 @@ class Runs:
         the module's docstring, in order)."""
         why = [""] * len(self.runs)
         for i, (lines, _) in enumerate(self.runs):
-            earlier = None if i in self.headed else next(
-                (j for j, run in enumerate(self.runs[:i]) if _comments_on(lines, run[0])), None)
+            if i in self.headed or not _remarks_only(lines):
+                continue
+            actions = _actions_of(lines)
+            earlier = next((j for j in range(max(0, i - _LOOK_BACK), i)
+                            if _in_order(actions, _actions_of(self.runs[j][0]))), None)
             if earlier is not None:
                 why[i] = f"it only remarks on steps of statement {earlier + 1}"
         kept = [i for i in range(len(self.runs)) if not why[i]] or list(range(len(self.runs)))
@@ -130,7 +136,7 @@ class _Cursor:
     """Whether an "Explanation:" heading after a plan is open (until a delimiter or plan heading)."""
     replacing: frozenset = frozenset()
     """The step numbers a correction block ("Corrected 7, 8 and 9 steps:") replaces."""
-    parent: frozenset = frozenset()
+    parent: tuple = ()
     """The actions of the last action line that is not indented: indented lines stating them restate it."""
 
 
@@ -162,14 +168,15 @@ def cut(lines: list[Line]) -> Runs:
     return state
 
 
-def _comments_on(lines: list[Line], earlier: list[Line]) -> bool:
-    """Whether a run only remarks on steps of an earlier run ("- Step 2: Succumb object b frees the
-    hand", or prose naming some of its steps): every action line says more after its action or is a
-    clause of prose, and its actions come in the earlier run's order."""
-    actions = [a for line in lines for a in line.actions]
-    if not actions or not all(line.remark or line.clause for line in lines if line.actions):
-        return False
-    return _in_order(actions, [a for line in earlier for a in line.actions])
+def _remarks_only(lines: list[Line]) -> bool:
+    """Whether a run may only remark on steps ("- Step 2: Succumb object b frees the hand", or prose
+    naming some steps): it has actions, and every action line says more after its action or is a
+    clause of prose. Such a run comments on an earlier one whose steps it names in their order."""
+    return any(line.actions for line in lines) and all(line.remark or line.clause for line in lines if line.actions)
+
+
+def _actions_of(lines: list[Line]) -> list:
+    return [a for line in lines for a in line.actions]
 
 
 def _in_order(short: list, long: list) -> bool:
@@ -232,21 +239,19 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         steps = [kept.step for kept in state.current if kept.step is not None]
         at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
-    low = text[:120].lower()
-    note = bool(state.current) and _NOTE.match(line.text) is not None and (
-        at.context is not None or line.text[:1].isspace())
-    if "correct" in low or "revised" in low or "fixed" in low or "updated" in low or "replace" in low:
-        correction = _CORRECTION.match(text) if state.current else None
-        at.replacing = _numbers(correction.group("numbers")) if correction else at.replacing
-    if note:
+    if state.current and (at.context is not None or line.text[:1].isspace()) and _NOTE.match(line.text):
         return
+    low = text[:120].lower()
+    if state.current and any(word in low for word in _CORRECTION_WORDS):
+        correction = _CORRECTION.match(text)
+        at.replacing = _numbers(correction.group("numbers")) if correction else at.replacing
     if line.step is None and (state.runs or state.current) and any(w in low for w in _COMMENTARY_WORDS) \
             and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
         at.explaining = True
     elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
         state.close(delimited=False, heading=True)
-        at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, frozenset()
+        at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, ()
     at.prose_since = True
 
 
@@ -254,7 +259,7 @@ def _action(state: Runs, at: _Cursor, line: Line) -> None:
     """An action line (or unreadable step): a step of the current run, a restart, or commentary."""
     indented = line.text[:1].isspace()
     if line.step is None and ((at.context is not None and at.step_actions)
-                              or (indented and at.parent.issuperset(line.actions))):
+                              or (indented and at.parent and all(a in at.parent for a in line.actions))):
         state.restated.append(line)
         return
     if line.step in at.replacing and _replaces(state, line):
@@ -270,7 +275,7 @@ def _action(state: Runs, at: _Cursor, line: Line) -> None:
     elif restart or repeat:
         state.close(delimited=False)
     state.current.append(line)
-    at.parent = at.parent if indented else frozenset(line.actions)
+    at.parent = at.parent if indented else line.actions
     at.last_step = line.step if line.step is not None else at.last_step
     at.step_actions |= set(line.actions)
     at.prose_since = False
