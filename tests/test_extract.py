@@ -749,3 +749,11 @@ def test_cli_extract_explain_prints_the_candidates(planbench):
     assert result.stdout.splitlines() == ["(unstack a b)"]
     assert "explain: statement 1: lines 1-1, 1 step(s): not chosen, a later statement is preferred" in result.stderr
     assert "explain: statement 2: lines 4-4, 1 step(s): chosen, the last statement" in result.stderr
+
+
+def test_an_indented_plan_heading_is_a_heading_not_a_note():
+    text = ("Draft:\n  unstack the blue block from on top of the red block\n  stack the blue block on top of the yellow block\n"
+            "  Final plan:\n  unstack the blue block from on top of the red block\n  put down the blue block\n")
+    assert plan_of(text) == PLAN[:2]
+    notes = "- unstack blue from red\n   - Reason: blue is clear\n- unstack blue from red\n"
+    assert plan_of(notes) == (PLAN[0], PLAN[0])  # a note between two steps is no prose: one statement, two steps

@@ -289,3 +289,21 @@ def test_ambiguous_compositions_are_reported_in_skipped(planbench, data, name):
     build, _, why = AMBIGUOUS[name]
     extraction = extract(build(case, case.instance.optimal_plan), case.instance, case.templates)
     assert any(why in s.why for s in extraction.skipped), (name, extraction)
+
+
+FRAGMENTS = ["[PLAN]", "[PLAN END]", "[STATEMENT]", "```", "<think>", "</think>", "1. ", "Step 2: ", "### Step 3",
+             "   - **Explanation**: ", "**Plan Summary**:", "Final plan:", "Corrected 2, 3 and 9999 steps:",
+             "Corrected 5-1 steps:", "Wait, that does not work.", "first, ", "Then, ", "and then ", "is not possible, so ",
+             "there is no valid plan", "the goal is impossible", '{"plan": ["', '", "', '"]}', "| 1 | ", " |", "(", ")",
+             "Let Q be ", "\n", "\n\n", "\t", "\x00", "\ufffd", "ｍ", "é", "**", "`"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_mix_of_style_fragments_and_actions_gives_one_outcome(planbench, data):
+    case = data.draw(cases(planbench))
+    words = [getattr(case, form)(a) for a in case.instance.optimal_plan for form in FORMS]
+    pieces = data.draw(st.lists(st.sampled_from(FRAGMENTS + words) | st.text(max_size=8), max_size=60))
+    extraction = extract("".join(pieces), case.instance, case.templates)
+    assert extraction.outcome in Outcome
+    assert all(action.startswith("(") for action in extraction.actions)

@@ -239,9 +239,12 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
         steps = [kept.step for kept in state.current if kept.step is not None]
         at.last_step, at.step_actions = (steps[-1] if steps else None), set()
         return
-    if state.current and (at.context is not None or line.text[:1].isspace()) and _NOTE.match(line.text):
-        return
     low = text[:120].lower()
+    if line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
+        state.close(delimited=False, heading=True)
+        at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, ()
+    elif state.current and (at.context is not None or line.text[:1].isspace()) and _NOTE.match(line.text):
+        return
     if state.current and any(word in low for word in _CORRECTION_WORDS):
         correction = _CORRECTION.match(text)
         at.replacing = _numbers(correction.group("numbers")) if correction else at.replacing
@@ -249,9 +252,6 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
             and _COMMENTARY.match(text):
         state.close(delimited=state.inside)
         at.explaining = True
-    elif line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
-        state.close(delimited=False, heading=True)
-        at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, ()
     at.prose_since = True
 
 
