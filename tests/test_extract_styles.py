@@ -83,7 +83,8 @@ def _short_object(text: str) -> str:
 FORMS = ["words", "short", "call", "pddl"]
 EMPHASIS = {"plain": "{}", "bold": "**{}**", "code": "`{}`", "bold code": "**`{}`**"}
 MARKERS = {"numbered": "{i}. ", "paren": "{i}) ", "step": "Step {i}: ", "bold step": "**Step {i}:** ",
-           "heading": "### Step {i}: ", "heading line": "### Step {i}\n", "bullet": "- ", "bare": ""}
+           "heading": "### Step {i}: ", "heading line": "### Step {i}\n", "bullet": "- ", "bare": "",
+           "action": "Action {i}: ", "bold number": "**{i}.** ", "colon": "{i}: "}
 NOTE_WORDS = ["Explanation", "Reason", "Justification", "Effect", "Note", "Why", "Result", "Preconditions"]
 PREAMBLES = ["", "Here is the plan:\n\n", "To achieve your goal, you can follow this plan:\n\n",
              "Let's solve this step by step.\n\n", "## Plan\n\n"]

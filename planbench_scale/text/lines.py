@@ -6,9 +6,12 @@ bracketed list of calls ("[unstack(b, a), put_down(b)]") gives one segment per i
 segment is an action when, after list markers, step numbers, markdown and a filler word
 ("Then"), it starts with an action's name and names as many objects as the action takes, or
 when it holds PDDL s-expressions "(stack a b)". More actions may follow on the same line
-("..., then put down the red block", "X -> Y"). An action the line itself rejects ("is not correct",
-"(this fails)") is not taken. A numbered line that names objects but no action it can read is
-kept as a possible unreadable step: the run it continues decides (see runs.py).
+("..., then put down the red block", "X -> Y", "X is not possible now, so first Y"). An action the
+line itself rejects ("is not correct", "(this fails)") is not taken. A line of prose that states no
+action at its start is read as a prose plan when, cut before each sequence word ("first", "then",
+"next", "after that", "finally"), two or more of its clauses state actions. A numbered line that
+names objects but no action it can read is kept as a possible unreadable step: the run it continues
+decides (see runs.py).
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ def statements(raw: str, reader: Reader) -> tuple[Line, ...]:
     """Every statement one line of an answer holds, read (line number 0; answers repeat their
     lines, so the result is cached): its segments, and a prose line's clauses where they state a plan."""
     lines = []
+    if not raw or raw.isspace():
+        return ()  # a blank line says nothing
     for piece in segments(normalise(raw[:2000])):
         line = _read(piece, reader)
         prose = () if line.actions or line.mark or line.step is not None or len(piece) < _PROSE_PLAN_CHARS \

@@ -5,20 +5,22 @@ Cutting. A new run starts at a plan delimiter ("[PLAN]", "[PLAN END]", a code fe
 numbers restart, at a heading that introduces a plan ("Final plan:", "**Plan Summary**:", "Actions
 in the plan:", "Final answer:"), and where a line of prose is followed by the run's first action
 again (unless a numbered step heading such as "3. Current State: ..." says the plan is still going).
-A note on one step belongs to that step: under a numbered step that already has its action, further
-action lines ("- Action: unstack ...") restate it, as do lines indented under any step that state
-its actions again, and a bullet or indented line under a numbered
-step ("- **Explanation**: ...", "- Justification: ...") never changes how the rest is read. A section
-titled "Explanation" (or "Reasoning", "Verification", ...) after a plan is commentary until a
-delimiter or a plan heading. A numbered line that names objects but no readable action, numbered next
-in a run, is an unreadable step of it. A line that retracts the step before it ("Wait, that does not
-work") removes that step; a correction block ("Corrected 7, 8 and 9 steps:") replaces the steps it
-numbers, and a step numbered again from n > 1 without one replaces the steps from n on.
+A note on one step belongs to that step and never changes how the rest is read: a bullet or an
+indented line under a numbered step, or an indented line under any step ("- **Explanation**: ...",
+"- Justification: ..."); under a numbered step that already has its action, further action lines
+("- Action: unstack ...") restate it, as do indented lines under any step that state its actions
+again. A section titled "Explanation" (or "Reasoning", "Verification", ...) after a plan is
+commentary until a delimiter or a plan heading. A numbered line that names objects but no readable
+action, numbered next in a run, is an unreadable step of it. A line that retracts the step before
+it ("Wait, that does not work") removes that step; a correction block ("Corrected 7, 8 and 9
+steps:") replaces the steps it numbers, and a step numbered again from n > 1 without one replaces
+the steps from n on.
 
 Choosing (`Runs.choose`), in order: (1) a run that only remarks on steps of an earlier run (each
 action line says more after its action, or it is read from prose, and no plan heading introduced
-it) comments on it and is no statement; (2) a delimited run beats undelimited ones; (3) of the rest the last wins. An answer that
-concludes that no plan exists after its last undelimited run withdraws it (extract.py).
+it) comments on it and is no statement; (2) a delimited run beats undelimited ones; (3) of the rest
+the last wins. An answer that concludes that no plan exists after its last undelimited run
+withdraws it (extract.py).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ _RETRACT = re.compile(r"^\W*(?:(?:wait|no|oops|hmm|actually)\b.{0,40}\b(?:not wo
 _CORRECTION = re.compile(r"^\W*(?:the\s+)?(?:corrected|correction\s+(?:of|for|to)|revised|fixed|updated|replace)\s+"
                          r"(?:steps?\s+)?(?P<numbers>\d{1,4}(?:\s*(?:,|and|&|-|to|through)\s*\d{1,4})*)"
                          r"(?:\s+steps?)?\W*$", re.IGNORECASE)
+_INDENT = (" ", "\t")
 _LOOK_BACK = 16
 """A run that may only remark on steps is compared with this many statements before it."""
 _CORRECTION_WORDS = ("correct", "revised", "fixed", "updated", "replace")
@@ -93,6 +96,8 @@ class Runs:
     def choose(self) -> tuple[int, list[str]]:
         """The index of the chosen run, and for each run why it was chosen or not (the rules of
         the module's docstring, in order)."""
+        if len(self.runs) == 1:
+            return 0, ["the only statement"]
         why = [""] * len(self.runs)
         for i, (lines, _) in enumerate(self.runs):
             if i in self.headed or not _remarks_only(lines):
@@ -109,8 +114,7 @@ class Runs:
             if i != chosen:
                 why[i] = ("a delimited statement is preferred" if delimited and not self.runs[i][1]
                           else "a later statement is preferred")
-        why[chosen] = ("the last delimited statement" if delimited else
-                       "the only statement" if len(self.runs) == 1 else "the last statement")
+        why[chosen] = "the last delimited statement" if delimited else "the last statement"
         return chosen, why
 
     def best(self) -> tuple[list, bool]:
@@ -243,7 +247,7 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
     if line.step is None and len(text) < 120 and any(w in low for w in _HEADING_WORDS) and _HEADING.match(text):
         state.close(delimited=False, heading=True)
         at.last_step, at.context, at.step_actions, at.explaining, at.parent = None, None, set(), False, ()
-    elif state.current and (at.context is not None or line.text[:1].isspace()) and _NOTE.match(line.text):
+    elif state.current and (at.context is not None or line.text[:1] in _INDENT) and _NOTE.match(line.text):
         return
     if state.current and any(word in low for word in _CORRECTION_WORDS):
         correction = _CORRECTION.match(text)
@@ -257,9 +261,9 @@ def _prose(state: Runs, at: _Cursor, line: Line) -> None:
 
 def _action(state: Runs, at: _Cursor, line: Line) -> None:
     """An action line (or unreadable step): a step of the current run, a restart, or commentary."""
-    indented = line.text[:1].isspace()
-    if line.step is None and ((at.context is not None and at.step_actions)
-                              or (indented and at.parent and all(a in at.parent for a in line.actions))):
+    indented = line.text[:1] in _INDENT
+    if line.step is None and (at.step_actions if at.context is not None else
+                              indented and at.parent and all(a in at.parent for a in line.actions)):
         state.restated.append(line)
         return
     if line.step in at.replacing and _replaces(state, line):
