@@ -42,6 +42,7 @@ from planbench_scale.text.prompts import load_template
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance, Outcome
 from planbench_scale.symbolic.task import Task
+from planbench_scale import domains
 from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
 
@@ -81,6 +82,7 @@ def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:
             try:  # a set whose instances or templates cannot be read is one note, not an error per answer
                 instances = {i.id.rsplit("-", 1)[-1]: i for i in load_instances(folder)}
                 for domain in {i.domain for i in instances.values()}:
+                    domains.get(domain)
                     load_template(templates, domain)
             except PlanbenchError as error:
                 instances = {}

@@ -757,3 +757,10 @@ def test_an_indented_plan_heading_is_a_heading_not_a_note():
     assert plan_of(text) == PLAN[:2]
     notes = "- unstack blue from red\n   - Reason: blue is clear\n- unstack blue from red\n"
     assert plan_of(notes) == (PLAN[0], PLAN[0])  # a note between two steps is no prose: one statement, two steps
+
+
+def test_a_plan_heading_makes_a_statement_even_where_it_repeats_some_earlier_steps():
+    draft = "1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n4. Stack red on yellow\n"
+    prose = "First, I unstack the blue block from the red block. Then, I put down the blue block."
+    assert plan_of(f"{draft}\n{prose}") == (*PLAN[:3], "(stack a d)")  # prose naming earlier steps remarks on them
+    assert plan_of(f"{draft}\nFinal plan:\n{prose}") == PLAN[:2]
