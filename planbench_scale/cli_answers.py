@@ -63,7 +63,10 @@ def prompt(spec: str, style: str, shots: int, templates: str, form: str) -> None
 @INSTANCE
 @TEMPLATES
 @click.option("--validate", is_flag=True, help="Also print the validator's verdict on the plan.")
-def extract(spec: str, templates: str, validate: bool) -> None:
+@click.option("--explain", is_flag=True, help=(
+    "Also print (to stderr) the candidate statements of the plan found, in order, and why the "
+    "chosen one won."))
+def extract(spec: str, templates: str, validate: bool, explain: bool) -> None:
     """Read a model's answer on stdin and print the plan it states, one PDDL action a line.
 
     The outcome and the lines that were skipped (and why) go to stderr. Example:
@@ -72,14 +75,18 @@ def extract(spec: str, templates: str, validate: bool) -> None:
     from planbench_scale.instances import resolve
     from planbench_scale.score import check
     from planbench_scale.symbolic.explain import verdict_summary
+    from planbench_scale.text.extract import explain as explained
 
     instance, _ = resolve(spec)
-    extraction, verdict = check(instance, sys.stdin.read(), templates)
+    answer = sys.stdin.read()
+    extraction, verdict = check(instance, answer, templates)
     for action in extraction.actions:
         click.echo(action)
     click.echo(f"outcome: {extraction.outcome.value}, {len(extraction.actions)} action(s)", err=True)
     for skipped in extraction.skipped:
         click.echo(f"skipped line {skipped.line} ({skipped.why}): {skipped.text}", err=True)
+    for note in explained(answer, instance, templates)[1] if explain else ():
+        click.echo(f"explain: {note}", err=True)
     if validate:
         click.echo(verdict_summary(verdict))
 

@@ -11,7 +11,8 @@ set of the same name in RESPONSES_DIR/../instances ("random_X" answers are about
 written in the random_blocksworld config's words) and read with PlanBench's template for it.
 Printed per config, model and prompt type: answers, our accuracy, PlanBench's stored accuracy, the
 agreement of our verdict with the verdict on PlanBench's LLM translation of the answer (where it
-made one), crashes, and the time taken by each stage. --disagreements writes every answer where our
+made one), crashes, and the time taken by each stage; then the time to extract a 1 MB answer of
+each of a few shapes (many steps, restarted steps with notes, prose, one line, brackets, corrections). --disagreements writes every answer where our
 verdict differs from PlanBench's, with the reason, as JSON lines (tests/data keeps that table).
 
 Agreement with PlanBench is a weak check (its own extraction errs often enough that errors cancel),
@@ -37,9 +38,11 @@ from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.text.extract import extract
+from planbench_scale.text.prompts import load_template
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance, Outcome
 from planbench_scale.symbolic.task import Task
+from planbench_scale import domains
 from planbench_scale.domains import task_for, vocabulary_of
 from planbench_scale.symbolic.validate import validate_many
 
@@ -76,9 +79,13 @@ def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:
         folder, templates = sources(config, data_dir)
         instances = {}
         if folder is not None:
-            try:
+            try:  # a set whose instances or templates cannot be read is one note, not an error per answer
                 instances = {i.id.rsplit("-", 1)[-1]: i for i in load_instances(folder)}
+                for domain in {i.domain for i in instances.values()}:
+                    domains.get(domain)
+                    load_template(templates, domain)
             except PlanbenchError as error:
+                instances = {}
                 print(f"note: {config}: {error}", file=sys.stderr)
         sets[config] = (instances, templates)
     return sets
@@ -275,6 +282,35 @@ def print_table(summaries: list[dict], timings: dict[str, float]) -> None:
     print("time: " + ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in timings.items()))
 
 
+LARGE = 1 << 20
+LARGE_SHAPES = {
+    "numbered steps": lambda step: "".join(f"{i}. {step}\n" for i in range(1, 40000)),
+    "restarted steps with notes": lambda step: f"1. **{step}**\n   - **Explanation**: the block is clear.\n" * 20000,
+    "prose": lambda step: f"First, I {step}. Then, I {step}. " * 20000,
+    "one line": lambda step: f"{step}, then " * 40000,
+    "statements and brackets": lambda step: "[PLAN]\n[STATEMENT] (((( [[[[ " * 40000,
+    "corrections": lambda step: f"Corrected 1, 2 and 3 steps:\n1. {step}\n" * 30000,
+}
+"""Shapes of 1 MB answers, from one step of the plan in the prompt's words."""
+
+
+def large_answers(sets: dict) -> dict[str, float]:
+    """Seconds to extract a 1 MB answer of each shape, about the first instance of the first set."""
+    from planbench_scale.domains import vocabulary_of
+    from planbench_scale.text.prompts import phrase
+
+    instances, templates = next((found, t) for found, t in sets.values() if found)
+    instance = next(i for i in instances.values() if i.optimal_plan)
+    step = phrase(load_template(templates, instance.domain), vocabulary_of(instance), instance.optimal_plan[0])
+    seconds = {}
+    for name, shape in LARGE_SHAPES.items():
+        text = shape(step)[:LARGE]
+        start = time.perf_counter()
+        extract(text, instance, templates)
+        seconds[name] = time.perf_counter() - start
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("responses_dir", nargs="?", type=Path, default=DEFAULT_RESPONSES)
@@ -299,15 +335,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.disagreements:
         args.disagreements.write_text("".join(json.dumps(d) + "\n" for d in disagreements(results)))
     agreement, unsolvable = intent_agreement(results, read_labels(args.labels)), unsolvable_summary(results)
+    large = large_answers(sets)
     if args.json:
         for summary in summaries:
             print(json.dumps(summary))
         print(json.dumps({"intent": {**agreement, "ours_false_valid": len(agreement["ours_false_valid"])},
                           "unsolvable": unsolvable}))
-        print(json.dumps({"timings_s": timings}), file=sys.stderr)
+        print(json.dumps({"timings_s": timings, "large_answers_s": large}), file=sys.stderr)
     else:
         print_table(summaries, timings)
         print_intent(agreement, unsolvable)
+        slowest = max(large, key=large.get)
+        print(f"1 MB answers ({len(large)} shapes): slowest {large[slowest]:.2f} s ({slowest}), "
+              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in large.items()))
 
 
 if __name__ == "__main__":

@@ -231,6 +231,8 @@ def test_no_planbench_answer_makes_the_extractor_raise(planbench):
     outcomes, count = set(), 0
     for row in planbench_answers(planbench):
         folder, templates = answer_sources(planbench, row["config"])
+        if "logistics" in row["config"]:
+            continue  # no Logistics domain yet: its 600 answers have no instances to read them against
         instance = numbered(folder)[str(row["instance_id"])]
         outcomes.add(extract(row["raw_response"] or "", instance, templates).outcome)
         count += 1
@@ -608,3 +610,157 @@ def test_more_one_line_shapes_arrows_step_labels_and_call_lists():
 def test_a_numbered_statement_about_the_state_before_a_step_is_not_a_step():
     text = "1. The blue block sits on the red block.\n2. Unstack blue from red\n3. Put down blue"
     assert plan_of(text) == PLAN[:2]
+
+
+# --- Plan choice by structure (issue 18): notes on steps, summaries, prose, corrections -----------
+
+BOLD_STEPS_WITH_NOTES = """To achieve your goal, you can follow this plan:
+
+1. **Unstack the blue block from on top of the red block**:
+   - **Action**: `Unstack(blue, red)`
+   - **Explanation**: Since the blue block is clear and the hand is empty, this is allowed.
+
+2. **Put down the blue block**:
+   - **Action**: `PutDown(blue)`
+   - **Explanation**: The hand holds the blue block.
+
+3. **Pick up the red block**:
+   - **Action**: `PickUp(red)`
+   - **Explanation**: The red block is clear and on the table.
+
+4. **Stack the red block on top of the blue block**:
+   - **Action**: `Stack(red, blue)`
+   - **Explanation**: The blue block is clear.
+
+**Plan Summary**:
+1. `Unstack(blue, red)`
+2. `PutDown(blue)`
+3. `PickUp(red)`
+4. `Stack(red, blue)`
+"""
+
+
+def test_explanation_bullets_under_bold_steps_belong_to_their_step_and_the_summary_is_read():
+    assert plan_of(BOLD_STEPS_WITH_NOTES) == PLAN
+    without_summary = BOLD_STEPS_WITH_NOTES.split("**Plan Summary**")[0]
+    assert plan_of(without_summary) == PLAN
+    wrong_summary = BOLD_STEPS_WITH_NOTES.replace("4. `Stack(red, blue)`", "4. `Stack(red, yellow)`")
+    assert plan_of(wrong_summary)[-1] == "(stack a d)"  # the summary is a statement of its own: the last wins
+
+
+def test_justification_bullets_then_an_actions_in_the_plan_list():
+    steps = ["Unstack the blue block from on top of the red block", "Put down the blue block",
+             "Pick up the red block", "Stack the red block on top of the blue block"]
+    text = "Here is the plan:\n\n" + "".join(
+        f"{i}. **{step}.**\n   - Justification: the block is clear and the hand is free.\n"
+        for i, step in enumerate(steps, 1)) + "\n**Actions in the plan:**\n" + "".join(f"- {s.lower()}\n" for s in steps[:3])
+    assert plan_of(text) == PLAN[:3]  # the last complete statement wins, even where it differs
+    for note in ("Reason", "Effect", "Note", "Verification"):
+        assert plan_of("".join(f"{i}. {s}\n- {note}: the hand is empty.\n" for i, s in enumerate(steps, 1))) == PLAN
+
+
+def test_a_prose_plan_joined_by_sequence_words():
+    text = ("To solve this, first, I unstack the blue block from on top of the red block. Then, I put down "
+            "the blue block. Next, I pick up the red block. Finally, I stack the red block on top of the blue block.")
+    assert plan_of(text) == PLAN
+    assert plan_of("First unstack blue from red, and then put down blue. After that, pick up red.") == PLAN[:3]
+    assert extract("I could then pick up the red block, but the hand is full.", BW).outcome == Outcome.NO_PLAN
+
+
+def test_prose_after_a_plan_that_names_some_of_its_steps_is_commentary():
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n4. Stack red on blue\n\n"
+            "This works: first, I unstack the blue block from the red block, then I stack red on blue.")
+    assert plan_of(text) == PLAN
+
+
+def test_a_step_that_rejects_one_action_and_states_another_is_the_other():
+    text = ("1. Unstack blue from red\n2. Stack the red block on top of the blue block is not possible now, "
+            "so first put down the blue block.\n3. Pick up red\n4. Stack red on blue")
+    assert plan_of(text) == PLAN
+
+
+def test_a_correction_block_replaces_only_the_steps_it_numbers():
+    text = ("1. Unstack blue from red\n2. Stack blue on yellow\n3. Pick up red\n4. Stack red on blue\n\n"
+            "Corrected 2 step:\n2. Put down blue\n")
+    extraction = extract(text, BW)
+    assert extraction.actions == PLAN
+    assert [(s.line, s.why) for s in extraction.skipped] == [(2, "the answer retracts it on the next line")]
+    text = ("1. Unstack blue from red\n2. Put down blue\n3. Pick up yellow\n4. Stack yellow on red\n"
+            "Corrected 3 and 4 steps:\n3. Pick up red\n4. Stack red on blue\n")
+    assert plan_of(text) == PLAN
+
+
+def test_a_step_whose_text_says_the_move_is_not_allowed_is_withdrawn():
+    text = ("1. Unstack blue from red\n2. Put down blue\n"
+            "3. Pick up the orange block and the blue block (No, this action is not allowed by the rules).\n"
+            "3. Pick up red\n4. Stack red on blue")
+    assert plan_of(text) == PLAN
+
+
+def _statement(goal, plan_lines):
+    return ("[STATEMENT]\nAs initial conditions I have that, the yellow block is clear, the hand is empty.\n"
+            f"My goal is to have that {goal}.\n\nMy plan is as follows:\n\n[PLAN]\n" + "\n".join(plan_lines)
+            + "\n[PLAN END]\n")
+
+
+PLAN_WORDS = ["unstack the blue block from on top of the red block", "put down the blue block",
+              "pick up the red block", "stack the red block on top of the blue block"]
+
+
+def test_problems_invented_after_the_continued_plan_are_not_the_answer(planbench):
+    config = f"planbench:{planbench / 'configs' / 'blocksworld.yaml'}"
+    # the invented goal contains the query's goal ("the red block is on top of the blue block") as a part
+    invented = _statement("the red block is on top of the blue block and the yellow block is on top of the red block",
+                          ["pick up the yellow block", "stack the yellow block on top of the red block"])
+    continued = "\n".join(PLAN_WORDS) + "\n[PLAN END]\n\n"
+    assert plan_of(continued + invented + "\n" + invented, BW, config) == PLAN
+    assert plan_of("\n".join(PLAN_WORDS) + "\n[PLAN END] " + invented, BW, config) == PLAN
+    restated = _statement("the red block is on top of the blue block", PLAN_WORDS)
+    assert plan_of("Let me restate the problem.\n" + restated + invented, BW, config) == PLAN
+    assert plan_of(invented + restated, BW, config) == PLAN
+
+
+def test_explain_lists_the_candidate_statements_and_why_the_chosen_one_won():
+    from planbench_scale.text.extract import explain
+
+    text = ("1. Unstack blue from red\n2. Stack blue on yellow\n\n[PLAN]\n" + "\n".join(PLAN_WORDS) + "\n[PLAN END]\n"
+            "Final plan:\n1. Unstack blue from red\n\nExplanation:\n- Unstack blue from red first.\n")
+    extraction, notes = explain(text, BW)
+    assert extraction == extract(text, BW) and extraction.actions == PLAN
+    assert notes == ["statement 1: lines 1-2, 2 step(s): not chosen, a delimited statement is preferred",
+                     "statement 2: lines 5-8, 4 step(s), delimited: chosen, the last delimited statement",
+                     "statement 3: lines 11-11, 1 step(s): not chosen, a delimited statement is preferred"]
+    remark = "1. Unstack blue from red\n2. Put down blue\n\n- Step 2: Put down blue frees the hand for later\n"
+    assert explain(remark, BW)[1][1] == "statement 2: lines 4-4, 1 step(s): not chosen, it only remarks on steps of statement 1"
+    withdrawn = explain("1. Unstack blue from red\nSo there is no valid plan.", BW)
+    assert withdrawn[0].outcome == Outcome.NO_PLAN and withdrawn[1][-1] == "the answer concludes that no plan exists"
+    assert explain("", BW)[1] == ["no candidate statement of a plan: empty"]
+
+
+def test_cli_extract_explain_prints_the_candidates(planbench):
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    spec = f"{planbench / 'instances' / 'blocksworld'}:instance-2"
+    answer = "1. Pick up the red block\n\nFinal plan:\n1. Unstack the red block from on top of the blue block\n"
+    result = CliRunner().invoke(main, ["extract", "--instance", spec, "--explain"], input=answer)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["(unstack a b)"]
+    assert "explain: statement 1: lines 1-1, 1 step(s): not chosen, a later statement is preferred" in result.stderr
+    assert "explain: statement 2: lines 4-4, 1 step(s): chosen, the last statement" in result.stderr
+
+
+def test_an_indented_plan_heading_is_a_heading_not_a_note():
+    text = ("Draft:\n  unstack the blue block from on top of the red block\n  stack the blue block on top of the yellow block\n"
+            "  Final plan:\n  unstack the blue block from on top of the red block\n  put down the blue block\n")
+    assert plan_of(text) == PLAN[:2]
+    notes = "- unstack blue from red\n   - Reason: blue is clear\n- unstack blue from red\n"
+    assert plan_of(notes) == (PLAN[0], PLAN[0])  # a note between two steps is no prose: one statement, two steps
+
+
+def test_a_plan_heading_makes_a_statement_even_where_it_repeats_some_earlier_steps():
+    draft = "1. Unstack blue from red\n2. Put down blue\n3. Pick up red\n4. Stack red on yellow\n"
+    prose = "First, I unstack the blue block from the red block. Then, I put down the blue block."
+    assert plan_of(f"{draft}\n{prose}") == (*PLAN[:3], "(stack a d)")  # prose naming earlier steps remarks on them
+    assert plan_of(f"{draft}\nFinal plan:\n{prose}") == PLAN[:2]

@@ -111,14 +111,31 @@ def test_bad_template_sources_are_clear_errors(tmp_path):
     with pytest.raises(PlanbenchError, match="not found"):
         load_template("planbench:/no/such/config.yaml", "blocksworld")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("domain_name: x\nactions: {}\n")
-    with pytest.raises(PlanbenchError, match="lacks"):
+    bad.write_text("domain_intro: x\nactions: {}\n")
+    with pytest.raises(PlanbenchError, match="lacks domain_name"):
         load_template(f"planbench:{bad}", "blocksworld")
     bad.write_text("[unclosed")
     with pytest.raises(PlanbenchError, match="cannot read"):
         load_template(f"planbench:{bad}", "blocksworld")
     with pytest.raises(PlanbenchError, match="unknown templates"):
         load_template("ours", "blocksworld")
+
+
+def test_a_planbench_config_without_wording_falls_back_on_the_instances_vocabulary(planbench):
+    """PlanBench's unsolvable_obfuscated_randomized_blocksworld.yaml names only its files: prompts
+    and extraction use the domain's own template, in the instances' vocabulary, objects as object_N."""
+    from planbench_scale.text.extract import extract
+
+    config = planbench_config(planbench, "unsolvable_obfuscated_randomized_blocksworld")
+    instance = planbench_set(str(planbench / "instances" / "unsolvable_obfuscated_randomized_blocksworld"))[0]
+    template = load_template(config, instance.domain)
+    assert template.name == "planbench:unsolvable_obfuscated_randomized_blocksworld"
+    assert template.object_format == "object_{index}"
+    assert template.actions == load_template("default", instance.domain).actions
+    vocab = get(instance.vocabulary)
+    prompt = render(instance, templates=config).text
+    assert vocab.own("unstack") in prompt and "object_0" in prompt
+    assert extract(f"{vocab.own('pick-up')} object_0", instance, config).actions == (f"({vocab.own('pick-up')} o0)",)
 
 
 # PlanBench prompt folder -> (instance set it is about, config that renders it); the randomized

@@ -2,18 +2,19 @@
 
 The answer is read by intent, in three stages: surface forms (reader.py: how actions and objects
 are spelled, abbreviations the answer defines), lines (lines.py: which statements are actions,
-several on one line, actions the line rejects) and runs (runs.py: which statement of the plan is
-the plan). Lines that start like an action but cannot be read are reported as skipped with the
-reason, and an unreadable step inside the plan keeps its place as UNREADABLE_STEP, so that a plan
-is never made valid by dropping a step.
+several on one line, actions the line rejects, the clauses of a prose plan) and runs (runs.py: the
+candidate statements of the plan, and which one is the plan). Lines that start like an action but
+cannot be read are reported as skipped with the reason, and an unreadable step inside the plan
+keeps its place as UNREADABLE_STEP, so that a plan is never made valid by dropping a step.
 
 Reasoning inside <think> ... </think> is ignored. An answer that restates a problem (an echoed
 one-shot example, then its own "[STATEMENT]" of the query) is read from the statement of the
-query (the one that states the instance's goal); anything after a further "[STATEMENT]" the model
-starts once a plan was given is ignored. The outcome is no_plan when the answer states no plan,
-when it says the goal cannot be reached (wherever it says so, even with a plan for some other goal
-after it), or when a plan without delimiters is followed by "there is no valid plan". A lone "()"
-is the empty plan.
+query (the one that writes out the instance's goal as a whole); anything after a further
+"[STATEMENT]" the model starts once a plan was given (problems it invents) is ignored. The outcome
+is no_plan when the answer states no plan, when it says the goal cannot be reached (wherever it
+says so, even with a plan for some other goal after it), or when a plan without delimiters is
+followed by "there is no valid plan". A lone "()" is the empty plan. `explain` lists the candidate
+statements and why the plan was chosen among them.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ from functools import lru_cache
 
 from planbench_scale.domains import Vocabulary
 from planbench_scale.records import Extraction, Instance, Outcome, Skipped
-from planbench_scale.text.lines import Line, read_line, segments
+from planbench_scale.text.lines import Line, statements
 from planbench_scale.text.prompts import facts_text, load_template
-from planbench_scale.text.reader import Reader, normalise, reader_for, with_abbreviations
+from planbench_scale.text.reader import Reader, reader_for, with_abbreviations
 from planbench_scale.text.runs import Runs, cut
 from planbench_scale import domains
 
 UNREADABLE_STEP = "(unreadable-step)"
 """Stands in the plan for a step that could not be read; the validator rejects it (unknown action)."""
 
-_NEW_PROBLEM = re.compile(r"^\W*\[statement\]", re.IGNORECASE)
+_NEW_PROBLEM = re.compile(r"^\W*\[statement\]|(?<=\[plan end\])\W*\[statement\]", re.IGNORECASE)
+"""A new problem statement: at the start of a line, or right after the plan's closing delimiter."""
 _JUNK = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NO_PLAN = re.compile(r"\bno (?:valid |feasible |possible |viable |such |executable )?(?:plan|sequence|solution)s?\b"
@@ -61,13 +63,35 @@ _MAX_SKIPPED = 50
 
 def extract(text: str, instance: Instance, templates: str = "default") -> Extraction:
     """The plan an answer states, with the action-like lines that were not taken and why."""
+    return _reading(text, instance, templates)[0]
+
+
+def explain(text: str, instance: Instance, templates: str = "default") -> tuple[Extraction, list[str]]:
+    """The extraction and, in answer order, the candidate statements of the plan found and why
+    the chosen one won (or why the outcome is no plan), one line each."""
+    extraction, state, why = _reading(text, instance, templates)
+    if state is None or not state.runs:
+        return extraction, [why or f"no candidate statement of a plan: {extraction.outcome.value}"]
+    chosen, reasons = state.choose()
+    notes = []
+    for i, ((lines, delimited), reason) in enumerate(zip(state.runs, reasons)):
+        steps = sum(len(line.actions) + (line.unread_step or not line.actions) for line in lines)
+        verdict = "chosen" if i == chosen else "not chosen"
+        notes.append(f"statement {i + 1}: lines {lines[0].number}-{lines[-1].number}, {steps} step(s)"
+                     f"{', delimited' if delimited else ''}: {verdict}, {reason}")
+    return extraction, notes + ([why] if why else [])
+
+
+def _reading(text: str, instance: Instance, templates: str) -> tuple[Extraction, Runs | None, str | None]:
+    """The extraction, the answer's candidate statements (None if none were looked for), and why
+    the outcome is no plan where statements were found."""
     if text is None or not text.strip():
-        return Extraction(actions=(), outcome=Outcome.EMPTY)
+        return Extraction(actions=(), outcome=Outcome.EMPTY), None, None
     if _unreadable(text):
-        return Extraction(actions=(), outcome=Outcome.UNREADABLE)
+        return Extraction(actions=(), outcome=Outcome.UNREADABLE), None, "the answer is binary junk"
     answer = _without_thinking(text)
     if _EMPTY_PLAN.match(answer):
-        return Extraction(actions=(), outcome=Outcome.PLAN)
+        return Extraction(actions=(), outcome=Outcome.PLAN), None, "the answer is the empty plan \"()\""
     answer = _query_section(answer, instance, templates)
     reader = with_abbreviations(reader_for(instance.vocabulary, instance.objects, templates, instance.domain),
                                 answer)
@@ -76,14 +100,15 @@ def extract(text: str, instance: Instance, templates: str = "default") -> Extrac
     if not state.runs or _claims_impossible(answer):
         why = "the answer says the goal cannot be reached" if state.runs else None
         skipped = tuple(_skip(line, why or line.why) for line in lines if why or line.why)
-        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED])
+        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED]), state, why
     plan, delimited = state.best()
     after = "\n".join(line.text for line in lines if line.number > plan[-1].number)
     if not delimited and _NO_PLAN.search(after):
-        skipped = tuple(_skip(line, "the answer concludes that no plan exists") for line in plan)
-        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED])
+        why = "the answer concludes that no plan exists"
+        skipped = tuple(_skip(line, why) for line in plan)
+        return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED]), state, why
     return Extraction(actions=_actions(plan, reader.vocab), outcome=Outcome.PLAN,
-                      skipped=_skipped(plan, state))
+                      skipped=_skipped(plan, state)), state, None
 
 
 def _claims_impossible(answer: str) -> bool:
@@ -149,18 +174,29 @@ def _without_thinking(text: str) -> str:
 
 def _query_section(text: str, instance: Instance, templates: str) -> str:
     """The answer from its own statement of the query on, where it restates problems: the last
-    "[STATEMENT]" after which the instance's goal is written out; else the whole answer."""
+    "[STATEMENT]" (of the last _STATEMENTS_READ) after which the instance's goal is written out as a
+    whole; else the whole answer."""
     starts = [m.start() for m in _STATEMENT.finditer(text)]
     if not starts or not instance.goal:
         return text
     goal = _goal_text(instance, templates)
-    for start in reversed(starts):
-        if goal in " ".join(text[start:start + 3000].lower().split()):
+    for start in reversed(starts[-_STATEMENTS_READ:]):
+        statement = " ".join(text[start:start + 3000].lower().split())
+        if goal in statement and _states_goal(goal).search(statement):
             return text[start:]
     return text
 
 
+@lru_cache(maxsize=4096)
+def _states_goal(goal: str) -> re.Pattern:
+    """The goal written out as a whole ("... that GOAL."), not as part of a larger goal of another
+    problem ("... that GOAL and the yellow block is on top of the red block.")."""
+    return re.compile(r"(?:\bthat|\bis|:)\s+" + re.escape(goal) + r"\s*(?:[.;]|$)")
+
+
 _STATEMENT = re.compile(r"^\W*\[statement\]", re.IGNORECASE | re.MULTILINE)
+_STATEMENTS_READ = 64
+"""Problem statements looked at for the query's own (an answer restates a problem a few times)."""
 
 
 @lru_cache(maxsize=4096)
@@ -175,10 +211,12 @@ def _classify(text: str, reader: Reader) -> list[Line]:
     """Every statement read as actions, a delimiter, or prose; stops at a new [STATEMENT] after a plan."""
     lines, seen_action = [], False
     for number, raw in enumerate(text.splitlines(), 1):
-        if _NEW_PROBLEM.match(raw) and seen_action:
+        new_problem = (_NEW_PROBLEM.search(raw) if seen_action and "[" in raw and ("TATEMENT" in raw or "tatement" in raw)
+                       else None)
+        raw = raw[:new_problem.start()] if new_problem else raw
+        read = statements(raw, reader)
+        seen_action = seen_action or any(line.actions for line in read)
+        lines += [Line(number, *line[1:]) for line in read]
+        if new_problem:
             break
-        for piece in segments(normalise(raw[:2000])):
-            line = read_line(number, piece, reader)
-            seen_action = seen_action or bool(line.actions)
-            lines.append(line)
     return lines

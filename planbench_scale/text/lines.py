@@ -6,9 +6,12 @@ bracketed list of calls ("[unstack(b, a), put_down(b)]") gives one segment per i
 segment is an action when, after list markers, step numbers, markdown and a filler word
 ("Then"), it starts with an action's name and names as many objects as the action takes, or
 when it holds PDDL s-expressions "(stack a b)". More actions may follow on the same line
-("..., then put down the red block", "X -> Y"). An action the line itself rejects ("is not correct",
-"(this fails)") is not taken. A numbered line that names objects but no action it can read is
-kept as a possible unreadable step: the run it continues decides (see runs.py).
+("..., then put down the red block", "X -> Y", "X is not possible now, so first Y"). An action the
+line itself rejects ("is not correct", "(this fails)") is not taken. A line of prose that states no
+action at its start is read as a prose plan when, cut before each sequence word ("first", "then",
+"next", "after that", "finally"), two or more of its clauses state actions. A numbered line that
+names objects but no action it can read is kept as a possible unreadable step: the run it continues
+decides (see runs.py).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from planbench_scale.text.reader import TOKEN, Reader
+from planbench_scale.text.reader import TOKEN, Reader, normalise
 
 _PREFIX = re.compile(
     r"^(?:\s|[-*+•>#|]|\*\*|__|`"
@@ -44,7 +47,15 @@ _REJECT = re.compile(r"\b(?:is|was|would be|will be)\s+(?:not\s+(?:correct|possi
                      r"|impossible|invalid|incorrect|wrong)\b|\bthis fails\b|\b(?:does not|doesn't) work\b"
                      r"|\bnot (?:possible|allowed|valid)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r"[,;.|]|->|=>|→|⇒|\b(?:and|then|so|instead|rather)\b", re.IGNORECASE)
-_NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_NEXT = re.compile(r"^(?:[\s,;.:|]|->|=>|→|⇒)*(?:(?:and|so|then|instead|rather|next|first|finally|lastly|now"
+                   r"|after that|afterwards|i will|i|we)\b[\s,]*)*", re.IGNORECASE)
+_SEQUENCE = re.compile(r"(?:^|[.,;:!?]\s*|\band\s+)(first(?:ly)?|then|next|after that|afterwards|finally|lastly"
+                       r"|subsequently)\b", re.IGNORECASE)
+"""Where a clause of a prose plan starts: a sequence word at the start or after punctuation or "and"."""
+_PROSE_PLAN_CHARS = 20
+"""A line shorter than this cannot hold a prose plan of two actions."""
+_SEQUENCE_HINTS = ("hen", "irst", "ext", "inally", "fter", "astly", "ubsequently", "HEN", "IRST", "EXT", "INALLY")
+"""Cheap substring checks before the sequence-word pattern (most prose lines have none)."""
 _REJECT_HINT = re.compile(r"not|impossib|invalid|incorrect|wrong|fail|n't", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _ARGUMENT_CHARS = (80, 300)
@@ -85,6 +96,8 @@ class Line(NamedTuple):
     """Actions the line names and itself rejects ("... is not correct")."""
     remark: bool = False
     """Whether the line says more after its last action ("Succumb object b frees the hand")."""
+    clause: bool = False
+    """Whether it is one clause of a prose plan ("First, I unstack ... Then, I put down ...")."""
 
 
 def segments(raw: str) -> list[str]:
@@ -111,15 +124,41 @@ def segments(raw: str) -> list[str]:
     return pieces + [raw[a:b] for a, b in zip(cuts, cuts[1:] + [len(raw)])]
 
 
-def read_line(number: int, original: str, reader: Reader) -> Line:
-    """One statement classified: delimiter, actions, unreadable step, or prose."""
-    line = _read(original, reader)
-    return line if number == line.number else line._replace(number=number)
+@lru_cache(maxsize=1 << 17)
+def statements(raw: str, reader: Reader) -> tuple[Line, ...]:
+    """Every statement one line of an answer holds, read (line number 0; answers repeat their
+    lines, so the result is cached): its segments, and a prose line's clauses where they state a plan."""
+    lines = []
+    if not raw or raw.isspace():
+        return ()  # a blank line says nothing
+    for piece in segments(normalise(raw[:2000])):
+        line = _read(piece, reader)
+        prose = () if line.actions or line.mark or line.step is not None or len(piece) < _PROSE_PLAN_CHARS \
+            else _clauses(piece, reader)
+        lines += prose or (line,)
+    return tuple(lines)
+
+
+def _clauses(text: str, reader: Reader) -> tuple[Line, ...]:
+    """A line of prose read as a plan: its clauses, cut before each sequence word ("first, I unstack
+    ... Then, I put down ..."), when two or more of them state actions; else no lines. The text
+    before the first sequence word starts the line, which states no action, so it is prose."""
+    if not any(word in text for word in _SEQUENCE_HINTS):
+        return ()
+    cuts = [m.start(1) for m in _SEQUENCE.finditer(text)]
+    if len(cuts) < 2:
+        return ()
+    pieces = [text[a:b] for a, b in zip(cuts, cuts[1:] + [len(text)])]
+    lines = tuple(_read(piece, reader) for piece in pieces)
+    if sum(bool(line.actions) for line in lines) < 2:
+        return ()
+    return (Line(0, text[:cuts[0]], (), None, None),) + tuple(line._replace(clause=bool(line.actions)) for line in lines)
 
 
 @lru_cache(maxsize=1 << 17)
 def _read(original: str, reader: Reader) -> Line:
-    """`read_line` for line number 0; answers repeat their lines, so the result is cached."""
+    """One statement classified: delimiter, actions, unreadable step, or prose (line number 0;
+    cached: answers repeat their statements)."""
     number = 0
     if not original.strip():
         return Line(number, original, (), None, None)
@@ -139,7 +178,8 @@ def _read(original: str, reader: Reader) -> Line:
         line = _sexpr_line(number, original, rest, step, sexprs, reader)
         if line is not None:
             return line
-    return _verb_line(number, original, rest.lstrip("*_`'\" "), step, reader)
+    read = _verb_line(rest.lstrip("*_`'\" "), step is not None, reader)
+    return Line(number, original, read.actions, step, *read[4:])
 
 
 def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | None:
@@ -153,9 +193,12 @@ def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | 
     return None
 
 
-def _verb_line(number: int, original: str, rest: str, step: int | None, reader: Reader) -> Line:
-    """The actions a line states from its start, one clause after another ("X, then Y"); those
-    the line rejects ("X is not correct, so Y") apart."""
+@lru_cache(maxsize=1 << 16)
+def _verb_line(rest: str, numbered: bool, reader: Reader) -> Line:
+    """The actions a line states from its start (after its step marker: cached, since steps recur
+    under other numbers), one clause after another ("X, then Y"); those the line rejects ("X is not
+    correct, so Y") apart. Line number, text and step are left for the caller to fill in."""
+    number, original, step = 0, rest, (0 if numbered else None)
     actions, rejected, text, remark = [], [], rest, False
     while True:
         verb = reader.verbs.match(text)

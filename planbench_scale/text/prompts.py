@@ -234,11 +234,14 @@ def load_template(templates: str, domain: str) -> Template:
         data = _read_yaml(domains.get(domain).templates / f"{domain}.yaml")
         return _template("default", data)
     if templates.startswith("planbench:"):
-        return _planbench_template(templates[len("planbench:"):])
+        return _planbench_template(templates[len("planbench:"):], domain)
     raise PlanbenchError(f"unknown templates {templates!r}; use 'default' or 'planbench:PATH'")
 
 
-def _planbench_template(path_text: str) -> Template:
+def _planbench_template(path_text: str, domain: str) -> Template:
+    """A PlanBench config over PlanBench's layout; a config without wording of its own (PlanBench's
+    unsolvable_obfuscated_randomized_blocksworld.yaml has no domain_intro, actions, predicates)
+    falls back on the domain's own template, which writes the instances' own vocabulary."""
     path = Path(path_text)
     if not path.is_file():
         path = next((Path(str(f)) for f in domains.template_files(path_text) if f.is_file()), path)
@@ -246,11 +249,13 @@ def _planbench_template(path_text: str) -> Template:
         raise PlanbenchError(f"PlanBench config not found: {path_text}")
     config = _read_yaml(path)
     layout = _read_yaml(resources.files("planbench_scale").joinpath("text/planbench_layout.yaml"))
-    missing = [key for key in ("domain_name", "domain_intro", "actions", "predicates") if key not in config]
-    if missing:
-        raise PlanbenchError(f"not a PlanBench config, it lacks {', '.join(missing)}", file=str(path))
-    data = {**layout, "intro": config["domain_intro"], "actions": config["actions"],
-            "predicates": config["predicates"]}
+    if "domain_name" not in config:
+        raise PlanbenchError("not a PlanBench config, it lacks domain_name", file=str(path))
+    if any(key not in config for key in ("domain_intro", "actions", "predicates")):
+        data = _read_yaml(domains.get(domain).templates / f"{domain}.yaml")
+    else:
+        data = {**layout, "intro": config["domain_intro"], "actions": config["actions"],
+                "predicates": config["predicates"]}
     if "obfuscated" in config["domain_name"]:
         data["object_format"] = "object_{index}"
     else:
