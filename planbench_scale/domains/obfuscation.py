@@ -69,8 +69,9 @@ class Renaming:
 
     def domain_pddl(self, canonical_pddl: str, canonical_domain: str) -> str:
         """A domain's canonical PDDL (lower case) with every predicate, action and the domain
-        name spelled in this vocabulary."""
-        return rename(canonical_pddl, {**dict(self.names), canonical_domain: self.pddl_domain})
+        name spelled in this vocabulary, and without its comments (which would leak names)."""
+        text = re.sub(r";[^\n]*", "", canonical_pddl)
+        return rename(text, {**dict(self.names), canonical_domain: self.pddl_domain})
 
 
 @lru_cache(maxsize=None)
