@@ -107,7 +107,12 @@ def _our_ground(domain: str, problem: str, names) -> dict:
     task = pddl.read_task(domain, problem)
     found = {a: task.find(a) for a in names}
     assert {task.actions[i] for i in task.reachable} <= set(names)
-    return {a: tuple(set(task.fact_names(m[i])) for m in (task.pre, task.add, task.delete))
+    changed = {atom[1:].split()[0] for action in task.schema.actions
+               for atom in (*action.add, *action.delete)}
+    dynamic = lambda facts: {f for f in facts if f[1:].split()[0] in changed}  # noqa: E731
+    # unified-planning's grounder leaves out the preconditions no action changes (true in the init)
+    return {a: (dynamic(task.fact_names(task.pre[i])), *(set(task.fact_names(m[i]))
+                                                          for m in (task.add, task.delete)))
             for a, i in found.items()}
 
 
