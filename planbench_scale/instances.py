@@ -20,7 +20,7 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, instance_from_dict
 
 MANIFEST = "manifest.jsonl"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump when the records a PlanBench import produces change, so that old cache entries go unused."""
 
 

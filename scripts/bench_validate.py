@@ -210,7 +210,7 @@ def _mutant(plan: list[str], task, rng) -> list[str]:
     elif kind == 1:
         plan = plan[:rng.randrange(len(plan))]
     else:
-        plan[rng.randrange(len(plan))] = rng.choice(task.actions)
+        plan[rng.randrange(len(plan))] = _any_action(task, rng)
     return plan
 
 

@@ -4,8 +4,8 @@ Reading a problem grounds nothing. `Task.find` instantiates the one action a pla
 first time it is named, so validating a plan costs its own steps whatever the problem's size;
 `Task.reachable` grounds every action relaxed reachability allows (`ground.py`), for the
 searches and the legal-step proposals that need them all. Both number facts and actions in
-one table, in order of first mention (init and goal first); a verdict lists its unmet facts
-sorted, so what it says does not depend on which actions were named before.
+one table, in order of first mention (init and goal first); `ordered` lists facts in an
+order that does not depend on which actions were named before.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class Task:
         """Facts true in the initial state."""
         self.goal = self.mask(goal)
         """Facts the goal asks for."""
+        self.stated = len(self.facts)
+        """Facts below this bit are the problem's own (init, then goal), numbered as it states
+        them; the others are numbered as actions are instantiated, in no fixed order."""
         self._lock = threading.Lock()
 
     def mask(self, facts) -> int:
@@ -80,6 +83,12 @@ class Task:
             names.append(self.facts[low.bit_length() - 1])
             mask ^= low
         return tuple(names)
+
+    def ordered(self, mask: int) -> tuple[str, ...]:
+        """The facts of a mask as the problem states them (init, then goal), then the others
+        sorted: what a verdict lists as unmet."""
+        names = self.fact_names(mask & ((1 << self.stated) - 1))
+        return names + tuple(sorted(self.fact_names(mask >> self.stated << self.stated)))
 
     def find(self, action: str) -> int | None:
         """The id of an action string such as "(Stack A  B)", instantiated on first use; None if

@@ -48,7 +48,7 @@ def validate(task: Task, plan: Sequence[str], trace: bool = False) -> Verdict:
             break
         unmet = task.pre[index] & ~state
         if unmet:
-            verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet_facts(task, unmet))
+            verdict = Verdict(False, Reason.INAPPLICABLE, step, task.ordered(unmet))
             break
         state = (state & ~task.delete[index]) | task.add[index]
         states.append(state)
@@ -56,16 +56,11 @@ def validate(task: Task, plan: Sequence[str], trace: bool = False) -> Verdict:
         missing = task.goal & ~state
         if missing:
             reason = Reason.GOAL_NOT_REACHED if len(plan) else Reason.EMPTY_PLAN
-            verdict = Verdict(False, reason, None, unmet_facts(task, missing))
+            verdict = Verdict(False, reason, None, task.ordered(missing))
     if trace:
         named = tuple(frozenset(task.fact_names(s)) for s in states)
         verdict = dataclasses.replace(verdict, trace=named)
     return verdict
-
-
-def unmet_facts(task: Task, mask: int) -> tuple[str, ...]:
-    """The facts of a mask, sorted: what a verdict lists as unmet."""
-    return tuple(sorted(task.fact_names(mask)))
 
 
 def unknown_reason(task: Task, action: str) -> Reason:
@@ -296,7 +291,7 @@ def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
     if 0 <= row < len(_UNKNOWN):  # row -1: the plan ran to its end
         verdict = Verdict(False, _UNKNOWN[row], step)
     else:
-        unmet = unmet_facts(task, int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
+        unmet = task.ordered(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
         verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet) if step >= 0 else \
             Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
     if len(tables.cache) >= MAX_VERDICTS:
