@@ -80,9 +80,11 @@ def _say(message: str) -> None:
               help="Seconds the optimal search may take per drawn instance before it is skipped.")
 @click.option("--unsolvable", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="Fraction of the set whose goal no state satisfies (right answer: no plan), marked in the manifest.")
+@click.option("--vocabulary", default=None,
+              help="Spell the set in this vocabulary of the domain, e.g. randomized:SEED (random names).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="New (or empty) folder to write domain.pddl, one problem PDDL per instance and manifest.jsonl.")
-def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, out):
+def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, vocabulary, out):
     """Generate an instance set stratified by optimal plan length.
 
     Initial and goal states are drawn uniformly over all states of the object count, goals are
@@ -91,7 +93,7 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, uns
     Example: planbench-scale generate --domain mystery --objects 3-20 --steps 2-40 --per-step 20 --out sets/m0
     """
     runner.generate_sets(names, _range(sizes), _range(steps), per_step, seed, partial_goals, out,
-                         _say, time_limit, unsolvable)
+                         _say, time_limit, unsolvable, vocabulary)
 
 
 @main.command("report")

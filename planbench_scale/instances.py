@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from planbench_scale import cache_dir, domains
@@ -20,23 +20,28 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, instance_from_dict
 
 MANIFEST = "manifest.jsonl"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump when the records a PlanBench import produces change, so that old cache entries go unused."""
 
 
 def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
                  per_step: int = 20, seed: int = 0, partial_goals: bool = False,
                  progress: domains.Progress | None = None, time_limit: float = 20.0,
-                 unsolvable: float = 0.0) -> list[Instance]:
+                 unsolvable: float = 0.0, vocabulary: str | None = None) -> list[Instance]:
     """A set stratified by optimal plan length in the domain called `domain` (see Domain.generate),
     with a fraction `unsolvable` (0 <= f < 1) of the whole set made of instances whose goal no
-    state satisfies (see Domain.unsolvable), listed after the solvable ones."""
+    state satisfies (see Domain.unsolvable), listed after the solvable ones; spelled in
+    `vocabulary` (any the domain has, such as "randomized:SEED") instead of its default."""
     if not 0 <= unsolvable < 1:
         raise PlanbenchError(f"the unsolvable fraction must be at least 0 and below 1, not {unsolvable}")
+    if vocabulary is not None:
+        domains.get(domain).vocabulary(vocabulary)  # an unknown name fails before any search
     solvable = domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress,
                                             time_limit)
     count = round(len(solvable) * unsolvable / (1 - unsolvable))
-    return solvable + domains.get(domain).unsolvable(sizes, count, seed)
+    instances = solvable + domains.get(domain).unsolvable(sizes, count, seed)
+    return instances if vocabulary is None else \
+        [replace(i, vocabulary=vocabulary) for i in instances]
 
 
 def new_folder(out: str | Path) -> Path:

@@ -200,15 +200,17 @@ def describe(settings: Settings) -> str:
 
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
                   per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print,
-                  time_limit: float = 20.0, unsolvable: float = 0.0) -> None:
-    """One set per domain (DIR/<domain>/ when there are several), the same problems in each.
+                  time_limit: float = 20.0, unsolvable: float = 0.0,
+                  vocabulary: str | None = None) -> None:
+    """One set per domain (DIR/<domain>/ when there are several), the same problems in each,
+    spelled in `vocabulary` when one is given.
 
     Every option and folder is checked (and the folders made) before anything is generated;
     folders left empty by a failure are removed."""
     names = list(dict.fromkeys(names))
     folders = {name: Path(out) / name if len(names) > 1 else Path(out) for name in names}
     for name in names:
-        domains.get(name).vocabulary(None, seed)
+        domains.get(name).vocabulary(vocabulary, seed)
     made = [folder for folder in folders.values() if not folder.exists()]
     try:
         for folder in folders.values():
@@ -216,7 +218,8 @@ def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int
         for name, folder in folders.items():
             say(f"{name}: generating into {folder}")
             instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
-                                     lambda message: say(f"  {message}"), time_limit, unsolvable)
+                                     lambda message: say(f"  {message}"), time_limit, unsolvable,
+                                     vocabulary)
             write_set(instances, folder)
             impossible = sum(not i.solvable for i in instances)
             say(f"{name}: wrote {len(instances)} instances to {folder}"

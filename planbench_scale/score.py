@@ -23,7 +23,7 @@ def state_after(instance: Instance, actions: Sequence[str]) -> int:
     """The facts (a mask of the instance's task) after an applicable action sequence."""
     task, state = task_for(instance), task_for(instance).init
     for action in actions:
-        i = task.index[action]
+        i = task.find(action)
         state = (state & ~task.delete[i]) | task.add[i]
     return state
 
@@ -31,7 +31,7 @@ def state_after(instance: Instance, actions: Sequence[str]) -> int:
 def applicable(instance: Instance, state: int) -> list[str]:
     """The actions whose preconditions hold in `state`, in the task's order."""
     task = task_for(instance)
-    return [a for a, pre in zip(task.actions, task.pre) if pre & state == pre]
+    return [task.actions[i] for i in task.applicable(state)]
 
 
 def _goal_count(instance: Instance, state: int, logprob: float | None) -> float:

@@ -4,7 +4,8 @@ Prints, measured in this run: optimal-plan times on uniformly random instances (
 median < 50 ms, 30 blocks median < 1 s, 50 blocks reported), the time to build stratified sets
 (target: 110 instances of optimal length 20-40 in < 1 minute; sets reaching 60+ steps; 100 blocks
 reported too), how much of
-each step range was filled, PlanBench solve and load times, and with --fast-downward the same
+each step range was filled, Logistics sets (target: 100 instances over 4-20 steps in under a
+minute; plans up to 30 steps), PlanBench solve and load times, and with --fast-downward the same
 instances solved by Fast Downward's A*/LM-cut side by side.
     python scripts/bench_generate.py [--instances 31] [--fast-downward]
 """
@@ -58,11 +59,23 @@ def stratified_sets() -> None:
                                    progress=messages.append)
         even = len(range(max(steps[0], 2) + steps[0] % 2, steps[1] + 1, 2))
         filled = len({i.optimal_length for i in instances})
-        sizes = [len(i.blocks) for i in instances]
+        sizes = [len(i.objects) for i in instances]
         print(f"blocks {blocks[0]}-{blocks[1]} steps {steps[0]}-{steps[1]} x{per_step}: {len(instances)} instances"
               f" in {elapsed:.1f} s; {filled}/{even} even step counts filled (odd ones cannot exist),"
               f" {filled}/{steps[1] - steps[0] + 1} of the range; blocks used {min(sizes)}-{max(sizes)};"
               f" {messages[-1]}")
+
+
+def logistics_sets() -> None:
+    print("== stratified Logistics sets (seed 0; our A*, else Fast Downward A*/LM-cut)")
+    for sizes, steps, per_step in [((5, 30), (4, 20), 6), ((5, 40), (25, 30), 2)]:
+        messages: list[str] = []
+        elapsed, instances = timed(generate_set, "logistics", sizes, steps, per_step, 0,
+                                   progress=messages.append)
+        filled = len({i.optimal_length for i in instances})
+        print(f"logistics objects {sizes[0]}-{sizes[1]} steps {steps[0]}-{steps[1]} x{per_step}: "
+              f"{len(instances)} instances in {elapsed:.1f} s; {filled}/{steps[1] - steps[0] + 1} "
+              f"step counts filled; {messages[-1]}")
 
 
 def planbench() -> None:
@@ -77,7 +90,7 @@ def planbench() -> None:
         shipped = json.loads((folder / "info.json").read_text())
         start, agree = time.perf_counter(), 0
         for instance in instances:
-            plan = bw.optimal_plan(instance.blocks, instance.init, instance.goal)
+            plan = bw.optimal_plan(instance.objects, instance.init, instance.goal)
             agree += len(plan) == shipped[instance.id.split("/")[1] + ".pddl"]["length"]
         solve = time.perf_counter() - start
         print(f"{config}: {len(instances)} instances; load {cold:.1f} s (unified-planning), {warm * 1000:.0f} ms"
@@ -122,6 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     random_instances(args.instances)
     stratified_sets()
+    logistics_sets()
     planbench()
     if args.fast_downward:
         fast_downward(3)

@@ -12,6 +12,13 @@ PlanBench problem, ours beside unified-planning's reader + grounder; then the Pl
 JSONL file through `validate_jsonl` in a fresh process and once through the real
 `validate-batch` command, plans/s including reading every problem.
 
+Logistics (PlanBench's untyped domain, unary type predicates, 3-4 parameter actions) beside
+Blocksworld: one plan per problem, read and validated from text, ours beside unified-planning's
+reader + validator (and VAL's `Validate` where it is on PATH), the ratio per problem; many plans
+of one Logistics problem; reading + grounding every reachable action of PlanBench's Logistics
+problems and of a generated 50-object one; 1,000 plans over 200 Logistics problems through
+`validate_jsonl`.
+
 Usage: python scripts/bench_validate.py [--plans 200000] [--up-plans 300] [--stream 100000,1000000]
        [--planbench ../shared/planbench] [--read 2000] [--up-read 30] [--seed 0]
 """
@@ -40,6 +47,9 @@ from planbench_scale.records import Instance
 from planbench_scale.domains import task_for
 from planbench_scale.symbolic.validate import validate, validate_texts
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_validate_logistics as logistics  # noqa: E402
+
 STEPS = 20
 INSTANCE = Instance(  # 8 blocks in two towers; the plans are random walks, so any goal serves
     "bench/20", "blocksworld", "blocksworld", vocab.block_names(8),
@@ -61,16 +71,23 @@ def sample_plans(task, count: int, seed: int = 0) -> list[list[str]]:
             i = rng.randrange(STEPS - 1)
             plan[i], plan[i + 1] = plan[i + 1], plan[i]
         elif kind == 2:
-            plan[rng.randrange(STEPS)] = rng.choice(task.actions)
+            plan[rng.randrange(STEPS)] = _any_action(task, rng)
         plans.append(plan)
     return plans
 
 
-def _walk(task, rng) -> list[str]:
+def _any_action(task, rng) -> str:
+    """A reachable ground action, or (one time in four) an action over any objects at all."""
+    if rng.random() < 0.75:
+        return task.actions[rng.choice(task.reachable)]
+    action = rng.choice(task.schema.actions)
+    return action.head.format(*rng.choices(sorted(task.objects), k=len(action.params)))
+
+
+def _walk(task, rng, steps: int = STEPS) -> list[str]:
     state, plan = task.init, []
-    while len(plan) < STEPS:
-        options = [i for i, pre in enumerate(task.pre) if pre & state == pre]
-        i = rng.choice(options)
+    while len(plan) < steps:
+        i = rng.choice(task.applicable(state))
         state = (state & ~task.delete[i]) | task.add[i]
         plan.append(task.actions[i])
     return plan
@@ -152,11 +169,14 @@ def five_block_problem(planbench: Path) -> tuple[str, str]:
     raise SystemExit(f"no 5-block problem in {folder}")
 
 
-def bench_reading(domain: str, problem: str, count: int) -> float:
+def bench_reading(domain: str, problem: str, count: int, ground: bool = False) -> float:
+    """Problems/s read (a task grounds nothing until asked), or read and fully grounded."""
     pddl.read_task(domain, problem)  # the domain's schema is read once per text, as in a run
     start = time.perf_counter()
     for _ in range(count):
-        pddl.read_task(domain, problem, "domain.pddl", "problem.pddl")
+        task = pddl.read_task(domain, problem, "domain.pddl", "problem.pddl")
+        if ground:
+            task.reachable
     return count / (time.perf_counter() - start)
 
 
@@ -190,15 +210,17 @@ def _mutant(plan: list[str], task, rng) -> list[str]:
     elif kind == 1:
         plan = plan[:rng.randrange(len(plan))]
     else:
-        plan[rng.randrange(len(plan))] = rng.choice(task.actions)
+        plan[rng.randrange(len(plan))] = _any_action(task, rng)
     return plan
 
 
-def planbench_mix(planbench: Path, seed: int) -> list[str]:
-    """JSONL lines: one to five plans for every PlanBench problem with a domain, in random order:
-    its shipped optimal plan and mutations of it (random actions where no plan is shipped)."""
+def planbench_mix(planbench: Path, seed: int, of_logistics: bool) -> list[str]:
+    """JSONL lines: one to five plans for every PlanBench problem with a domain, of the
+    Logistics sets or of the others, in random order: its shipped optimal plan and mutations of
+    it (random actions where no plan is shipped)."""
     rng, lines = random.Random(seed), []
-    for folder in sorted(p for p in (planbench / "instances").iterdir() if p.is_dir()):
+    for folder in sorted(p for p in (planbench / "instances").iterdir() if p.is_dir()
+                         and ("logistics" in p.name) == of_logistics):
         domain = next(iter(sorted(folder.glob("generated_domain*.pddl"))), None)
         if domain is None:
             continue
@@ -206,7 +228,8 @@ def planbench_mix(planbench: Path, seed: int) -> list[str]:
         for problem in sorted(folder.glob("instance-*.pddl")):
             task = pddl.read_task(text, problem.read_text())
             known = shipped.get(problem.name.replace("_DERIVED", ""))
-            plan = pddl.parse_plan(known) if known else rng.choices(task.actions, k=rng.randint(1, 8))
+            plan = pddl.parse_plan(known) if known else \
+                [_any_action(task, rng) for _ in range(rng.randint(1, 8))]
             for k in range(rng.randint(1, 5)):
                 lines.append(json.dumps({
                     "id": f"{folder.name}/{problem.name}/{k}", "domain": str(domain),
@@ -226,7 +249,7 @@ def mix_rate(path: str, queue) -> None:
     queue.put((sum(counts.values()) / seconds, dict(counts), peak_mib()))
 
 
-def bench_mix(lines: list[str]) -> None:
+def bench_mix(name: str, lines: list[str]) -> None:
     problems = len({json.loads(line)["problem"] for line in lines})
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "mix.jsonl")
@@ -237,7 +260,7 @@ def bench_mix(lines: list[str]) -> None:
         child.start()
         rate, counts, peak = queue.get()
         child.join()
-        print(f"PlanBench mix, {len(lines):,} plans over {problems:,} problems in random order: "
+        print(f"{name}, {len(lines):,} plans over {problems:,} problems in random order: "
               f"validate_jsonl {rate:,.0f} plans/s with every problem read (fresh process), "
               f"{counts}, peak RSS {peak:,.0f} MiB")
         start = time.perf_counter()
@@ -303,10 +326,14 @@ def main() -> None:
     domain, problem = five_block_problem(args.planbench)
     ours = bench_reading(domain, problem, args.read)
     theirs = bench_up_reading(domain, problem, args.up_read)
-    print(f"reading + grounding a 5-block PlanBench problem: planbench_scale {ours:,.0f} problems/s, "
+    grounded = bench_reading(domain, problem, args.read, ground=True)
+    print(f"reading a 5-block PlanBench problem: planbench_scale {ours:,.0f} problems/s (grounds "
+          f"nothing yet), {grounded:,.0f} problems/s reading + grounding every reachable action; "
           f"unified-planning (PDDLReader + grounder) {theirs:,.1f} problems/s -> ours is "
-          f"{ours / theirs:,.0f}x")
-    bench_mix(planbench_mix(args.planbench, args.seed))
+          f"{grounded / theirs:,.0f}x (read + ground)")
+    bench_mix("PlanBench mix (Blocksworld sets)", planbench_mix(args.planbench, args.seed, False))
+    logistics.main(args.planbench, args.seed)
+    bench_mix("PlanBench mix (Logistics sets)", planbench_mix(args.planbench, args.seed, True))
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def fresh(monkeypatch):
         return wrapper
 
     monkeypatch.setattr(batch, "read_task", counting(batch.read_task, "read"))
-    monkeypatch.setattr(validate, "_new_tables", counting(validate._new_tables, "tables"))
+    monkeypatch.setattr(validate, "_Tables", counting(validate._Tables, "tables"))
     return counts
 
 
@@ -66,14 +66,14 @@ def test_a_mix_of_many_problems_reads_each_once(tmp_path, fresh):
 
 
 def test_memory_is_bounded_by_bytes_not_by_count(tmp_path, fresh, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_TASK_BYTES", 200_000)
+    monkeypatch.setattr(batch, "MAX_TASK_BYTES", 50_000)  # a task read grounds nothing: ~2.6 kB
     (tmp_path / "d.pddl").write_text(DOMAIN)
     for n in range(40):
         (tmp_path / f"p{n}.pddl").write_text(_problem(n))
     lines = [json.dumps({"plan": _plan(), "problem": str(tmp_path / f"p{n}.pddl")})
              for n in range(40)]
     assert all(r["valid"] for r in _run(lines, str(tmp_path / "d.pddl")))
-    assert batch._TASKS.bytes <= 200_000 and 1 < len(batch._TASKS.tasks) < 40
+    assert batch._TASKS.bytes <= 50_000 and 1 < len(batch._TASKS.tasks) < 40
 
 
 def test_same_content_is_one_task_and_a_changed_file_is_read_again(tmp_path, fresh):

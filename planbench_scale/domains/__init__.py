@@ -6,8 +6,9 @@ of YAML files) and how its objects read in text. Instances name their domain; th
 (validator, prompts, extraction, strategies, store, report, CLI) find it here and never test a
 domain's name themselves.
 
-Adding a domain: a folder beside blocksworld/ whose package defines `DOMAINS` (its Domain objects)
-and `load_planbench(folder)`, plus its module in `FAMILIES` below: one line.
+Adding a domain: a folder beside blocksworld/ and logistics/ whose package defines `DOMAINS` (its
+Domain objects) and `load_planbench(folder)`, plus its module in `FAMILIES` below: one line.
+`obfuscation` gives any domain its Mystery and Randomized vocabularies.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
-from planbench_scale.domains import blocksworld
+from planbench_scale.domains import blocksworld, logistics
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Fact, Instance
 from planbench_scale.symbolic.pddl import problem_pddl, task_from_facts
@@ -89,7 +90,7 @@ class Domain(Protocol):
         of `instance`: the oracle step score."""
 
 
-FAMILIES = (blocksworld,)
+FAMILIES = (blocksworld, logistics)
 """Domain packages: each defines DOMAINS and load_planbench(folder)."""
 
 DOMAINS: dict[str, Domain] = {d.name: d for family in FAMILIES for d in family.DOMAINS}
@@ -146,7 +147,7 @@ def load_planbench(folder: Path) -> list[Instance]:
             return family.load_planbench(folder)
         except PlanbenchError as error:
             errors.append(error)
-    if len(errors) == 1:
+    if len({str(error) for error in errors}) == 1:  # the same fault whichever family reads it
         raise errors[0]
     raise PlanbenchError("; ".join(map(str, errors)))
 

@@ -8,10 +8,10 @@ from planbench_scale.errors import PlanbenchError, PlanSyntaxError
 from planbench_scale.records import Instance
 from planbench_scale.symbolic.problem import read_facts, read_problem
 from planbench_scale.symbolic.schema import MAX_PDDL_CHARS, read_domain
-from planbench_scale.symbolic.task import Task, ground
+from planbench_scale.symbolic.task import Task
 
 __all__ = ["MAX_PDDL_CHARS", "MAX_PLAN_CHARS", "format_plan", "parse_plan", "plan_line",
-           "problem_pddl", "read_task", "read_text", "rename", "task_from_facts"]
+           "problem_pddl", "read_task", "read_text", "rename", "task_from_facts", "up_readable"]
 
 
 def problem_pddl(name: str, vocab, instance: Instance) -> str:
@@ -41,7 +41,13 @@ def task_from_facts(domain_text: str, name: str, objects, init, goal) -> Task:
     schema = read_domain(domain_text, "<domain>")
     objects = tuple(dict.fromkeys([*schema.constants, *((o.lower(), "object") for o in objects)]))
     facts = [read_facts(schema, objects, part, f"<{name}>") for part in (init, goal)]
-    return ground(schema, _problem_name(name).lower(), objects, *facts, f"<{name}>")
+    return Task(schema, _problem_name(name).lower(), objects, *facts, f"<{name}>")
+
+
+def up_readable(domain: str) -> str:
+    """A domain text without empty (:types), (:constants) and (:functions) sections, which
+    PlanBench's obfuscated Logistics domains have and unified-planning's reader refuses."""
+    return re.sub(r"\(\s*:(types|constants|functions)\s*\)", "", domain, flags=re.IGNORECASE)
 
 
 def _problem_name(instance_id: str) -> str:
@@ -68,7 +74,7 @@ def read_text(path: str, limit: int) -> str:
 
 def read_task(domain_text: str, problem_text: str, domain_file: str | None = None,
               problem_file: str | None = None) -> Task:
-    """Read a STRIPS domain and problem and ground them to a `Task`.
+    """Read a STRIPS domain and problem as a `Task` (which grounds its actions when named).
 
     The domain's schema is read once per text; the problem is read by `problem.read_problem`.
     Raises PDDLError with file, line and column, naming any feature beyond STRIPS (typing and
@@ -76,8 +82,7 @@ def read_task(domain_text: str, problem_text: str, domain_file: str | None = Non
     """
     schema = read_domain(domain_text, domain_file)
     problem = read_problem(schema, problem_text, problem_file)
-    return ground(schema, problem.name, problem.objects, problem.init, problem.goal,
-                  problem_file)
+    return Task(schema, problem.name, problem.objects, problem.init, problem.goal, problem_file)
 
 
 # ---- plans ---------------------------------------------------------------------------------

@@ -116,9 +116,9 @@ def read_domain(text: str, file: str | None = None) -> Schema:
             predicates.update(_predicate(source, p) for p in section[1:])
         elif key == ":action":
             actions.append(section)
-        elif key in _SECTIONS:
+        elif key in _SECTIONS and len(section) > 1:  # an empty (:functions) says nothing
             raise source.error(section.at, unsupported(_SECTIONS[key]))
-        elif key != ":requirements":
+        elif key != ":requirements" and key not in _SECTIONS:
             raise source.error(section.at, f"unknown domain section {shown(key)}")
     ancestry = {t: _ancestors(source, t, types) for t in types}
     for constant, kind in constants:

@@ -1,58 +1,79 @@
-"""A grounded STRIPS task: facts as bit positions, actions as precondition/add/delete masks.
+"""A STRIPS task: facts as bit positions, ground actions as precondition/add/delete masks.
 
-`ground` builds a `Task` from a domain's lifted `Schema` and a problem's objects and facts.
+Reading a problem grounds nothing. `Task.find` instantiates the one action a plan names, the
+first time it is named, so validating a plan costs its own steps whatever the problem's size;
+`Task.reachable` grounds every action relaxed reachability allows (`ground.py`), for the
+searches and the legal-step proposals that need them all. Both number facts and actions in
+one table, in order of first mention (init and goal first); `ordered` lists facts in an
+order that does not depend on which actions were named before.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from dataclasses import dataclass, field
+import threading
 from functools import cached_property, lru_cache
 
 from planbench_scale.errors import PDDLError
+from planbench_scale.symbolic.ground import reachable_bindings
 from planbench_scale.symbolic.schema import ActionSchema, Schema
 
 MAX_GROUND_ACTIONS = 2_000_000
-"""Most ground actions a task may have; larger problems are refused as bad input."""
+"""Most ground actions `Task.reachable` grounds; larger problems are refused as bad input."""
 MAX_GROUND_BITS = 1_000_000_000
-"""Most (ground action, fact) pairs a task may have: each action holds masks over all facts,
-so this bounds the masks' memory (about 3/8 byte a pair: 0.35 GiB), which grows as the
+"""Most (ground action, fact) pairs `Task.reachable` grounds: each action holds masks over all
+facts, so this bounds the masks' memory (about 3/8 byte a pair: 0.35 GiB), which grows as the
 fourth power of the objects in Blocksworld (140 blocks fit, 150 do not)."""
-SHARED_ACTIONS = 5_000
-"""Problems with at most this many ground actions share them with earlier problems over the
-same objects (64 object lists remembered, about 1.5 MB each at most)."""
 
 
-@dataclass(frozen=True, eq=False)
 class Task:
-    """A grounded STRIPS task; bit i of a mask stands for `facts[i]`."""
+    """A STRIPS problem over a lifted schema; bit i of a mask stands for `facts[i]`."""
 
-    name: str
-    """The PDDL problem name."""
-    facts: tuple[str, ...]
-    """Every fact that the init, the goal or an action mentions, as PDDL: "(on a b)"."""
-    actions: tuple[str, ...]
-    """Every ground action as PDDL, lower case: "(stack a b)"."""
-    pre: tuple[int, ...]
-    """Precondition mask of each action."""
-    add: tuple[int, ...]
-    """Add mask of each action."""
-    delete: tuple[int, ...]
-    """Delete mask of each action (an add wins over a delete of the same fact)."""
-    init: int
-    """Facts true in the initial state."""
-    goal: int
-    """Facts the goal asks for."""
-    schemas: dict[str, int] = field(repr=False)
-    """Action name -> number of parameters."""
-    objects: frozenset[str] = field(repr=False)
-    """Object (and constant) names, lower case."""
-
-    @cached_property
-    def index(self) -> dict[str, int]:
+    def __init__(self, schema: Schema, name: str, objects, init, goal, file: str | None = None):
+        self.name = name
+        """The PDDL problem name."""
+        self.schema = schema
+        """The domain's lifted schema."""
+        self.kinds: dict[str, str] = dict(objects)
+        """Object (and constant) name, lower case -> its type."""
+        self.objects = frozenset(self.kinds)
+        """Object (and constant) names, lower case."""
+        self.schemas = {a.name: len(a.params) for a in schema.actions}
+        """Action name -> number of parameters."""
+        self.file = file
+        """The problem's file, for error messages."""
+        self.facts: list[str] = []
+        """Every fact numbered so far, as PDDL: "(on a b)"."""
+        self.bits: dict[str, int] = {}
+        """Fact -> its bit."""
+        self.actions: list[str] = []
+        """Every ground action instantiated so far, as PDDL, lower case: "(stack a b)"."""
+        self.index: dict[str, int] = {}
         """Action string "(stack a b)" -> action id."""
-        return {action: i for i, action in enumerate(self.actions)}
+        self.pre: list[int] = []
+        """Precondition mask of each action."""
+        self.add: list[int] = []
+        """Add mask of each action."""
+        self.delete: list[int] = []
+        """Delete mask of each action (an add wins over a delete of the same fact)."""
+        self.init = self.mask(init)
+        """Facts true in the initial state."""
+        self.goal = self.mask(goal)
+        """Facts the goal asks for."""
+        self.stated = len(self.facts)
+        """Facts below this bit are the problem's own (init, then goal), numbered as it states
+        them; the others are numbered as actions are instantiated, in no fixed order."""
+        self._lock = threading.Lock()
+
+    def mask(self, facts) -> int:
+        """The mask of facts given as PDDL strings, numbering the new ones."""
+        bits, mask = self.bits, 0
+        for fact in facts:
+            bit = bits.get(fact)
+            if bit is None:
+                bit = bits[fact] = len(self.facts)
+                self.facts.append(fact)
+            mask |= 1 << bit
+        return mask
 
     def fact_names(self, mask: int) -> tuple[str, ...]:
         """The facts of a mask as PDDL strings, in bit order."""
@@ -63,77 +84,81 @@ class Task:
             mask ^= low
         return tuple(names)
 
+    def ordered(self, mask: int) -> tuple[str, ...]:
+        """The facts of a mask as the problem states them (init, then goal), then the others
+        sorted: what a verdict lists as unmet."""
+        names = self.fact_names(mask & ((1 << self.stated) - 1))
+        return names + tuple(sorted(self.fact_names(mask >> self.stated << self.stated)))
 
-def ground(schema: Schema, name: str, objects, init, goal, file: str | None = None) -> Task:
-    """The task of a problem: (name, type) objects and facts ("(on a b)") over a schema.
+    def find(self, action: str) -> int | None:
+        """The id of an action string such as "(Stack A  B)", instantiated on first use; None if
+        it names no action, the wrong number of objects, an unknown object, one of the wrong
+        type, or values its equality tests forbid."""
+        index = self.index.get(action)
+        if index is None:
+            key = "(" + " ".join(action.strip().strip("()").lower().split()) + ")"
+            index = self.index.get(key)
+            if index is None:
+                name, *args = key[1:-1].split() or [""]
+                schema = _by_name(self.schema).get(name)
+                if schema is not None and self._allows(schema, args):
+                    index = self._instantiate(schema, args)
+        return index
 
-    Facts take bits in order of first mention: the init, the goal, then each ground action's
-    precondition, add and delete atoms. PDDLError if the task is too large to validate.
-    """
-    objects = tuple(objects)
-    small = _check_size(schema, objects, file) <= SHARED_ACTIONS
-    atoms, names, ids = (_shared_actions if small else _ground_actions)(schema, objects)
-    facts = _Numbering()
-    init, goal = _mask(facts, init), _mask(facts, goal)
-    bits = [1 << facts[atom] for atom in atoms]
-    pre, add, delete = ([sum([bits[i] for i in masks[k]]) for masks in ids] for k in range(3))
-    delete = [d & ~a for d, a in zip(delete, add)]
-    return Task(name, tuple(facts), names, tuple(pre), tuple(add), tuple(delete), init, goal,
-                {a.name: len(a.params) for a in schema.actions}, frozenset(o for o, _ in objects))
+    def _allows(self, action: ActionSchema, args: list[str]) -> bool:
+        types, kinds = self.schema.types, self.kinds
+        if len(args) != len(action.params) or \
+                not all(a in kinds and k in types[kinds[a]] for a, k in zip(args, action.params)):
+            return False
+        return all((left.format(*args) == right.format(*args)) == equal
+                   for equal, left, right in action.tests)
 
-
-def _ground_actions(schema: Schema, objects: tuple) -> tuple:
-    """(atoms in order of first mention, ground action names, (pre, add, delete) atom indices
-    of each action): the part of grounding that problems over the same objects share."""
-    atoms = _Numbering()
-    names, ids = [], []
-    for action in schema.actions:
-        template = "\0".join((action.head, *action.pre, *action.add, *action.delete))
-        cut, end = len(action.pre), len(action.pre) + len(action.add)
-        for values in _bindings(schema, action, objects):
-            head, *found = template.format(*values).split("\0")
-            numbers = [atoms[atom] for atom in found]
-            names.append(head)
-            ids.append(tuple(tuple(dict.fromkeys(part)) for part in
-                             (numbers[:cut], numbers[cut:end], numbers[end:])))
-    return tuple(atoms), tuple(names), tuple(ids)
-
-
-_shared_actions = lru_cache(maxsize=64)(_ground_actions)
-
-
-class _Numbering(dict):
-    """Fact -> number, numbering each new fact next."""
-
-    def __missing__(self, fact: str) -> int:
-        self[fact] = number = len(self)
+    def _instantiate(self, action: ActionSchema, values) -> int:
+        template, cut, end = _template(action)
+        head, *atoms = template.format(*values).split("\0")
+        with self._lock:
+            if head in self.index:
+                return self.index[head]
+            add = self.mask(atoms[cut:end])
+            self.pre.append(self.mask(atoms[:cut]))
+            self.add.append(add)
+            self.delete.append(self.mask(atoms[end:]) & ~add)
+            self.actions.append(head)
+            self.index[head] = number = len(self.actions) - 1
         return number
 
+    @cached_property
+    def reachable(self) -> tuple[int, ...]:
+        """Ids of every ground action relaxed reachability allows: the schema's actions in
+        order, each one's parameter values in the order of the objects. PDDLError if the
+        masks would not fit in memory."""
+        objects = list(self.kinds.items())
+        found, reached = reachable_bindings(self.schema, objects, self.fact_names(self.init),
+                                            MAX_GROUND_ACTIONS, self.file)
+        count = sum(map(len, found))
+        facts = reached + len(self.facts) - self.init.bit_count()  # the goal's may be unreached
+        if count * facts > MAX_GROUND_BITS:
+            raise PDDLError(f"the problem grounds to {count:,} actions over up to {facts:,} facts: "
+                            f"their masks would take about {count * facts * 3 / 8 / 2**30:,.1f} GiB "
+                            f"(limit {MAX_GROUND_BITS:,} action-fact pairs, {len(objects):,} "
+                            f"objects)", self.file)
+        return tuple(self._instantiate(action, values)
+                     for action, bindings in zip(self.schema.actions, found) for values in bindings)
 
-def _mask(facts: _Numbering, atoms) -> int:
-    return sum({1 << facts[atom] for atom in atoms})
+    def applicable(self, state: int) -> list[int]:
+        """Ids of the reachable actions whose preconditions hold in `state`, in their order."""
+        pre = self.pre
+        return [i for i in self.reachable if pre[i] & state == pre[i]]
 
 
-def _bindings(schema: Schema, action: ActionSchema, objects):
-    """The parameter values of every ground action that passes the equality tests."""
-    domains = [[o for o, kind in objects if wanted in schema.types[kind]] for wanted in action.params]
-    for values in itertools.product(*domains):
-        if all((left.format(*values) == right.format(*values)) == equal
-               for equal, left, right in action.tests):
-            yield values
+@lru_cache(maxsize=256)
+def _by_name(schema: Schema) -> dict[str, ActionSchema]:
+    return {action.name: action for action in schema.actions}
 
 
-def _check_size(schema: Schema, objects, file: str | None) -> int:
-    """The number of ground actions; PDDLError if their masks would not fit in memory."""
-    count = {kind: sum(kind in schema.types[k] for _, k in objects) for kind in schema.types}
-    actions = sum(math.prod(count[t] for t in a.params) for a in schema.actions)
-    facts = sum(math.prod(count[t] for t in types) for types in schema.predicates.values())
-    if actions > MAX_GROUND_ACTIONS:
-        raise PDDLError(f"the problem grounds to {actions:,} actions (limit "
-                        f"{MAX_GROUND_ACTIONS:,})", file)
-    if actions * facts > MAX_GROUND_BITS:
-        raise PDDLError(f"the problem grounds to {actions:,} actions over up to {facts:,} facts: "
-                        f"their masks would take about {actions * facts * 3 / 8 / 2**30:,.1f} GiB "
-                        f"(limit {MAX_GROUND_BITS:,} action-fact pairs, {len(objects):,} objects)",
-                        file)
-    return actions
+@lru_cache(maxsize=4096)
+def _template(action: ActionSchema) -> tuple[str, int, int]:
+    """(head and atoms joined by NULs, end of the preconditions, end of the adds)."""
+    template = "\0".join((action.head, *action.pre, *action.add, *action.delete))
+    return template, len(action.pre), len(action.pre) + len(action.add)
+

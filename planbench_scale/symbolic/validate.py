@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from planbench_scale.errors import PlanSyntaxError
-# cli.py's name for explain.verdict_dict, until cli.py imports it from explain
 from planbench_scale.symbolic.pddl import MAX_PLAN_CHARS, parse_plan, plan_line
 from planbench_scale.records import Reason, Verdict
 from planbench_scale.symbolic.task import Task
@@ -43,13 +42,13 @@ def validate(task: Task, plan: Sequence[str], trace: bool = False) -> Verdict:
     state, states = task.init, [task.init]
     verdict = VALID
     for step, action in enumerate(plan):
-        index = action_id(task, action)
+        index = task.find(action)
         if index is None:
             verdict = Verdict(False, unknown_reason(task, action), step)
             break
         unmet = task.pre[index] & ~state
         if unmet:
-            verdict = Verdict(False, Reason.INAPPLICABLE, step, task.fact_names(unmet))
+            verdict = Verdict(False, Reason.INAPPLICABLE, step, task.ordered(unmet))
             break
         state = (state & ~task.delete[index]) | task.add[index]
         states.append(state)
@@ -57,19 +56,11 @@ def validate(task: Task, plan: Sequence[str], trace: bool = False) -> Verdict:
         missing = task.goal & ~state
         if missing:
             reason = Reason.GOAL_NOT_REACHED if len(plan) else Reason.EMPTY_PLAN
-            verdict = Verdict(False, reason, None, task.fact_names(missing))
+            verdict = Verdict(False, reason, None, task.ordered(missing))
     if trace:
         named = tuple(frozenset(task.fact_names(s)) for s in states)
         verdict = dataclasses.replace(verdict, trace=named)
     return verdict
-
-
-def action_id(task: Task, action: str) -> int | None:
-    """The id of an action string such as "(Stack A  B)", or None if the task has no such action."""
-    index = task.index.get(action)
-    if index is None:
-        index = task.index.get("(" + " ".join(action.strip().strip("()").lower().split()) + ")")
-    return index
 
 
 def unknown_reason(task: Task, action: str) -> Reason:
@@ -96,6 +87,7 @@ def validate_many(task: Task, plans: Iterable[Sequence[str]]) -> Iterator[Verdic
         for plan, row in zip(batch, ids):
             if -1 in row:
                 row[:] = [_row(task, tables, a) for a in plan]
+        tables.sync(task)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64,
                            count=int(lengths.sum()))
@@ -115,6 +107,7 @@ def validate_texts(task: Task, texts: Iterable[str]) -> Iterator[Verdict | PlanS
             continue
         tables = _tables(task)
         flat, lengths, unreadable = _line_ids(task, tables, batch)
+        tables.sync(task)
         verdicts = _simulate(task, tables, flat, lengths)
         for i in unreadable:
             verdicts[i] = _syntax_error(batch[i])
@@ -163,9 +156,13 @@ def _line_id(task: Task, tables: _Tables, line: str) -> int:
 
 
 def _row(task: Task, tables: _Tables, action: str) -> int:
-    """The table row of an action string: its id, or the row of the reason it is unknown."""
-    index = action_id(task, action)
-    return tables.unknown[unknown_reason(task, action)] if index is None else index
+    """The table row of an action string: its id's, or the row of the reason it is unknown."""
+    index = task.find(action)
+    row = tables.unknown[unknown_reason(task, action)] if index is None else index + len(_UNKNOWN)
+    if len(tables.ids) >= MAX_LINES:
+        tables.ids.clear()
+    tables.ids[action] = row
+    return row
 
 
 def _text_verdict(task: Task, text: str) -> Verdict | PlanSyntaxError:
@@ -192,28 +189,44 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
 _UNKNOWN = (Reason.UNKNOWN_ACTION, Reason.WRONG_ARITY, Reason.UNKNOWN_OBJECT)
 
 
-@dataclasses.dataclass(frozen=True)
 class _Tables:
-    """A task's masks as numpy words, plus one always-failing row per reason in _UNKNOWN."""
+    """A task's masks as numpy words: first one always-failing row per reason in _UNKNOWN, then
+    one row per action the task has instantiated, in id order (`sync` adds the new ones)."""
 
-    ids: dict[str, int]
-    """Action string "(stack a b)" -> row."""
-    unknown: dict[Reason, int]
-    """Reason an action string names no action -> its always-failing row."""
-    pre: np.ndarray
-    """(rows, words) uint64 precondition masks."""
-    keep: np.ndarray
-    """(rows, words) complement of the delete masks."""
-    add: np.ndarray
-    """(rows, words) add masks."""
-    init: np.ndarray
-    """(words,) initial state."""
-    goal: np.ndarray
-    """(words,) goal mask."""
-    cache: dict
-    """Failure verdicts already built, by their key (see `_failure`)."""
-    lines: _Lines
-    """Plan text lines already read -> action id, _SKIP (blank, comment) or _BAD."""
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+        """Action string "(stack a b)" -> row."""
+        self.unknown = {reason: row for row, reason in enumerate(_UNKNOWN)}
+        """Reason an action string names no action -> its always-failing row."""
+        self.words = 0
+        """uint64 words a row has: room for every fact and the last bit, which no state holds."""
+        self.pre = self.keep = self.add = self.init = self.goal = np.zeros((0, 0), np.uint64)
+        """(rows, words) precondition masks, complements of the delete masks, add masks;
+        (words,) initial state and goal."""
+        self.cache: dict = {}
+        """Failure verdicts already built, by their key (see `_failure`)."""
+        self.lines = _Lines()
+        """Plan text lines already read -> row, _SKIP (blank, comment) or _BAD."""
+
+    def sync(self, task: Task) -> None:
+        """Add rows for the actions the task instantiated since; widen every row once its
+        facts outgrow them (the failure keys change width, so their memory is emptied)."""
+        count = len(task.actions)  # actions are listed last, after their masks
+        if len(task.facts) >= self.words * 64:
+            self.words = max(2 * self.words, (len(task.facts) + 64) // 64)
+            never = [1 << (self.words * 64 - 1)] * len(_UNKNOWN)
+            self.pre, self.keep, self.add = (np.zeros((0, self.words), np.uint64) for _ in range(3))
+            self.init, self.goal = _words([task.init, task.goal], self.words)
+            self._append(never, [0] * len(_UNKNOWN), [0] * len(_UNKNOWN))
+            self.cache.clear()
+        have = len(self.pre) - len(_UNKNOWN)
+        if count > have:
+            self._append(task.pre[have:count], task.delete[have:count], task.add[have:count])
+
+    def _append(self, pre: list[int], delete: list[int], add: list[int]) -> None:
+        self.pre = np.concatenate([self.pre, _words(pre, self.words)])
+        self.keep = np.concatenate([self.keep, ~_words(delete, self.words)])
+        self.add = np.concatenate([self.add, _words(add, self.words)])
 
 
 _TABLES: weakref.WeakKeyDictionary[Task, _Tables] = weakref.WeakKeyDictionary()
@@ -223,19 +236,8 @@ _TABLES: weakref.WeakKeyDictionary[Task, _Tables] = weakref.WeakKeyDictionary()
 def _tables(task: Task) -> _Tables:
     tables = _TABLES.get(task)
     if tables is None:
-        tables = _TABLES[task] = _new_tables(task)
+        tables = _TABLES[task] = _Tables()
     return tables
-
-
-def _new_tables(task: Task) -> _Tables:
-    never = 1 << len(task.facts)  # a fact no state holds: the unknown rows' precondition
-    words = (len(task.facts) + 1 + 63) // 64
-    extra = len(_UNKNOWN)
-    return _Tables(
-        dict(task.index), {reason: len(task.actions) + i for i, reason in enumerate(_UNKNOWN)},
-        _words([*task.pre, *[never] * extra], words), ~_words([*task.delete, *[0] * extra], words),
-        _words([*task.add, *[0] * extra], words), _words([task.init], words)[0],
-        _words([task.goal], words)[0], {}, _Lines())
 
 
 def _words(masks: list[int], words: int) -> np.ndarray:
@@ -286,14 +288,12 @@ def _verdicts(task, tables, order, lengths, failed, rows, short) -> list:
 def _failure(task: Task, tables: _Tables, key: bytes) -> Verdict:
     """The verdict of a failure key: int64 step, action row, empty plan, missing-fact words."""
     step, row, empty, *words = np.frombuffer(key, dtype=np.int64).tolist()
-    unmet = () if row >= len(task.actions) else \
-        task.fact_names(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
-    if row >= len(task.actions):
-        verdict = Verdict(False, _UNKNOWN[row - len(task.actions)], step)
-    elif step >= 0:
-        verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet)
+    if 0 <= row < len(_UNKNOWN):  # row -1: the plan ran to its end
+        verdict = Verdict(False, _UNKNOWN[row], step)
     else:
-        verdict = Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
+        unmet = task.ordered(int.from_bytes(np.array(words, dtype=np.int64).tobytes(), "little"))
+        verdict = Verdict(False, Reason.INAPPLICABLE, step, unmet) if step >= 0 else \
+            Verdict(False, Reason.EMPTY_PLAN if empty else Reason.GOAL_NOT_REACHED, None, unmet)
     if len(tables.cache) >= MAX_VERDICTS:
         tables.cache.clear()
     tables.cache[key] = verdict

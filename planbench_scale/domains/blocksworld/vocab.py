@@ -8,12 +8,12 @@ objects. "blocksworld" is the identity, "mystery" is PlanBench's fixed obfuscati
 
 from __future__ import annotations
 
-import random
 import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
 
+from planbench_scale.domains.obfuscation import random_token
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Fact
 
@@ -87,13 +87,6 @@ def block_index(name: str) -> int:
     if not re.fullmatch(r"[a-z]\d*", name):
         raise PlanbenchError(f"not a canonical block name: {name!r}")
     return string.ascii_lowercase.index(name[0]) + 26 * int(name[1:] or 0)
-
-
-def random_token(seed: str, length: int = 16) -> str:
-    """A random name of lowercase letters and digits that starts with a letter, fixed by `seed`."""
-    rng = random.Random(seed)
-    alphabet = string.ascii_lowercase + string.digits
-    return rng.choice(string.ascii_lowercase) + "".join(rng.choice(alphabet) for _ in range(length - 1))
 
 
 def _pairs(own: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
