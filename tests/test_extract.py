@@ -232,7 +232,7 @@ def test_no_planbench_answer_makes_the_extractor_raise(planbench):
     for row in planbench_answers(planbench):
         folder, templates = answer_sources(planbench, row["config"])
         if "logistics" in row["config"]:
-            continue  # no Logistics domain yet: its 600 answers have no instances to read them against
+            continue  # Logistics has no prompt templates yet, so its 600 answers cannot be read
         instance = numbered(folder)[str(row["instance_id"])]
         outcomes.add(extract(row["raw_response"] or "", instance, templates).outcome)
         count += 1
