@@ -100,7 +100,13 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, uns
               help="Folder for the CSV tables, figures/ (PNG and SVG) and index.html.")
 @click.option("--target-coverage", default=0.9, show_default=True, type=float,
               help="Coverage for which the power-law fits predict the samples needed (0-1).")
-def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float) -> None:
+@click.option("--compute", "compute_axis", type=click.Choice(["tokens", "flops", "dollars"]),
+              default="tokens", show_default=True,
+              help="The compute axis: tokens (prompt tokens computed + generated), flops "
+                   "(forward FLOPs, where the model's size is known) or dollars (the run's "
+                   "prices).")
+def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float,
+                   compute_axis: str) -> None:
     """Tables, figures and one self-contained HTML page from one or more run folders.
 
     RUNS are folders written by `planbench-scale run` (results/NAME). Give several to compare
@@ -111,7 +117,7 @@ def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float
     """
     from planbench_scale.analysis.report import build_report
 
-    _print_report(build_report(runs, out_dir, target=target_coverage))
+    _print_report(build_report(runs, out_dir, target=target_coverage, compute_axis=compute_axis))
 
 
 def _print_report(result) -> None:
@@ -154,7 +160,8 @@ def _print_report(result) -> None:
 @click.option("--budget-samples", type=click.IntRange(1), default=None,
               help="Most samples per instance, revision rounds included.")
 @click.option("--budget-tokens", type=click.IntRange(1), default=None,
-              help="Most tokens per instance: generated, plus those read by scoring calls.")
+              help="Most tokens per instance: prompt tokens the model computed (not those "
+                   "served from its prefix cache) plus generated tokens.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N instances of the set.")
 @cli_options.engine
 @click.option("--out", required=True, type=click.Path(file_okay=False),
@@ -202,8 +209,8 @@ def export(run_dir, out):
 @click.option("--k", default=8, show_default=True, type=click.IntRange(1, 10_000),
               help="Samples per instance of the sampling run.")
 @click.option("--budget-tokens", default=500, show_default=True, type=click.IntRange(1),
-              help="Most tokens per instance of every run (generated, plus those read by "
-                   "scoring calls), so that strategies compare at equal compute.")
+              help="Most tokens per instance of every run (prompt tokens computed plus "
+                   "generated tokens), so that strategies compare at equal compute.")
 @click.option("--width", default=2, show_default=True, type=click.IntRange(1),
               help="Beam width of the searches, and walks of the random-legal control.")
 @click.option("--temperature", default=0.5, show_default=True, type=click.FloatRange(0), help="Sampling temperature.")

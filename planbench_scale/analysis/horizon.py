@@ -46,18 +46,19 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
     y = np.atleast_2d(np.asarray(y, dtype=float))
     w = np.broadcast_to(np.ones_like(y) if weights is None else weights, y.shape)
     x = np.broadcast_to(np.asarray(x, dtype=float), y.shape)
-    design = np.stack([np.ones_like(x), x], axis=-1)  # data sets x points x 2
-    beta = np.zeros((len(y), 2))
+    a, b = np.zeros(len(y)), np.zeros(len(y))
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(-np.einsum("bni,bi->bn", design, beta)))
-        gradient = np.einsum("bn,bni->bi", w * (y - p), design) - RIDGE * beta
-        hessian = (np.einsum("bn,bni,bnj->bij", w * p * (1 - p), design, design)
-                   + RIDGE * np.eye(2))
-        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
-        beta += step
-        if np.abs(step).max() < 1e-10:
+        p = 1 / (1 + np.exp(-(a[:, None] + b[:, None] * x)))
+        residual, curvature = w * (y - p), w * p * (1 - p)
+        ga, gb = residual.sum(1) - RIDGE * a, (residual * x).sum(1) - RIDGE * b
+        haa = curvature.sum(1) + RIDGE
+        hab, hbb = (curvature * x).sum(1), (curvature * x * x).sum(1) + RIDGE
+        det = haa * hbb - hab * hab
+        step_a, step_b = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        a, b = a + step_a, b + step_b
+        if max(np.abs(step_a).max(), np.abs(step_b).max()) < 1e-10:
             break
-    return beta[:, 0], beta[:, 1]
+    return a, b
 
 
 def crossing(a, b, q: float, span: tuple[float, float]) -> np.ndarray:
@@ -76,13 +77,15 @@ def horizon(lengths: np.ndarray, n: np.ndarray, c: np.ndarray, k: np.ndarray, y:
             draws: int = DRAWS, seed: int = SEED) -> dict:
     """h50 and h80 of one run at one setting, their intervals and the fit's slope, from its
     instances' optimal lengths and successes (`compute.instance_points` columns)."""
-    x = np.log2(np.asarray(lengths, dtype=float))
+    tried, where = np.unique(np.asarray(lengths, dtype=float), return_inverse=True)
+    x = np.log2(tried)
     x0 = (x.min() + x.max()) / 2
     span = (x.min() - x0, x.max() - x0)
-    a, b = fit_logistic(x - x0, y)
+    y = np.asarray(y, dtype=float)
+    a, b = fit_logistic(x - x0, *_per_length(where[None, :], y[None, :], len(x)))
     picks, drawn = _resampled(n, c, k, y, draws, seed)
-    boot_a, boot_b = fit_logistic(x[picks] - x0, drawn)
-    row = {"instances": len(x), "shortest": float(2 ** x.min()), "longest": float(2 ** x.max()),
+    boot_a, boot_b = fit_logistic(x - x0, *_per_length(where[picks], drawn, len(x)))
+    row = {"instances": len(y), "shortest": float(tried[0]), "longest": float(tried[-1]),
            "slope": float(b[0])}
     for q in LEVELS:
         name = f"h{round(100 * q)}"
@@ -91,6 +94,17 @@ def horizon(lengths: np.ndarray, n: np.ndarray, c: np.ndarray, k: np.ndarray, y:
         low, high = np.percentile(drawn, [2.5, 97.5], method="inverted_cdf")
         row[f"{name}_low"], row[f"{name}_high"] = _length(low, x0), _length(high, x0)
     return row
+
+
+def _per_length(where: np.ndarray, y: np.ndarray, lengths: int):
+    """Data sets (rows) of instances at length indices `where` as mean success per length and
+    the number of instances there: the same fit, over few points (weights 0 where none)."""
+    flat = (np.arange(len(where))[:, None] * lengths + where).ravel()
+    size = len(where) * lengths
+    counts = np.bincount(flat, minlength=size).reshape(-1, lengths).astype(float)
+    sums = np.bincount(flat, weights=np.ravel(y), minlength=size).reshape(-1, lengths)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, 0.0), counts
 
 
 def _length(x: float, x0: float) -> float:
@@ -104,10 +118,14 @@ def _resampled(n, c, k, y, draws: int, seed: int) -> tuple[np.ndarray, np.ndarra
     its success pass@k again,
     k the setting's, the same for all); instances with n = 0 keep their fixed value."""
     rng = np.random.default_rng(seed)
-    n, c, y = (np.asarray(v) for v in (n, c, y))
+    n, c, y = np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64), np.asarray(y, float)
     picks = rng.integers(0, len(y), size=(draws, len(y)))
-    trials = np.maximum(n[picks], 1)
-    drawn = rng.binomial(trials, np.where(n[picks] > 0, c[picks] / trials, 0.0))
+    trials, drawn = np.maximum(n[picks], 1), np.where(n[picks] > 0, c[picks], 0)
+    many = np.flatnonzero(n > 1)  # one answer (a search, a single sample) has nothing to draw
+    if len(many):
+        inner = np.isin(picks, many)
+        drawn = drawn.copy()
+        drawn[inner] = rng.binomial(trials[inner], c[picks][inner] / trials[inner])
     setting = max(int(np.max(k)), 1)
     values = metrics.pass_at_k_many(trials.ravel(), drawn.ravel(), setting).reshape(drawn.shape)
     return picks, np.where(n[picks] > 0, values, y[picks])

@@ -60,10 +60,18 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def pass_at_k_many(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
-    """`pass_at_k` for arrays of (n, c), computed once per distinct pair."""
-    pairs, inverse = np.unique(np.stack([np.asarray(n), np.asarray(c)]), axis=1, return_inverse=True)
-    values = np.array([pass_at_k(int(a), int(b), k) for a, b in pairs.T], dtype=float)
-    return values[inverse.ravel()]
+    """`pass_at_k` for arrays of (n, c): for each distinct n, the products of `pass_at_k` for
+    every c at once (a cumulative product), looked up by c."""
+    n, c = np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64)
+    values = np.full(n.shape, np.nan)
+    for size in np.unique(n):
+        if size < k:
+            continue
+        factors = np.clip(1.0 - k / np.arange(size, 0, -1, dtype=float), 0.0, None)
+        left = np.concatenate([[1.0], np.cumprod(factors)])  # C(n-c, k) / C(n, k), c = 0..n
+        where = n == size
+        values[where] = 1.0 - left[c[where]]
+    return values
 
 
 def k_values(max_samples: int) -> list[int]:
@@ -113,7 +121,8 @@ def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
     counted = {"n": answers, "c": answers & valid, "has_first": first,
                "first_valid": first & valid, "rows": None, "valid_rows": valid,
                "prompt_tokens": s["prompt_tokens"].to_numpy(),
-               "completion_tokens": s["completion_tokens"].to_numpy()}
+               "completion_tokens": s["completion_tokens"].to_numpy(),
+               "computed_tokens": s["computed_tokens"].to_numpy()}
     carried = ["run", "instance_id", *(c for c in (*INSTANCE_COLUMNS, "strategy") if c in s)]
     table = s[carried].iloc[first_rows].reset_index(drop=True)
     for name, weights in counted.items():
@@ -275,22 +284,18 @@ def coverage_fits(cov: pd.DataFrame, by: Sequence[str] = ("domain", "steps"),
                                        "k_for_target"])
 
 
-def cost(instances: pd.DataFrame, parameters: dict[str, float] | None = None,
-         by: Sequence[str] = ()) -> pd.DataFrame:
-    """Tokens per instance and per valid plan, and FLOPs = 2 * parameters * tokens, per run.
-
-    `parameters` maps run name to the model's parameter count; NaN FLOPs where unknown.
-    """
+def cost(instances: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per run: tokens read, computed and generated per instance, and compute (the report's
+    axis, `row_compute`) per instance and per valid plan."""
     keys = ["run", *by]
     table = instances.groupby(keys, observed=True).agg(
         instances=("instance_id", "size"), samples=("rows", "sum"), valid_plans=("valid_rows", "sum"),
-        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"), computed_tokens=("computed_tokens", "sum"),
+        completion_tokens=("completion_tokens", "sum"),
+        compute=("compute", lambda v: v.sum(skipna=False)),  # unknown (no prices): NaN
     ).reset_index()
-    tokens = table["prompt_tokens"] + table["completion_tokens"]
-    table["prompt_tokens_per_instance"] = table["prompt_tokens"] / table["instances"]
-    table["generated_tokens_per_instance"] = table["completion_tokens"] / table["instances"]
-    table["tokens_per_valid_plan"] = tokens / table["valid_plans"].where(table["valid_plans"] > 0)
-    table["parameters"] = table["run"].map(parameters or {}).astype(float)
-    table["flops_per_instance"] = 2 * table["parameters"] * tokens / table["instances"]
-    table["flops_per_valid_plan"] = 2 * table["parameters"] * table["tokens_per_valid_plan"]
+    for name in ("prompt_tokens", "computed_tokens", "completion_tokens", "compute"):
+        table[f"{name}_per_instance"] = table[name] / table["instances"]
+    table["compute_per_valid_plan"] = table["compute"] / table["valid_plans"].where(
+        table["valid_plans"] > 0)
     return table
