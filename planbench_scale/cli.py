@@ -167,8 +167,11 @@ def _print_report(result) -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1),
+              help="Repeat the run with seeds --seed, --seed+1, ... into OUT/seed-S and print "
+                   "the spread of instances solved (the report shows it per setting).")
 def run(instances, model, engine, base_url, form, out, resume, limit, tensor_parallel_size,
-        replicas, ray_address, temperature, top_p, max_tokens, stop, hosted, **settings):
+        replicas, ray_address, temperature, top_p, max_tokens, stop, hosted, seeds, **settings):
     """Sample or revise plans with a model; every answer is validated and stored as it arrives.
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
@@ -180,7 +183,10 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
                                  tensor_parallel_size, replicas, ray_address, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
-    _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
+    if seeds == 1:
+        _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
+        return
+    _say(runner.seed_summary(runner.execute_seeds(config, chosen, pool, out, seeds, resume, _say)))
 
 
 @main.command("export")
@@ -217,8 +223,11 @@ def export(run_dir, out):
 @click.option("--max-tokens", default=96, show_default=True, type=click.IntRange(1), help="Most tokens per answer.")
 @click.option("--model", default=None, help="Model folder or name (default: the CPU default model).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the runs.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1),
+              help="Run every strategy with seeds --seed, --seed+1, ... (OUT/run-NAME-seed-S); "
+                   "the report gives the spread between seeds.")
 def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_tokens, model,
-         seed):
+         seed, seeds):
     """The main job: generate, run every way of spending compute, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
@@ -232,7 +241,8 @@ def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_
     settings = Settings(k=k, seed=seed, shots=1, budget_tokens=budget_tokens,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
     _print_report(runner.demo(out, _range(steps), _range(sizes), per_step,
-                              runner.demo_runs(settings, width), model, _say))
+                              runner.with_seeds(runner.demo_runs(settings, width), seeds),
+                              model, _say))
 
 
 for command in cli_answers.COMMANDS:
