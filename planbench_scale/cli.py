@@ -207,14 +207,14 @@ def export(run_dir, out):
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the instance sets (instances/), the runs (run-NAME/) and the "
                    "report (report/).")
-@click.option("--steps", default="2-6", show_default=True, help="Step counts to fill, as LOW-HIGH.")
+@click.option("--steps", default="2-8", show_default=True, help="Step counts to fill, as LOW-HIGH.")
 @click.option("--objects", "--blocks", "sizes", default="3-5", show_default=True,
               help="Object (block) counts, as LOW-HIGH.")
-@click.option("--per-step", default=1, show_default=True, type=click.IntRange(1),
+@click.option("--per-step", default=3, show_default=True, type=click.IntRange(1),
               help="Instances per step count and domain.")
-@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--k", default=4, show_default=True, type=click.IntRange(1, 10_000),
               help="Samples per instance of the sampling run.")
-@click.option("--budget-tokens", default=500, show_default=True, type=click.IntRange(1),
+@click.option("--budget-tokens", default=1000, show_default=True, type=click.IntRange(1),
               help="Most tokens per instance of every run (prompt tokens computed plus "
                    "generated tokens), so that strategies compare at equal compute.")
 @click.option("--width", default=2, show_default=True, type=click.IntRange(1),

@@ -184,12 +184,13 @@ class _ProgressBar:
 
 def demo_runs(base: Settings, width: int) -> list[tuple[str, Settings]]:
     """The main job's runs, each at the same token budget per instance: repeated sampling,
-    revision, a beam of `width` over legal steps ranked by the model's log-probabilities, the
-    no-model control at the beam's expansions (`width` random legal walks) and the oracle
-    ceiling (the same beam ranked by the exact distance to the goal)."""
+    revision (2 chains, so that the budget leaves room for rounds), a beam of `width` over
+    legal steps ranked by the model's log-probabilities, the no-model control at the beam's
+    expansions (`width` random legal walks) and the oracle ceiling (the same beam ranked by the
+    exact distance to the goal)."""
     legal = replace(base, strategy="beam", k=width, beam_width=width, propose="legal")
     return [("sample", base),
-            ("revise", replace(base, strategy="revise", k=4, rounds=10)),
+            ("revise", replace(base, strategy="revise", k=2, rounds=10)),
             ("beam-legal-logprob", replace(legal, score="logprob")),
             ("random-legal", replace(base, strategy="random-legal", k=width)),
             ("beam-legal-distance", replace(legal, score="distance"))]
