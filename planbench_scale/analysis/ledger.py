@@ -30,11 +30,6 @@ from planbench_scale.records import LEDGERS, SCHEMA_VERSION
 UNITS = {"tokens": "tokens", "flops": "FLOPs", "dollars": "USD"}
 """The compute axes and the unit each is counted in."""
 
-COLUMNS = ("prompt_tokens", "completion_tokens", "cached_tokens", "computed_tokens",
-           "schema_version")
-"""The sample columns the ledger reads."""
-
-
 def check_axis(axis: str) -> str:
     """The axis, or a PlanbenchError naming the known ones."""
     if axis not in UNITS:
@@ -79,8 +74,8 @@ def _per_run(runs: pd.Series, engines: Mapping[str, EngineConfig], name: str) ->
 
 
 def ledger_names(samples: pd.DataFrame) -> pd.DataFrame:
-    """Per run: the ledger its rows were measured with, the axis-independent shares of rows
-    whose cache use is unknown, and the prompt tokens computed and served from the cache."""
+    """Per run and ledger (`records.LEDGERS`: the one its rows were measured with): rows, the
+    share whose cache use is unknown, and the prompt tokens read, computed and cached."""
     version = samples["schema_version"].to_numpy()
     frame = pd.DataFrame({
         "run": samples["run"].astype(str).to_numpy(),
@@ -89,8 +84,7 @@ def ledger_names(samples: pd.DataFrame) -> pd.DataFrame:
         "computed_tokens": samples["computed_tokens"].to_numpy(),
         "cached_tokens": np.clip(samples["cached_tokens"].to_numpy(), 0, None),
         "prompt_tokens": samples["prompt_tokens"].to_numpy()})
-    table = frame.groupby(["run", "ledger"], sort=True).agg(
+    return frame.groupby(["run", "ledger"], sort=True).agg(
         rows=("rows", "sum"), cache_unknown=("cache_unknown", "mean"),
         prompt_tokens=("prompt_tokens", "sum"), computed_tokens=("computed_tokens", "sum"),
         cached_tokens=("cached_tokens", "sum")).reset_index()
-    return table
