@@ -102,7 +102,13 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, uns
               help="Folder for the CSV tables, figures/ (PNG and SVG) and index.html.")
 @click.option("--target-coverage", default=0.9, show_default=True, type=float,
               help="Coverage for which the power-law fits predict the samples needed (0-1).")
-def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float) -> None:
+@click.option("--compute", "compute_axis", type=click.Choice(["tokens", "flops", "dollars"]),
+              default="tokens", show_default=True,
+              help="The compute axis: tokens (prompt tokens computed + generated), flops "
+                   "(forward FLOPs, where the model's size is known) or dollars (the run's "
+                   "prices).")
+def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float,
+                   compute_axis: str) -> None:
     """Tables, figures and one self-contained HTML page from one or more run folders.
 
     RUNS are folders written by `planbench-scale run` (results/NAME). Give several to compare
@@ -113,7 +119,7 @@ def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float
     """
     from planbench_scale.analysis.report import build_report
 
-    _print_report(build_report(runs, out_dir, target=target_coverage))
+    _print_report(build_report(runs, out_dir, target=target_coverage, compute_axis=compute_axis))
 
 
 def _print_report(result) -> None:
@@ -156,14 +162,18 @@ def _print_report(result) -> None:
 @click.option("--budget-samples", type=click.IntRange(1), default=None,
               help="Most samples per instance, revision rounds included.")
 @click.option("--budget-tokens", type=click.IntRange(1), default=None,
-              help="Most tokens per instance: generated, plus those read by scoring calls.")
+              help="Most tokens per instance: prompt tokens the model computed (not those "
+                   "served from its prefix cache) plus generated tokens.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N instances of the set.")
 @cli_options.engine
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1),
+              help="Repeat the run with seeds --seed, --seed+1, ... into OUT/seed-S and print "
+                   "the spread of instances solved (the report shows it per setting).")
 def run(instances, model, engine, base_url, form, out, resume, limit, tensor_parallel_size,
-        replicas, ray_address, temperature, top_p, max_tokens, stop, hosted, **settings):
+        replicas, ray_address, temperature, top_p, max_tokens, stop, hosted, seeds, **settings):
     """Sample or revise plans with a model; every answer is validated and stored as it arrives.
 
     Example (CPU default model): planbench-scale run --instances sets/b0 --k 8 --limit 5 --out results/demo
@@ -175,7 +185,10 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
                                  tensor_parallel_size, replicas, ray_address, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
-    _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
+    if seeds == 1:
+        _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
+        return
+    _say(runner.seed_summary(runner.execute_seeds(config, chosen, pool, out, seeds, resume, _say)))
 
 
 @main.command("export")
@@ -196,24 +209,27 @@ def export(run_dir, out):
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the instance sets (instances/), the runs (run-NAME/) and the "
                    "report (report/).")
-@click.option("--steps", default="2-6", show_default=True, help="Step counts to fill, as LOW-HIGH.")
+@click.option("--steps", default="2-8", show_default=True, help="Step counts to fill, as LOW-HIGH.")
 @click.option("--objects", "--blocks", "sizes", default="3-5", show_default=True,
               help="Object (block) counts, as LOW-HIGH.")
-@click.option("--per-step", default=1, show_default=True, type=click.IntRange(1),
+@click.option("--per-step", default=3, show_default=True, type=click.IntRange(1),
               help="Instances per step count and domain.")
-@click.option("--k", default=8, show_default=True, type=click.IntRange(1, 10_000),
+@click.option("--k", default=4, show_default=True, type=click.IntRange(1, 10_000),
               help="Samples per instance of the sampling run.")
-@click.option("--budget-tokens", default=500, show_default=True, type=click.IntRange(1),
-              help="Most tokens per instance of every run (generated, plus those read by "
-                   "scoring calls), so that strategies compare at equal compute.")
+@click.option("--budget-tokens", default=1000, show_default=True, type=click.IntRange(1),
+              help="Most tokens per instance of every run (prompt tokens computed plus "
+                   "generated tokens), so that strategies compare at equal compute.")
 @click.option("--width", default=2, show_default=True, type=click.IntRange(1),
               help="Beam width of the searches, and walks of the random-legal control.")
 @click.option("--temperature", default=0.5, show_default=True, type=click.FloatRange(0), help="Sampling temperature.")
 @click.option("--max-tokens", default=96, show_default=True, type=click.IntRange(1), help="Most tokens per answer.")
 @click.option("--model", default=None, help="Model folder or name (default: the CPU default model).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the sets and the runs.")
+@click.option("--seeds", default=1, show_default=True, type=click.IntRange(1),
+              help="Run every strategy with seeds --seed, --seed+1, ... (OUT/run-NAME-seed-S); "
+                   "the report gives the spread between seeds.")
 def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_tokens, model,
-         seed):
+         seed, seeds):
     """The main job: generate, run every way of spending compute, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
@@ -227,7 +243,8 @@ def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_
     settings = Settings(k=k, seed=seed, shots=1, budget_tokens=budget_tokens,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
     _print_report(runner.demo(out, _range(steps), _range(sizes), per_step,
-                              runner.demo_runs(settings, width), model, _say))
+                              runner.with_seeds(runner.demo_runs(settings, width), seeds),
+                              model, _say))
 
 
 for command in cli_answers.COMMANDS:

@@ -20,8 +20,9 @@ from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.store import read_config, read_instances
 
 LIVE_ONLY = ("engine", "base_url", "api_key_env", "request_timeout", "tensor_parallel_size",
-             "replicas", "ray_address", "data_parallel_size")
-"""Options of `run` that only a live backend uses."""
+             "replicas", "ray_address", "data_parallel_size", "seeds")
+"""Options of `run` that `batch write` does not take: those only a live backend uses, and
+--seeds (a batch file is one run; write one per seed)."""
 
 
 def _say(message: str) -> None:

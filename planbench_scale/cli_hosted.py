@@ -15,8 +15,8 @@ import click
 from planbench_scale.backends.openai_http import OMITTABLE
 from planbench_scale.errors import PlanbenchError
 
-HOSTED = ("api_key_env", "reasoning_effort", "extra_body", "omit", "price_in", "price_out",
-          "request_timeout")
+HOSTED = ("api_key_env", "reasoning_effort", "extra_body", "omit", "price_in", "price_cached_in",
+          "price_out", "request_timeout")
 """The `EngineConfig` fields these options fill."""
 
 
@@ -44,7 +44,9 @@ def reasoning_options(function):
                          help='Provider-specific request fields, e.g. \'{"top_k": 20}\'.'),
             click.option("--omit", multiple=True, type=click.Choice(OMITTABLE),
                          help="A request field never sent, for servers that refuse it (repeatable)."),
-            click.option("--price-in", **money, help="USD per million prompt tokens."),
+            click.option("--price-in", **money, help="USD per million prompt tokens computed."),
+            click.option("--price-cached-in", **money, help="USD per million prompt tokens served "
+                         "from the prefix cache (default: --price-in)."),
             click.option("--price-out", **money, help="USD per million generated tokens (reasoning included)."),
             click.option("--request-timeout", default=1800.0, show_default=True, type=click.FloatRange(1),
                          help="Seconds one HTTP request may take before it is retried.")]):

@@ -62,8 +62,9 @@ class Settings:
     budget_samples: int | None = None
     """Most samples per instance, counting every revision round (None: no limit)."""
     budget_tokens: int | None = None
-    """Most tokens per instance, as `records.compute_tokens` counts them (generated tokens, and
-    the tokens read by scoring calls); checked before each new request (None: no limit)."""
+    """Most tokens per instance, as `records.compute_tokens` counts them (prompt tokens the
+    model computed, not those served from its prefix cache, plus generated tokens); checked
+    before each new request (None: no limit)."""
     beam_width: int = 4
     """Step searches, M: `beam` keeps the M best partial plans and expands each with k/M sampled
     steps (k in all); `dvts` grows k/M subtrees, expanding each with M sampled steps."""
@@ -114,6 +115,13 @@ class EngineConfig:
     """USD per million generated tokens, reasoning tokens included (None: unknown)."""
     request_timeout: float = 1800.0
     """Seconds one HTTP request may take before it is retried (reasoning models think long)."""
+    # The compute ledger (`analysis.ledger`): the model's shape for FLOPs, the cached price.
+    layers: int | None = None
+    """The model's layers, where its config says (for the attention term of FLOPs)."""
+    attention_width: int | None = None
+    """Its attention width: heads x head size (d_attn of Kaplan et al. 2020), where known."""
+    price_cached_in: float | None = None
+    """USD per million prompt tokens served from the prefix cache (None: --price-in)."""
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,20 @@ from functools import cached_property
 Fact = tuple[str, ...]
 """A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the `Sample` row layout; bumped whenever a column changes meaning.
 
 2: `n_blocks` became `n_objects`; `parent`, `depth` and `score` were added for tree searches.
 3: `reasoning` and `reasoning_tokens` were added (a reasoning model's thinking, kept apart from
-the answer in `text`). Rows of versions 1 and 2 still read (see `store.read_samples`)."""
+the answer in `text`).
+4: the compute ledger: `cached_tokens` and `computed_tokens` (prompt tokens served from the
+prefix cache, and computed). Older rows still read (see `store.read_samples`); their
+`computed_tokens` is the old count (a scoring call's whole prompt, no other prompt) and their
+`cached_tokens` unknown."""
+
+LEDGERS = {4: "computed tokens (prompt tokens computed + generated)",
+           3: "old count (generated tokens + scoring prompts)"}
+"""The compute ledger a row's schema version was measured with (versions 1-3: the old one)."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +125,28 @@ class Completion:
     """A reasoning model's thinking, kept apart from `text` (empty when there is none)."""
     reasoning_tokens: int = 0
     """Of `completion_tokens`, those spent on reasoning (0 when there is none)."""
+    cached_tokens: int | None = None
+    """Of `prompt_tokens`, those served from the prefix cache (vLLM's `num_cached_tokens`, a
+    server's `usage.prompt_tokens_details.cached_tokens`); None when the backend does not say."""
+    computed_tokens: int | None = None
+    """Prompt tokens the model computed for this answer; None: `prompt_tokens` less
+    `cached_tokens` (all of them when that is unknown). Set where that is not the count: the
+    2nd..nth answers of one request compute none (the prompt is charged to the first), and a
+    scoring call is also charged the read of its context that filled the cache."""
+
+    @property
+    def prompt_computed(self) -> int:
+        """Prompt tokens computed for this answer (see `computed_tokens`)."""
+        if self.computed_tokens is not None:
+            return self.computed_tokens
+        return self.prompt_tokens - (self.cached_tokens or 0)
 
 
-def compute_tokens(completion_tokens, prompt_tokens, scored):
-    """The tokens rows spent, as budgets and the report count them: the tokens each generated,
-    plus, for a scoring row (finish_reason "scored"), every token the model read to score it.
-    Takes numbers or equally long arrays (`scored`: bools)."""
-    return completion_tokens + prompt_tokens * scored
+def compute_tokens(completion_tokens, computed_tokens):
+    """The tokens rows spent, as budgets, searches and the report count them: the prompt tokens
+    the model computed (not those served from the prefix cache) plus the tokens it generated.
+    Takes numbers or equally long arrays."""
+    return completion_tokens + computed_tokens
 
 
 class Outcome(str, enum.Enum):
@@ -255,5 +278,9 @@ class Sample:
     """`Completion.reasoning`: the thinking, which the extractor never reads."""
     reasoning_tokens: int = 0
     """`Completion.reasoning_tokens` (counted in `completion_tokens` too)."""
+    cached_tokens: int = -1
+    """`Completion.cached_tokens`: prompt tokens served from the prefix cache, -1 when unknown."""
+    computed_tokens: int = 0
+    """`Completion.prompt_computed`: prompt tokens the model computed for this row."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this row."""

@@ -43,8 +43,11 @@ SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
 
 LEGACY = {"n_blocks": ("n_objects", pa.int64())}
 """Columns of older row layouts: old name -> (current name, type)."""
-DEFAULTS = {"parent": -1, "depth": 0, "reasoning": "", "reasoning_tokens": 0}
-"""Values of columns that older rows lack (others are null)."""
+DEFAULTS = {"parent": -1, "depth": 0, "reasoning": "", "reasoning_tokens": 0, "cached_tokens": -1}
+"""Values of columns that older rows lack (others are null, or derived: `OLD_LEDGER`)."""
+OLD_LEDGER = ("computed_tokens", ("prompt_tokens", "finish_reason"))
+"""Rows before the ledger (schema 4) lack `computed_tokens`; it is derived from these columns as
+the old count: a scoring call's whole prompt, no prompt for any other row."""
 _READ_SCHEMA = pa.schema(list(SAMPLE_SCHEMA) + [(old, kind) for old, (_, kind) in LEGACY.items()])
 
 CATEGORICAL = ("instance_id", "domain", "vocabulary", "strategy", "prompt_hash", "finish_reason",
@@ -152,6 +155,9 @@ def _read_parquet(path: Path, columns: list[str], categorical: list[str]) -> pa.
     present = set(pq.read_schema(path).names)
     wanted = [c for c in columns if c in present]
     wanted += [old for old, (new, _) in LEGACY.items() if new in columns and old in present]
+    derived, sources = OLD_LEDGER
+    if derived in columns and derived not in present:
+        wanted += [c for c in sources if c not in wanted]
     table = pq.read_table(path, columns=wanted, read_dictionary=[c for c in categorical if c in present])
     return _upgrade(table).select(columns)
 
@@ -202,6 +208,7 @@ def _upgrade(table: pa.Table) -> pa.Table:
             merged = table[old] if new not in table.column_names else pc.coalesce(table[new], table[old])
             table = table.drop_columns([c for c in (old, new) if c in table.column_names])
             table = table.append_column(new, merged)
+    table = _old_ledger(table)
     for name, value in DEFAULTS.items():
         if name in table.column_names and table[name].null_count:
             table = table.set_column(table.column_names.index(name), name,
@@ -211,6 +218,20 @@ def _upgrade(table: pa.Table) -> pa.Table:
             fill = DEFAULTS.get(field.name)
             table = table.append_column(field.name, pa.array([fill] * table.num_rows, field.type))
     return table
+
+
+def _old_ledger(table: pa.Table) -> pa.Table:
+    """`computed_tokens` of rows stored before the ledger (null or absent): the old count."""
+    import pyarrow.compute as pc
+
+    name, (prompt, reason) = OLD_LEDGER
+    if not {prompt, reason} <= set(table.column_names):
+        return table
+    old = pc.if_else(pc.equal(table[reason].cast(pa.string()), "scored"), table[prompt], 0)
+    if name not in table.column_names:
+        return table.append_column(name, old.cast(pa.int64()))
+    merged = pc.coalesce(table[name], old.cast(pa.int64()))
+    return table.set_column(table.column_names.index(name), name, merged)
 
 
 def _write_atomic(path: Path, text: str) -> None:

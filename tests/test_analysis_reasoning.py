@@ -33,13 +33,18 @@ class Run:
     config: RunConfig
 
 
-def write_run(folder, name, price_in=None, price_out=None, scale=1):
+def write_run(folder, name, price_in=None, price_out=None, scale=1, price_cached_in=None):
+    """Two answers of one request per instance: its 100-token prompt is charged to the first,
+    which computed 60 of it and found 40 in the provider's cache."""
     config = RunConfig(Settings(k=2), EngineConfig("openai", name, price_in=price_in,
-                                                   price_out=price_out), InstanceSource("set"))
+                                                   price_out=price_out,
+                                                   price_cached_in=price_cached_in),
+                       InstanceSource("set"))
     rows = [Sample(i.id, i.domain, i.vocabulary, 2, i.optimal_length, index, 0, "sample", "h",
                    "t", 100, tokens * scale, "stop", outcome, "", 0, valid,
                    "valid" if valid else "goal_not_reached", -1, "", index,
-                   reasoning="r", reasoning_tokens=thought * scale)
+                   reasoning="r", reasoning_tokens=thought * scale,
+                   cached_tokens=40 if index == 0 else 0, computed_tokens=60 if index == 0 else 0)
             for i in INSTANCES for index, (tokens, thought, valid, outcome) in enumerate(ANSWERS[i.id])]
     with RunWriter(folder, config, INSTANCES) as writer:
         writer.append(rows)
@@ -48,14 +53,14 @@ def write_run(folder, name, price_in=None, price_out=None, scale=1):
 
 @pytest.fixture
 def tables(tmp_path):
-    runs = [write_run(tmp_path / "a", "o1", price_in=15, price_out=60),
+    runs = [write_run(tmp_path / "a", "o1", price_in=15, price_out=60, price_cached_in=7.5),
             write_run(tmp_path / "b", "r1", scale=2)]
     return reasoning.compute_tables(runs)
 
 
 def test_dollars_bill_reasoning_as_output_per_instance_and_valid_plan(tables):
     o1, r1 = tables["dollars"].set_index("run").loc[["o1", "r1"]].to_dict("records")
-    spent = (6 * 100 * 15 + 10_000 * 60) / 1e6
+    spent = (3 * (60 * 15 + 40 * 7.5) + 10_000 * 60) / 1e6  # cached prompt tokens at half price
     assert (o1["instances"], o1["samples"], o1["valid_plans"]) == (3, 6, 2)
     assert o1["reasoning_tokens"] == 8550 and o1["generated_tokens"] == 10_000
     assert o1["dollars"] == pytest.approx(spent)
@@ -69,7 +74,8 @@ def test_solve_rate_against_tokens_and_dollars_one_line_per_model(tables):
     o1 = spend[spend["run"] == "o1"].set_index("k")
     assert o1["solve_rate"].tolist() == [0.5, 1.0] and set(o1["instances"]) == {2}
     assert o1.loc[1, "generated_tokens_per_instance"] == 2250
-    assert o1.loc[2, "dollars_per_instance"] == pytest.approx(2 * (100 * 15 + 2250 * 60) / 1e6)
+    per_answer = (60 * 15 + 40 * 7.5) / 2 + 2250 * 60  # the prompt: once for both answers
+    assert o1.loc[2, "dollars_per_instance"] == pytest.approx(2 * per_answer / 1e6)
     r1 = spend[spend["run"] == "r1"].set_index("k")
     assert r1.loc[2, "generated_tokens_per_instance"] == 9000 and r1["dollars_per_instance"].isna().all()
 

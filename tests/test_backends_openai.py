@@ -250,6 +250,32 @@ def test_reported_reasoning_tokens_and_reasoning_model_request_fields(server):
     assert "temperature" not in body and "top_p" not in body and body["seed"] == 3
 
 
+def test_cached_prompt_tokens_are_read_and_charged_once_per_request(server):
+    fake = server([replay("openai_cached"), replay("vllm_cached_text"), replay("openai_o1"),
+                   replay("vllm_reasoning")])
+    [cached] = answers(client(fake.url, form="chat"), [Request(PROMPT, 2, seed=0)])
+    first, second = cached.completions
+    assert (first.cached_tokens, first.prompt_computed) == (1920, 2006 - 1920)
+    assert (second.cached_tokens, second.prompt_computed) == (0, 0)  # the prompt was read once
+    [text] = answers(client(fake.url), [Request(PROMPT, 1, seed=0)])
+    assert (text.completions[0].cached_tokens, text.completions[0].prompt_computed) == (384, 28)
+    [o1] = answers(client(fake.url, form="chat"), [Request(PROMPT, 1, seed=0)])
+    assert (o1.completions[0].cached_tokens, o1.completions[0].prompt_computed) == (0, 210)
+    [unknown] = answers(client(fake.url, form="chat"), [Request(PROMPT, 2, seed=0)])
+    # no prompt_tokens_details: the cache is unknown, never taken as zero; all of it is charged
+    assert unknown.completions[0].cached_tokens is None
+    assert unknown.completions[0].prompt_computed == 40
+
+
+def test_a_cached_count_that_is_not_a_number_is_unknown(server):
+    junk = {"choices": [{"index": 0, "text": "(pick-up a)", "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 3,
+                      "prompt_tokens_details": {"cached_tokens": "many"}}}
+    fake = server([(200, junk)])
+    [result] = answers(client(fake.url), [Request(PROMPT, 1, seed=0)])
+    assert result.completions[0].cached_tokens is None and result.completions[0].prompt_computed == 9
+
+
 def test_a_leading_think_block_in_a_text_answer_is_the_reasoning(server):
     think = {"choices": [{"index": 0, "text": "<think>a then b</think>\n(pick-up a)",
                           "finish_reason": "stop"}], "usage": {"completion_tokens": 12}}

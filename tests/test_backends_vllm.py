@@ -131,3 +131,49 @@ def test_an_engine_that_cannot_start_is_one_line_naming_the_log(tmp_path, capfd)
     assert "max_position_embeddings" in log.read_text()
     out, err = capfd.readouterr()
     assert "WARNING" not in out + err and "Triton" not in out + err
+
+
+LONG = Prompt("ledger", "I have a red block, a blue block and an orange block. " * 12
+              + "My plan to put the red block on the blue block:\n", ())
+"""A prompt of several 32-token cache blocks, used by the ledger tests only."""
+
+
+def test_a_repeated_request_reports_the_prompt_tokens_its_cache_served(cpu_backend):
+    sampling = Sampling(max_tokens=4)
+    first = next(cpu_backend.generate([Request(LONG, 2, seed=1)], sampling)).completions
+    again = next(cpu_backend.generate([Request(LONG, 1, seed=2)], sampling)).completions[0]
+    assert first[0].cached_tokens is not None and again.prompt_tokens > 100
+    assert again.cached_tokens >= again.prompt_tokens - 32  # all but the last, partial block
+    assert again.prompt_computed == again.prompt_tokens - again.cached_tokens
+    assert (first[1].cached_tokens, first[1].prompt_computed) == (0, 0)  # read once, with the first
+    longer = Prompt("ledger", LONG.text + "1. pick up the red block\n2.", ())  # a revision's prompt
+    grown = next(cpu_backend.generate([Request(longer, 1, seed=3)], sampling)).completions[0]
+    assert grown.cached_tokens >= again.prompt_tokens - 32
+    assert grown.prompt_computed == grown.prompt_tokens - grown.cached_tokens
+
+
+def test_a_second_scoring_call_is_charged_only_what_it_computed(cpu_backend):
+    from planbench_scale.backends import ScoreRequest
+
+    request = ScoreRequest(LONG, ("pick up the red block\n", "stack the red block\n"))
+    once = next(iter(cpu_backend.score([request]))).completions
+    twice = next(iter(cpu_backend.score([request]))).completions
+    for scored in twice:  # the context is cached now: only its last block and the step computed
+        assert scored.cached_tokens > 64 and scored.prompt_computed < scored.prompt_tokens / 2
+    assert twice[1].prompt_computed == twice[1].prompt_tokens - twice[1].cached_tokens
+    # the first continuation also pays for the read that warmed the cache (a block at most now)
+    extra = twice[0].prompt_computed - (twice[0].prompt_tokens - twice[0].cached_tokens)
+    assert 0 <= extra <= 32 and once[0].prompt_computed >= twice[0].prompt_computed
+
+
+def test_model_shape_is_read_from_the_model_config(tmp_path):
+    from planbench_scale.backends.vllm_engine import model_shape
+
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"text_config": {"num_hidden_layers": 18, "num_attention_heads": 4, "head_dim": 256}}))
+    assert model_shape(str(tmp_path)) == {"layers": 18, "attention_width": 1024}
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"num_hidden_layers": 2, "num_attention_heads": 8, "hidden_size": 512}))
+    assert model_shape(str(tmp_path)) == {"layers": 2, "attention_width": 512}
+    (tmp_path / "config.json").write_text("{}")
+    assert model_shape(str(tmp_path)) == {}

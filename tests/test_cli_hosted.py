@@ -95,5 +95,6 @@ def test_hosted_options_are_collected_as_engine_fields():
                            env={"OPENAI_API_KEY": ""})
     assert result.exit_code == 0, result.output
     assert seen == {"api_key_env": None, "reasoning_effort": "low", "extra_body": {"top_k": 20},
-                    "omit": ("n",), "price_in": None, "price_out": None, "request_timeout": 60.0}
+                    "omit": ("n",), "price_in": None, "price_cached_in": None, "price_out": None,
+                    "request_timeout": 60.0}
     assert EngineConfig("openai", "m", **seen).extra_body == {"top_k": 20}

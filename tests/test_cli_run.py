@@ -96,3 +96,25 @@ def test_export_writes_one_parquet_file(tmp_path):
     result = CliRunner().invoke(main, ["export", str(tmp_path / "run"), str(tmp_path / "s.parquet")])
     assert result.exit_code == 0 and "3 samples" in result.output
     assert pd.read_parquet(tmp_path / "s.parquet")["sample_index"].tolist() == [0, 1, 2]
+
+
+def test_seeds_repeat_a_run_and_the_report_gives_the_spread(instance_set, tmp_path):
+    """random-legal needs no model: three seeds of it, then their spread in the report."""
+    import pandas as pd
+    from click.testing import CliRunner
+    from planbench_scale.analysis.report import build_report
+    from planbench_scale.cli import main
+
+    out = tmp_path / "walks"
+    args = ["run", "--instances", str(instance_set), "--strategy", "random-legal", "--k", "2",
+            "--seed", "5", "--seeds", "3", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("seed-*")) == ["seed-5", "seed-6", "seed-7"]
+    assert [read_config(out / f"seed-{s}").settings.seed for s in (5, 6, 7)] == [5, 6, 7]
+    assert "solved per seed" in result.output and "standard deviation" in result.output
+    again = CliRunner().invoke(main, [*args, "--resume"])
+    assert again.exit_code == 0 and "0 new samples" in again.output
+    build_report(sorted(out.glob("seed-*")), tmp_path / "report")
+    spread = pd.read_csv(tmp_path / "report" / "seed_spread.csv")
+    assert set(spread["seeds"]) == {3} and (spread["lowest"] <= spread["highest"]).all()

@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 from planbench_scale.analysis import metrics
 from planbench_scale.analysis.compute import (best_of_n, best_of_n_at_k, compute_optimal,
-                                              selection_weights, solve_curves, solved)
+                                              instance_points, selection_weights, solve_curves,
+                                              solved)
 
 answers = st.lists(st.tuples(st.booleans(), st.one_of(st.none(), st.integers(-3, 3))),
                    min_size=1, max_size=8)
@@ -92,28 +93,38 @@ def test_a_search_counts_an_instance_solved_when_any_row_is_valid():
     assert table.compute.iloc[0] == 5 and table.rows.iloc[0] == 5
 
 
-def rows(run, strategy, verdicts, completion=5, prompt=10, finish="stop"):
+
+
+def rows(run, strategy, verdicts, completion=5, prompt=10, computed=(10, 0), finish="stop"):
+    """Rows of one request per instance: its first answer computed computed[0] prompt tokens,
+    the others computed[1]."""
     return [dict(run=run, instance_id=iid, domain="d", optimal_length=2, n_objects=3,
                  sample_index=j, round=0, strategy=strategy, prompt_tokens=prompt,
-                 completion_tokens=completion, valid=bool(ok), finish_reason=finish,
-                 parent=-1, score=np.nan)
+                 completion_tokens=completion, computed_tokens=computed[min(j, 1)],
+                 valid=bool(ok), finish_reason=finish, parent=-1, score=np.nan)
             for iid, valid in verdicts.items() for j, ok in enumerate(valid)]
 
 
 def test_solve_curves_put_every_strategy_on_one_compute_axis():
     samples = pd.DataFrame(
         rows("s", "sample", {"a": [0, 1], "b": [0, 0]})
-        + rows("w", "random-legal", {"a": [1, 0], "b": [0, 0]}, completion=0, prompt=0)
+        + rows("w", "random-legal", {"a": [1, 0], "b": [0, 0]}, completion=0, prompt=0,
+               computed=(0, 0))
         + rows("beam", "beam", {"a": [0, 1, 0], "b": [0, 0, 0]}, completion=0, prompt=40,
-               finish="scored"))
+               computed=(8, 8), finish="scored"))
+    samples["steps"] = metrics.step_bucket(samples["optimal_length"])
     inst = metrics.per_instance(samples)
     units = inst["strategy"].map({"sample": "samples", "random-legal": "samples",
                                   "beam": "nodes"})
-    rounds = metrics.revision_rounds(samples, ["revise"], by=("domain", "steps"))
-    curves = solve_curves(inst, rounds, best_of_n(samples), units).set_index(["run", "budget"])
-    assert curves.loc[("s", 1), "compute"] == 5 and curves.loc[("s", 2), "compute"] == 10
-    assert curves.loc[("s", 2), "solve_rate"] == 0.5
+    points = instance_points(inst, samples, units)
+    curves = solve_curves(points).set_index(["run", "budget"])
+    # a request's prompt (10 tokens) computed once for its two answers: 10 + 2 x 5 per instance
+    assert curves.loc[("s", 1), "compute"] == 10 and curves.loc[("s", 2), "compute"] == 20
+    assert curves.loc[("s", 2), "solve_rate"] == 0.5 and curves.loc[("s", 2), "instances"] == 2
     assert curves.loc[("w", 2), "compute"] == 0 and curves.loc[("w", 2), "solve_rate"] == 0.5
-    # scoring calls: 3 rows reading 40 tokens each per instance, nothing generated
-    assert curves.loc[("beam", 1), "compute"] == 120 and curves.loc[("beam", 1), "unit"] == "nodes"
+    # scoring calls: 3 rows reading 40 tokens each, 8 of them computed (the rest cached)
+    assert curves.loc[("beam", 1), "compute"] == 24 and curves.loc[("beam", 1), "unit"] == "nodes"
     assert metrics.per_instance(samples.loc[samples.run == "beam"])["n"].tolist() == [0, 0]
+    by_instance = points.set_index(["run", "budget", "instance_id"])
+    assert by_instance.loc[("s", 1, "a"), "y"] == 0.5
+    assert by_instance.loc[("beam", 1, "a"), "y"] == 1

@@ -9,8 +9,9 @@ from hypothesis import given, settings, strategies as st
 from planbench_scale.analysis import metrics
 
 
-def samples(verdicts: dict, run="r", strategy="sample", plans=None, tokens=(10, 5)):
-    """A samples frame: verdicts maps instance id -> (domain, optimal length, [valid per sample])."""
+def samples(verdicts: dict, run="r", strategy="sample", plans=None, tokens=(10, 5), computed=0):
+    """A samples frame: verdicts maps instance id -> (domain, optimal length, [valid per sample]);
+    every row computed `computed` of its prompt tokens."""
     rows = []
     for iid, (domain, length, valid) in verdicts.items():
         for i, ok in enumerate(valid):
@@ -18,7 +19,8 @@ def samples(verdicts: dict, run="r", strategy="sample", plans=None, tokens=(10, 
             rows.append(dict(run=run, instance_id=iid, domain=domain, vocabulary=domain,
                              n_objects=length + 1, optimal_length=length, sample_index=i, round=0,
                              strategy=strategy, prompt_tokens=tokens[0],
-                             completion_tokens=tokens[1], valid=bool(ok), plan=plan))
+                             completion_tokens=tokens[1], computed_tokens=computed,
+                             valid=bool(ok), plan=plan))
     return pd.DataFrame(rows)
 
 
@@ -112,15 +114,18 @@ def test_coverage_rises_and_step_buckets():
 def test_revision_rounds_first_valid():
     rows = []
     # instance a: chain 0 valid at round 2, chain 1 never; instance b: chain 0 valid at round 0.
+    # A revision's conversation is mostly cached: it computes 40 of its 100 prompt tokens.
     for iid, chain, rounds in (("a", 0, [0, 0, 1]), ("a", 1, [0, 0, 0]), ("b", 0, [1])):
         for r, ok in enumerate(rounds):
             rows.append(dict(run="rev", instance_id=iid, domain="blocksworld", sample_index=chain,
                              round=r, strategy="revise", prompt_tokens=100, completion_tokens=10,
-                             valid=bool(ok)))
+                             computed_tokens=100 if r == 0 else 40, valid=bool(ok)))
     table = metrics.revision_rounds(pd.DataFrame(rows), ["revise"]).set_index("round")
     assert list(table["accuracy"]) == [0.5, 0.5, 0.75]
     assert list(table["tokens"]) == [110, (220 + 110) / 2, (330 + 110) / 2]
-    assert list(table["compute"]) == [10, (20 + 10) / 2, (30 + 10) / 2]
+    assert list(table["compute"]) == [110, (160 + 110) / 2, (210 + 110) / 2]
+    chains = metrics.chain_rounds(pd.DataFrame(rows), ["revise"]).set_index(["instance_id", "round"])
+    assert chains.loc[("a", 2), "n"] == 2 and chains.loc[("a", 2), "c"] == 1
 
 
 def test_revision_rounds_ignore_sampling_runs():
@@ -146,19 +151,21 @@ def test_coverage_fits_per_bucket():
     assert fits.loc["3-4", "points"] == 0 and math.isnan(fits.loc["3-4", "a"])
 
 
-def test_cost_and_flops():
+def test_cost_per_instance_and_valid_plan():
     inst = metrics.per_instance(samples({"a": ("blocksworld", 2, [1, 0]),
-                                         "b": ("blocksworld", 2, [0, 0])}, tokens=(100, 20)))
-    table = metrics.cost(inst, {"r": 1e9}).iloc[0]
-    assert table["prompt_tokens_per_instance"] == 200 and table["generated_tokens_per_instance"] == 40
-    assert table["tokens_per_valid_plan"] == 480
-    assert table["flops_per_instance"] == 2e9 * 240
-    assert math.isnan(metrics.cost(inst)["flops_per_instance"].item())
+                                         "b": ("blocksworld", 2, [0, 0])}, tokens=(100, 20),
+                                        computed=30))
+    table = metrics.cost(inst).iloc[0]
+    assert table["prompt_tokens_per_instance"] == 200 and table["completion_tokens_per_instance"] == 40
+    assert table["computed_tokens_per_instance"] == 60
+    assert table["compute_per_instance"] == 100 and table["compute_per_valid_plan"] == 200
 
 
-def test_compute_counts_generated_tokens_and_what_scoring_calls_read():
+def test_compute_counts_computed_prompt_tokens_and_generated_ones():
     frame = samples({"a": ("blocksworld", 2, [1, 0, 0])}, tokens=(100, 7))
-    frame["finish_reason"] = ["stop", "stop", "scored"]
-    assert list(metrics.compute_tokens(frame)) == [7, 7, 107]
+    frame["computed_tokens"] = [100, 0, 12]  # a request's first answer, its second, a scoring call
+    frame["completion_tokens"] = [7, 7, 0]
+    assert list(metrics.row_compute(frame)) == [107, 7, 12]
     inst = metrics.per_instance(frame).iloc[0]
-    assert inst["n"] == 2 and inst["rows"] == 3 and inst["compute"] == 121
+    assert inst["rows"] == 3 and inst["compute"] == 126
+    assert list(metrics.row_compute(frame.assign(cost=[0.5, 0.25, 1.0]))) == [0.5, 0.25, 1.0]

@@ -121,8 +121,13 @@ def test_planbench_report_page(planbench_report):
     # One answer per instance and no token counts: accuracy by length, and every run at zero
     # compute as a level in the answer's figure.
     assert {p.name for p in result.figures} == {"accuracy_vs_length.png", "accuracy_vs_length.svg",
+                                                 "horizon_vs_compute.png", "horizon_vs_compute.svg",
                                                  "solve_rate_vs_compute.png",
                                                  "solve_rate_vs_compute.svg"}
+    horizons = pd.read_csv(result.html.parent / "horizon.csv").set_index("run")
+    o1 = horizons.loc["o1-preview_chat · sample (t1)"] if "o1-preview_chat · sample (t1)" in \
+        horizons.index else horizons.iloc[0]
+    assert o1["shortest"] >= 1 and o1["h50_low"] <= o1["h50"] <= o1["h50_high"]
     # llama3 answered 91 of the 101 three-block instances: runs differ, and the page says so.
     assert any("different instance sets" in n for n in result.notes)
     assert "Partial report." in page
@@ -145,15 +150,39 @@ def tiny_run(run_dir, n_instances=3, k=4, stored=None, model="tiny", close=True)
     return writer
 
 
-def test_side_by_side_and_flops(tmp_path):
+def test_side_by_side_on_each_compute_axis(tmp_path):
     tiny_run(tmp_path / "a", model="small")
     tiny_run(tmp_path / "b", model="large")
     result = report.build_report([tmp_path / "a", tmp_path / "b"], tmp_path / "out")
     assert result.notes == ()
     cost = pd.read_csv(tmp_path / "out" / "cost.csv")
-    assert list(cost["flops_per_instance"]) == [2 * 270e6 * 60] * 2
+    assert list(cost["compute_per_instance"]) == [4 * 5] * 2  # nothing computed of the prompts
     head = page.headline(pd.read_csv(tmp_path / "out" / "accuracy_by_domain.csv"))
     assert list(head.columns) == ["large · sample", "small · sample"]
+    report.build_report([tmp_path / "a"], tmp_path / "flops", compute_axis="flops")
+    cost = pd.read_csv(tmp_path / "flops" / "cost.csv")
+    # 2 x parameters per generated token; the model's shape is unknown: no attention term
+    assert list(cost["compute_per_instance"]) == [4 * 5 * 2 * 270e6]
+    assert "forward FLOPs" in (tmp_path / "flops" / "index.html").read_text()
+    dollars = report.build_report([tmp_path / "a"], tmp_path / "usd", compute_axis="dollars")
+    assert pd.read_csv(tmp_path / "usd" / "cost.csv")["compute_per_instance"].isna().all()
+    assert "US dollars" in dollars.html.read_text()
+    with pytest.raises(PlanbenchError, match="unknown compute axis 'joules'"):
+        report.build_report([tmp_path / "a"], tmp_path / "j", compute_axis="joules")
+
+
+def test_the_report_names_the_ledger_of_each_run(tmp_path):
+    tiny_run(tmp_path / "new", model="new")
+    writer = tiny_run(tmp_path / "old", model="old", stored=0, close=False)
+    old = Sample("i0", "blocksworld", "blocksworld", 2, 1, 0, 0, "sample", "h", "t", 10, 5,
+                 "stop", "plan", "", 0, False, "inapplicable", -1, "", 0, schema_version=3)
+    writer.append([old])
+    writer.close()
+    result = report.build_report([tmp_path / "new", tmp_path / "old"], tmp_path / "out")
+    ledgers = pd.read_csv(tmp_path / "out" / "ledger.csv").set_index("run")["ledger"]
+    assert ledgers["new · sample"].startswith("computed tokens")
+    assert ledgers["old · sample"].startswith("old count")
+    assert "old · sample: old count" in result.html.read_text()
 
 
 def test_partial_and_in_progress_runs_are_marked(tmp_path):
@@ -200,6 +229,9 @@ def test_cli_report(tmp_path):
     bad = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "o"),
                                "--target-coverage", "1.5"])
     assert bad.exit_code == 2 and "target coverage" in bad.output
+    flops = runner.invoke(main, ["report", str(tmp_path / "run"), "--out", str(tmp_path / "f"),
+                                 "--compute", "flops"])
+    assert flops.exit_code == 0 and "FLOPs" in (tmp_path / "f" / "index.html").read_text()
 
 
 def test_samples_of_unknown_instances_are_left_out(tmp_path):
@@ -253,12 +285,13 @@ def strategy_runs(root, solve=True):
         return "\n".join(f"({' '.join(a)})" for a in inst.optimal_plan) if ok else bad
 
     def row(inst, index, ok, strategy, tokens=(50, 12), rnd=0, parent=-1, depth=0, score=None,
-            finish="stop"):
+            finish="stop", computed=None):
         ok = ok and solve
         return Sample(inst.id, inst.domain, inst.vocabulary, len(inst.objects),
                       inst.optimal_length, index, rnd, strategy, "h", "t", tokens[0], tokens[1],
                       finish, "plan", plan(inst, ok), 1, ok, "valid" if ok else "inapplicable",
-                      -1, "", index, parent, depth, score)
+                      -1, "", index, parent, depth, score,
+                      computed_tokens=tokens[0] if computed is None else computed)
 
     specs = {
         "sample": ("sample", {}, lambda i, s: [row(i, j, (j + s) % 5 == 0, "sample")
@@ -267,7 +300,8 @@ def strategy_runs(root, solve=True):
                                                    (80 * (r + 1), 12), rnd=r) for r in range(3)]),
         "beam": ("beam", dict(propose="legal", score="logprob"),
                  lambda i, s: [row(i, j, j == 3 and s % 3 != 2, "beam", (60, 0), parent=-1,
-                                   depth=1 + j // 2, score=-1.0 * j, finish="scored")
+                                   depth=1 + j // 2, score=-1.0 * j, finish="scored",
+                                   computed=12)
                                for j in range(4)]),
         "dvts": ("dvts", dict(score="goal-count"),
                  lambda i, s: [row(i, j, j == 5 and s % 2 == 1, "dvts", (60, 6), depth=1 + j // 2,
@@ -301,11 +335,19 @@ def test_every_strategy_on_one_compute_axis(tmp_path):
     assert kinds["tiny · random-legal"] == "no model" and kinds["tiny · sample"] == "model"
     assert set(curves["unit"]) == {"samples", "rounds", "nodes"} and len(kinds) == 7
     beam = curves[curves["run"] == "tiny · beam · legal steps · score logprob"]
-    assert set(beam["compute"]) == {240.0}  # 4 scoring calls reading 60 tokens, nothing generated
+    # 4 scoring calls reading 60 tokens each, 12 of them computed (the rest from the cache)
+    assert set(beam["compute"]) == {48.0}
+    assert (curves["ci_low"] <= curves["solve_rate"]).all()
+    assert (curves["solve_rate"] <= curves["ci_high"]).all()
     best = pd.read_csv(tmp_path / "out" / "compute_optimal.csv")
     assert not best["best_run"].str.contains("oracle").any()
+    assert best["same_pick"].between(0, 1).all()
+    horizons = pd.read_csv(tmp_path / "out" / "horizon.csv")
+    assert set(horizons["run"]) <= set(kinds.index) and len(horizons) >= 7
     html = result.html.read_text()
-    assert html.index("The answer: solve rate against compute") < html.index("<h2>Runs</h2>")
+    assert (html.index("How far it plans") < html.index("The answer: solve rate against compute")
+            < html.index("<h2>Runs</h2>"))
+    assert "same pick in" in html and "computed tokens (prompt tokens computed" in html
     assert ">NaN<" not in html and "nan%" not in html
     votes = pd.read_csv(tmp_path / "out" / "majority_vote_state.csv")
     assert set(votes["run"]) == {"tiny · sample", "tiny · best-of-n · score goal-count",

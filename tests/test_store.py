@@ -243,3 +243,25 @@ def test_rows_of_layout_2_read_with_empty_reasoning_beside_layout_3_rows(tmp_pat
     assert frame.reasoning.tolist() == ["", "", "hmm"]
     assert frame.reasoning_tokens.tolist() == [0, 0, 3]
     assert frame.schema_version.tolist() == [2, 2, SCHEMA_VERSION]
+
+
+def test_rows_before_the_ledger_read_with_the_old_count(tmp_path):
+    """Schema 3 rows have no cached_tokens / computed_tokens: their computed tokens are the old
+    count (a scoring call's whole prompt, nothing for other prompts), the cache unknown."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    old = {key: value for key, value in vars(sample(0)).items()
+           if key not in ("cached_tokens", "computed_tokens")} | {"schema_version": 3}
+    scored = old | {"sample_index": 3, "finish_reason": "scored", "prompt_tokens": 40}
+    with RunWriter(tmp_path, CONFIG, [INSTANCE]) as writer:
+        writer.append([dataclasses.replace(sample(2), cached_tokens=6, computed_tokens=4)])
+    pq.write_table(pa.Table.from_pylist([old | {"sample_index": 1}, scored]),
+                   tmp_path / "samples" / "part-000001.parquet")
+    (tmp_path / "samples" / "part-000002.jsonl").write_text(
+        json.dumps(old) + "\n" + json.dumps(scored | {"sample_index": 4}) + "\n")
+    frame = read_samples(tmp_path).sort_values("sample_index")
+    assert frame.computed_tokens.tolist() == [0, 0, 4, 40, 40]
+    assert frame.cached_tokens.tolist() == [-1, -1, 6, -1, -1]
+    some = read_samples(tmp_path, ["sample_index", "computed_tokens"]).sort_values("sample_index")
+    assert some.computed_tokens.tolist() == [0, 0, 4, 40, 40] and list(some.columns) == [
+        "sample_index", "computed_tokens"]

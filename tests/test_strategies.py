@@ -118,3 +118,20 @@ def _sample_row(instance, index):
     return Sample(instance.id, instance.domain, instance.vocabulary, len(instance.objects),
                   instance.optimal_length, index, 0, "sample", "h", "stored before", 1, 1,
                   "stop", "empty", "", 0, False, "empty_plan", -1, "", 0)
+
+
+def test_a_token_budget_stops_at_computed_tokens(tmp_path, cpu_backend):
+    """Revision chains re-send a growing conversation: each round is charged the prompt tokens
+    it computed, so a chain stops at the first round that reaches the budget."""
+    settings = Settings(strategy="self-revise", k=1, rounds=6, sampling=SAMPLING,
+                        budget_tokens=150)
+    with store(tmp_path, settings) as writer:
+        run(cpu_backend, INSTANCES, writer, settings)
+    frame = read_samples(tmp_path).sort_values(["instance_id", "round"])
+    assert (frame["cached_tokens"] >= 0).all()  # vLLM always says what its cache served
+    assert (frame["computed_tokens"] == frame["prompt_tokens"] - frame["cached_tokens"]).all()
+    assert (frame.loc[frame["round"] > 0, "cached_tokens"] > 0).all()  # the conversation so far
+    for _, chain in frame.groupby("instance_id", observed=True):
+        spent = (chain["computed_tokens"] + chain["completion_tokens"]).cumsum().tolist()
+        assert all(before < 150 for before in spent[:-1])  # every round but the last was allowed
+        assert spent[-1] >= 150 or chain["valid"].iloc[-1] or len(spent) == 7

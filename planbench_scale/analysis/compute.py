@@ -1,9 +1,10 @@
 """Strategies compared at equal compute: solve rate against compute per strategy and plan
 length, best-of-n selection, and the compute-optimal strategy within each budget.
 
-Compute per instance is counted in tokens (`metrics.compute_tokens`): every generated token,
-plus every token a scoring call read (a row with finish_reason "scored": its prompt tokens).
-Steps written without a model (legal steps, random walks) cost nothing.
+Compute per instance is what its rows cost on the report's axis (`metrics.row_compute`, see
+`ledger`: computed tokens by default, the prompt tokens the model computed plus those it
+generated, for sampled, revised and scoring rows alike). Steps written without a model (legal
+steps, random walks) cost nothing.
 
 An instance counts as solved when the strategy's result is a valid plan: for repeated sampling,
 any of k answers (the validator picks it: coverage); for revision, a chain valid within r
@@ -25,8 +26,15 @@ ORACLE_SCORES = ("distance",)
 """Step scores that read the exact answer (the optimal distance left): runs using them are
 ceilings, shown beside the others but never chosen as compute-optimal."""
 
-CURVE_COLUMNS = ("run", "unit", "budget", "compute", "solve_rate")
+CURVE_COLUMNS = ("run", "unit", "budget", "compute", "solve_rate", "instances")
 """Columns of a `solve_curves` table, besides its groups."""
+
+POINT_COLUMNS = ("run", "instance_id", "optimal_length", "unit", "budget", "compute", "n", "c",
+                 "k", "y")
+"""Columns of an `instance_points` table, besides its groups: per run, instance and setting
+(`budget`), the instance's compute and success y; y is pass@k of c valid among n answers
+(k = 1 for a chain's share of valid chains, n = 1 for a search), or, with n = 0, a fixed value
+(the answer a best-of-n scorer selects)."""
 
 
 def solved(instances: pd.DataFrame, by: Sequence[str] = ("domain", "steps")) -> pd.DataFrame:
@@ -61,8 +69,18 @@ def best_of_n_at_k(scores: np.ndarray, valid: np.ndarray, k: int) -> float:
 
 def best_of_n(samples: pd.DataFrame, ks: Sequence[int] | None = None,
               by: Sequence[str] = ("domain",)) -> pd.DataFrame:
-    """Best-of-n accuracy per run and group of the best-of-n runs (`best_of_n_at_k` averaged
-    over instances). A scoring row's score counts for its parent answer."""
+    """Best-of-n accuracy per run and group of the best-of-n runs (`best_of_n_per_instance`
+    averaged over instances)."""
+    values = best_of_n_per_instance(samples, ks, by)
+    if values.empty:
+        return pd.DataFrame(columns=["run", *by, "k", "instances", "best_of_n"])
+    return mean_by(values, ["run", *by, "k"], "best_of_n")
+
+
+def best_of_n_per_instance(samples: pd.DataFrame, ks: Sequence[int] | None = None,
+                           by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+    """Per best-of-n run, instance and k: `best_of_n_at_k` as "value". A scoring row's score
+    counts for its parent answer."""
     s = with_run(samples)
     s = s.loc[(s["strategy"].astype(str) == "best-of-n") & (s["round"] == 0)]
     scoring = metrics.scoring_rows(s)
@@ -74,44 +92,71 @@ def best_of_n(samples: pd.DataFrame, ks: Sequence[int] | None = None,
     answers = answers.sort_values([*keys, "sample_index"], kind="stable")
     groups = list(answers.groupby(keys, observed=True, sort=True))
     ks = list(ks) if ks is not None else k_values(max((len(g) for _, g in groups), default=0))
-    rows = [{"run": key[0], **{b: group[b].iloc[0] for b in by}, "k": k,
-             "value": best_of_n_at_k(group["score"].to_numpy(float),
-                                     group["valid"].to_numpy(bool), k)}
+    rows = [{"run": key[0], "instance_id": key[1], **{b: group[b].iloc[0] for b in by},
+             "k": k, "value": best_of_n_at_k(group["score"].to_numpy(float),
+                                             group["valid"].to_numpy(bool), k)}
             for key, group in groups for k in ks]
-    if not rows:
-        return pd.DataFrame(columns=["run", *by, "k", "instances", "best_of_n"])
-    return mean_by(pd.DataFrame(rows), ["run", *by, "k"], "best_of_n")
+    return pd.DataFrame(rows, columns=["run", "instance_id", *by, "k", "value"])
 
 
-def solve_curves(instances: pd.DataFrame, rounds: pd.DataFrame, selected: pd.DataFrame,
-                 units: pd.Series, by: Sequence[str] = ("domain", "steps")) -> pd.DataFrame:
-    """Solve rate against compute per instance, one curve per run and group.
+def instance_points(instances: pd.DataFrame, samples: pd.DataFrame, units: pd.Series,
+                    by: Sequence[str] = ("domain", "steps")) -> pd.DataFrame:
+    """Every instance's success and compute at every setting of its run (`POINT_COLUMNS`).
 
-    `units` maps each row of `instances` to its strategy's unit. Sampled answers ("samples"):
-    coverage at k, or for runs in `selected` (best-of-n) the selected answer, against k times
-    the mean compute of one answer. Chains ("rounds", from `rounds`): valid within r rounds
-    against the compute of a chain by then. Searches ("nodes"): one point, solved against
-    the mean compute spent."""
-    keys = ["run", *by]
-    sampled = instances.loc[(units == "samples").to_numpy() & (instances["n"] > 0).to_numpy()]
-    per_answer = sampled.assign(c1=sampled["compute"] / sampled["n"]).groupby(
-        keys, observed=True)["c1"].mean().rename("per_answer")
-    chosen = set(selected["run"])
-    cov = metrics.coverage(sampled.loc[~sampled["run"].isin(chosen)], by=by)
-    picks = selected.loc[selected["run"].isin(set(sampled["run"]))].rename(
-        columns={"best_of_n": "coverage"})
-    answers = pd.concat([cov, picks], ignore_index=True).join(per_answer, on=keys)
-    answers = answers.assign(unit="samples", budget=answers["k"],
-                             compute=answers["k"] * answers["per_answer"],
-                             solve_rate=answers["coverage"])
-    chains = rounds.assign(unit="rounds", budget=rounds["round"], solve_rate=rounds["accuracy"])
-    searched = solved(instances.loc[(units == "nodes").to_numpy()], by=by)
-    searched = searched.assign(unit="nodes", budget=1, solve_rate=searched["solved"])
-    columns = [*keys, *CURVE_COLUMNS[1:]]
-    parts = [part[columns] for part in (answers, chains, searched) if len(part)]
-    if not parts:
+    `units` maps each row of `instances` (`metrics.per_instance`) to its strategy's unit.
+    Sampled answers ("samples"): pass@k at k = 1, 2, 4, ... (or, for best-of-n, the answer its
+    scorer selects) against k times the instance's mean compute per answer. Chains ("rounds"):
+    the share of chains valid within r rounds against a chain's compute by then. Searches
+    ("nodes"): solved (any valid node) against the compute spent."""
+    keys = ["run", "instance_id", *by, "optimal_length"]
+    unit = units.to_numpy()
+    sampled = instances.loc[(unit == "samples") & (instances["n"] > 0).to_numpy()]
+    parts = [_sampled_points(sampled, samples, keys, by)]
+    chains = metrics.chain_rounds(samples, _names(instances, unit, "rounds"), by=by)
+    parts.append(chains.assign(unit="rounds", budget=chains["round"], k=1, y=chains["ok"]))
+    searched = instances.loc[unit == "nodes"]
+    c = (searched["valid_rows"] > 0).astype(int)
+    parts.append(searched.assign(unit="nodes", budget=1, n=1, c=c, k=1, y=c.astype(float)))
+    columns = [*dict.fromkeys([*keys, *POINT_COLUMNS])]
+    parts = [part[columns] for part in parts if len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _names(instances: pd.DataFrame, unit: np.ndarray, wanted: str) -> list[str]:
+    """The strategy names of the instances' rows whose unit is `wanted`."""
+    return sorted(set(instances.loc[unit == wanted, "strategy"].astype(str)))
+
+
+def _sampled_points(sampled: pd.DataFrame, samples: pd.DataFrame, keys, by) -> pd.DataFrame:
+    """`instance_points` of the sampled runs: pass@k, or best-of-n's selected answer."""
+    chosen = best_of_n_per_instance(samples, by=())
+    parts = []
+    for run, group in sampled.groupby("run", observed=True, sort=True):
+        picks = chosen.loc[chosen["run"] == run]
+        for k in (sorted(set(picks["k"])) if len(picks) else k_values(int(group["n"].max()))):
+            point = group.assign(unit="samples", budget=k, k=k,
+                                 compute=k * group["compute"] / group["n"])
+            if len(picks):
+                value = point[["instance_id"]].merge(picks.loc[picks["k"] == k], how="left",
+                                                     on="instance_id")["value"]
+                point = point.assign(n=0, y=value.to_numpy())
+            else:
+                point = point.assign(y=metrics.pass_at_k_many(group["n"], group["c"], k))
+            parts.append(point)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def solve_curves(points: pd.DataFrame, by: Sequence[str] = ("domain", "steps")) -> pd.DataFrame:
+    """Solve rate against compute per instance, one curve per run and group: the mean over
+    instances of `instance_points` at each setting (NaN when any instance's value is)."""
+    keys = ["run", *by, "unit", "budget"]
+    columns = [*keys[:-2], *CURVE_COLUMNS[1:]]
+    if points.empty:
         return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)
+    table = points.groupby(keys, observed=True, sort=True).agg(
+        compute=("compute", "mean"), solve_rate=("y", lambda v: v.mean(skipna=False)),
+        instances=("y", "size")).reset_index()
+    return table[columns]
 
 
 def compute_optimal(curves: pd.DataFrame, by: Sequence[str] = ("domain", "steps")) -> pd.DataFrame:

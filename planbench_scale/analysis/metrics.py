@@ -60,10 +60,18 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def pass_at_k_many(n: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
-    """`pass_at_k` for arrays of (n, c), computed once per distinct pair."""
-    pairs, inverse = np.unique(np.stack([np.asarray(n), np.asarray(c)]), axis=1, return_inverse=True)
-    values = np.array([pass_at_k(int(a), int(b), k) for a, b in pairs.T], dtype=float)
-    return values[inverse.ravel()]
+    """`pass_at_k` for arrays of (n, c): for each distinct n, the products of `pass_at_k` for
+    every c at once (a cumulative product), looked up by c."""
+    n, c = np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64)
+    values = np.full(n.shape, np.nan)
+    for size in np.unique(n):
+        if size < k:
+            continue
+        factors = np.clip(1.0 - k / np.arange(size, 0, -1, dtype=float), 0.0, None)
+        left = np.concatenate([[1.0], np.cumprod(factors)])  # C(n-c, k) / C(n, k), c = 0..n
+        where = n == size
+        values[where] = 1.0 - left[c[where]]
+    return values
 
 
 def k_values(max_samples: int) -> list[int]:
@@ -91,18 +99,20 @@ def scoring_rows(samples: pd.DataFrame) -> np.ndarray:
     return samples["finish_reason"].astype(str).to_numpy() == "scored"
 
 
-def compute_tokens(samples: pd.DataFrame) -> np.ndarray:
-    """The compute of each row in tokens (`records.compute_tokens`, as budgets count it):
-    generated tokens, plus every token a scoring call read. The prompts of sampled answers are
-    not counted."""
+def row_compute(samples: pd.DataFrame) -> np.ndarray:
+    """The compute of each row: its "cost" column where the report put one (`ledger.row_cost`:
+    tokens, FLOPs or dollars), else computed tokens as budgets count them
+    (`records.compute_tokens`: prompt tokens computed plus generated tokens)."""
+    if "cost" in samples:
+        return samples["cost"].to_numpy(float)
     return records.compute_tokens(samples["completion_tokens"].to_numpy(),
-                                  samples["prompt_tokens"].to_numpy(), scoring_rows(samples))
+                                  samples["computed_tokens"].to_numpy())
 
 
 def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
     """One row per (run, instance): independent answers n (round 0, scoring calls left out),
-    valid among them c, first-sample verdict, token sums and compute (`compute_tokens`) over
-    all rows, and the instance columns (domain, lengths, blocks)."""
+    valid among them c, first-sample verdict, token sums and compute (`row_compute`, a float)
+    over all rows, and the instance columns (domain, lengths, blocks)."""
     s = with_run(samples)
     group, first_rows = _groups(s, ["run", "instance_id"])
     answers = (s["round"].to_numpy() == 0) & ~scoring_rows(s)
@@ -112,12 +122,13 @@ def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
                "first_valid": first & valid, "rows": None, "valid_rows": valid,
                "prompt_tokens": s["prompt_tokens"].to_numpy(),
                "completion_tokens": s["completion_tokens"].to_numpy(),
-               "compute": compute_tokens(s)}
+               "computed_tokens": s["computed_tokens"].to_numpy()}
     carried = ["run", "instance_id", *(c for c in (*INSTANCE_COLUMNS, "strategy") if c in s)]
     table = s[carried].iloc[first_rows].reset_index(drop=True)
     for name, weights in counted.items():
         sums = np.bincount(group, weights=weights, minlength=len(first_rows))
         table[name] = np.rint(sums).astype(np.int64)
+    table["compute"] = np.bincount(group, weights=row_compute(s), minlength=len(first_rows))
     table = table.sort_values(["run", "instance_id"], kind="stable").reset_index(drop=True)
     if "optimal_length" in table:
         table["steps"] = step_bucket(table["optimal_length"])
@@ -179,38 +190,48 @@ def mean_by(values: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
 def revision_rounds(samples: pd.DataFrame, strategies: Sequence[str],
                     by: Sequence[str] = ("domain",)) -> pd.DataFrame:
     """First-valid accuracy after r rounds of revision, and tokens (prompt + generated) and
-    compute (`compute_tokens`) spent by then, per group.
-
-    A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
-    0..r is valid; chains stop at their first valid plan. Per instance the chains are averaged,
-    then instances. Only samples of the chain `strategies` (names, e.g. revise) are included.
-    """
-    s = with_run(samples)
-    s = s.loc[s["strategy"].isin(list(strategies))]
-    s = s[["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
-           "completion_tokens", *[b for b in by if b in s]]].assign(compute=compute_tokens(s))
-    if s.empty:
+    compute (`row_compute`) spent by then, per group: `chain_rounds` averaged over instances."""
+    per_inst = chain_rounds(samples, strategies, by)
+    keys = ["run", *[b for b in by if b in per_inst], "round"]
+    if per_inst.empty:
         return pd.DataFrame(columns=["run", *by, "round", "instances", "accuracy", "tokens",
                                      "compute"])
+    return per_inst.groupby(keys, observed=True).agg(
+        instances=("ok", "size"), accuracy=("ok", "mean"), tokens=("tokens", "mean"),
+        compute=("compute", "mean")).reset_index()
+
+
+def chain_rounds(samples: pd.DataFrame, strategies: Sequence[str],
+                 by: Sequence[str] = ("domain",)) -> pd.DataFrame:
+    """Per run, instance and round r: its chains (n), those valid within r rounds (c), their
+    share (ok) and the mean tokens and compute of a chain by then.
+
+    A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
+    0..r is valid; chains stop at their first valid plan. Only samples of the chain `strategies`
+    (names, e.g. revise) are included."""
+    s = with_run(samples)
+    s = s.loc[s["strategy"].isin(list(strategies))]
+    kept = [b for b in dict.fromkeys([*by, "optimal_length"]) if b in s]
+    s = s[["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
+           "completion_tokens", *kept]].assign(compute=row_compute(s))
+    if s.empty:
+        return pd.DataFrame(columns=["run", "instance_id", *kept, "round", "n", "c", "ok",
+                                     "tokens", "compute"])
     chain = ["run", "instance_id", "sample_index"]
     s = s.assign(tokens=s["prompt_tokens"] + s["completion_tokens"],
                  solved_at=s["round"].where(s["valid"].astype(bool), np.inf))
-    solved_at = s.groupby(chain, observed=True)["solved_at"].transform("min")
-    s = s.assign(solved_at=solved_at)
+    s = s.assign(solved_at=s.groupby(chain, observed=True)["solved_at"].transform("min"))
     parts = []
     for r in range(int(s["round"].max()) + 1):
         upto = s.loc[s["round"] <= r].groupby(chain, observed=True).agg(
             solved_at=("solved_at", "first"), tokens=("tokens", "sum"),
-            compute=("compute", "sum"),
-            **{b: (b, "first") for b in by if b in s}).reset_index()
+            compute=("compute", "sum"), **{b: (b, "first") for b in kept}).reset_index()
         upto["ok"] = (upto["solved_at"] <= r).astype(float)
-        per_inst = upto.groupby(["run", "instance_id", *[b for b in by if b in s]],
-                                observed=True)[["ok", "tokens", "compute"]].mean().reset_index()
+        per_inst = upto.groupby(["run", "instance_id", *kept], observed=True).agg(
+            n=("ok", "size"), c=("ok", "sum"), ok=("ok", "mean"), tokens=("tokens", "mean"),
+            compute=("compute", "mean")).reset_index()
         parts.append(per_inst.assign(round=r))
-    rounds = pd.concat(parts, ignore_index=True)
-    return rounds.groupby(["run", *[b for b in by if b in s], "round"], observed=True).agg(
-        instances=("ok", "size"), accuracy=("ok", "mean"), tokens=("tokens", "mean"),
-        compute=("compute", "mean")).reset_index()
+    return pd.concat(parts, ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -263,22 +284,18 @@ def coverage_fits(cov: pd.DataFrame, by: Sequence[str] = ("domain", "steps"),
                                        "k_for_target"])
 
 
-def cost(instances: pd.DataFrame, parameters: dict[str, float] | None = None,
-         by: Sequence[str] = ()) -> pd.DataFrame:
-    """Tokens per instance and per valid plan, and FLOPs = 2 * parameters * tokens, per run.
-
-    `parameters` maps run name to the model's parameter count; NaN FLOPs where unknown.
-    """
+def cost(instances: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per run: tokens read, computed and generated per instance, and compute (the report's
+    axis, `row_compute`) per instance and per valid plan."""
     keys = ["run", *by]
     table = instances.groupby(keys, observed=True).agg(
         instances=("instance_id", "size"), samples=("rows", "sum"), valid_plans=("valid_rows", "sum"),
-        prompt_tokens=("prompt_tokens", "sum"), completion_tokens=("completion_tokens", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"), computed_tokens=("computed_tokens", "sum"),
+        completion_tokens=("completion_tokens", "sum"),
+        compute=("compute", lambda v: v.sum(skipna=False)),  # unknown (no prices): NaN
     ).reset_index()
-    tokens = table["prompt_tokens"] + table["completion_tokens"]
-    table["prompt_tokens_per_instance"] = table["prompt_tokens"] / table["instances"]
-    table["generated_tokens_per_instance"] = table["completion_tokens"] / table["instances"]
-    table["tokens_per_valid_plan"] = tokens / table["valid_plans"].where(table["valid_plans"] > 0)
-    table["parameters"] = table["run"].map(parameters or {}).astype(float)
-    table["flops_per_instance"] = 2 * table["parameters"] * tokens / table["instances"]
-    table["flops_per_valid_plan"] = 2 * table["parameters"] * table["tokens_per_valid_plan"]
+    for name in ("prompt_tokens", "computed_tokens", "completion_tokens", "compute"):
+        table[f"{name}_per_instance"] = table[name] / table["instances"]
+    table["compute_per_valid_plan"] = table["compute"] / table["valid_plans"].where(
+        table["valid_plans"] > 0)
     return table

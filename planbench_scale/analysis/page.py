@@ -1,5 +1,6 @@
-"""The report's HTML page: the answer first (solve rate against compute per strategy and plan
-length, and the compute-optimal strategy within each budget), then every figure with a line
+"""The report's HTML page: the answer first (the plan-length horizon and the solve rate against
+compute per strategy and plan length, the compute-optimal strategy within each budget, the
+ledger compute was counted with), then every figure with a line
 saying what it shows, then the tables. Self-contained: figures are embedded PNGs.
 
 A value that does not exist (too few samples for that k, nothing to divide by) shows as "–".
@@ -16,15 +17,32 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from planbench_scale.analysis.horizon import describe
+
 MISSING = "–"
 """How a value that does not exist is shown."""
+LEAD = ("horizon_vs_compute", "solve_rate_vs_compute")
+"""The figures the page leads with (not repeated under "Figures")."""
 
-COMPUTE_WORDS = ("compute per instance = generated tokens + tokens read by scoring calls "
-                 "(prompt tokens of the rows whose finish_reason is \"scored\"); the prompts of "
-                 "sampled answers are not counted")
-"""The definition of compute, named under every figure and table that uses it."""
+COMPUTE_WORDS = {
+    "tokens": "compute per instance = prompt tokens the model computed (not those served from "
+              "its prefix cache) + generated tokens, for sampled, revised and scoring calls "
+              "alike (what --budget-tokens counts)",
+    "flops": "compute per instance = forward FLOPs: 2 × parameters per computed or generated "
+             "token + 2 × layers × attention width × the tokens it attends to (Kaplan et al. "
+             "2020)",
+    "dollars": "compute per instance = US dollars: computed prompt tokens at --price-in, cached "
+               "ones at --price-cached-in, generated tokens at --price-out"}
+"""The definition of compute on each axis (`--compute`), named under the answer."""
 
 FIGURES = {
+    "horizon_vs_compute": (
+        "Plan-length horizon against compute",
+        "h50: the optimal plan length at which the run succeeds half the time, from a logistic "
+        "fit of instance success on log2 plan length (METR's time-horizon method), with its "
+        "95% interval from a bootstrap over instances and over answers within them. A "
+        "triangle on a dashed line: the horizon lies below the shortest (▽) or beyond the "
+        "longest (△) length tried, so no number is claimed."),
     "solve_rate_vs_compute": (
         "Solve rate against compute, per plan length",
         "One panel per optimal plan length. Each run is a line over its compute settings "
@@ -33,7 +51,7 @@ FIGURES = {
         "best-of-n, the answer its scorer picks). A run that spent no tokens (the random-legal "
         "control, searches over legal steps without model scores) is a dashed level; oracle "
         "scores are dotted. The black steps are the compute-optimal frontier: the best "
-        "non-oracle run within each budget. " + COMPUTE_WORDS + "."),
+        "non-oracle run within each budget. Bands: 95% bootstrap intervals over instances."),
     "accuracy_vs_length": (
         "Accuracy against optimal plan length",
         "First-sample accuracy (the band is its 95% Wilson interval when few runs share a "
@@ -63,7 +81,11 @@ FIGURES = {
 """Title and the line under each figure, by file stem."""
 
 SECTIONS = (
-    ("Solve rate against compute, per run and plan length", "solve_rate_vs_compute", None),
+    ("Plan-length horizon per domain", "horizon_by_domain", None),
+    ("Solve rate against compute, per run and plan length (95% bootstrap interval)",
+     "solve_rate_vs_compute", None),
+    ("Spread over seeds (--seeds): the same run repeated with other seeds", "seed_spread", None),
+    ("The compute ledger each run was measured with", "ledger", None),
     ("Compute-optimal per domain: the best run within each budget", "compute_optimal_by_domain",
      None),
     ("Accuracy per domain (first sample)", "accuracy_by_domain", None),
@@ -79,8 +101,10 @@ SECTIONS = (
      "search_solved", None),
     ("Best-of-n: the best-scored answer of n is valid (exact mean over all n-subsets); rows n, "
      "columns run · domain", "best_of_n", ("k", "best_of_n")),
-    ("Cost: tokens and estimated FLOPs (2 × parameters × tokens)", "cost", None),
-    ("Cost in dollars (--price-in, --price-out; reasoning billed as output)", "dollars", None),
+    ("Cost: tokens read, computed and generated, and compute per instance and valid plan",
+     "cost", None),
+    ("Cost in dollars (--price-in, --price-cached-in, --price-out; reasoning billed as output)",
+     "dollars", None),
     ("Unsolvable instances: accuracy on solvable ones, no-plan recall and false no-plan rate",
      "unsolvable", None),
     ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
@@ -106,48 +130,84 @@ def headline(accuracy: pd.DataFrame) -> pd.DataFrame:
     return cells.pivot(index="domain", columns="run", values="cell").fillna(MISSING)
 
 
+def amount(value: float, unit: str) -> str:
+    """A compute amount in its unit: "1,234 tokens", "3.1e+12 FLOPs", "$0.0042"."""
+    if unit == "USD":
+        return f"${value:.2g}" if value < 1 else f"${value:,.2f}"
+    if unit == "FLOPs":
+        return f"{value:.2g} FLOPs"
+    return f"{value:,.0f} {unit}"
+
+
 def budget_grid(frontier: pd.DataFrame) -> list[float]:
-    """Budgets for the answer table: 0 and powers of ten up to the largest compute reached."""
-    top = float(frontier["budget"].max()) if len(frontier) else 0.0
-    tens = [10.0 ** e for e in range(1, int(np.ceil(np.log10(top))) + 1)] if top > 1 else []
-    return [0.0, *tens]
+    """Budgets for the answer table: 0 and the powers of ten from the smallest budget a run
+    reached to the largest (at most eight)."""
+    budgets = frontier["budget"][frontier["budget"] > 0] if len(frontier) else pd.Series([])
+    if budgets.empty:
+        return [0.0]
+    low, high = np.floor(np.log10(budgets.min())), np.ceil(np.log10(budgets.max()))
+    return [0.0, *(10.0 ** e for e in np.arange(max(low, high - 7), high + 1))]
 
 
-def frontier_table(frontier: pd.DataFrame) -> pd.DataFrame:
+def frontier_table(frontier: pd.DataFrame, unit: str = "tokens") -> pd.DataFrame:
     """The compute-optimal run per plan length (rows) within each budget of `budget_grid`
-    (columns), as "run: 25%" ("none solved" when no run solved any; a dash where no run fits
-    within the budget)."""
+    (columns), as "run: 25% (same pick in 80% of draws)" ("none solved" when no run solved
+    any; a dash where no run fits within the budget)."""
     budgets, rows = budget_grid(frontier), {}
     for steps, group in frontier.groupby("steps", observed=True, sort=True):
         cells = {}
         for budget in budgets:
             within = group.loc[group["budget"] <= budget]
             best = within.iloc[-1] if len(within) else None
-            cells[f"≤ {budget:,.0f} tokens"] = _frontier_cell(best)
+            cells[f"≤ {amount(budget, unit)}"] = _frontier_cell(best)
         rows[f"{steps} steps"] = cells
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _frontier_cell(best) -> str:
-    """"run: 25%", "none solved" when the best run solved nothing, a dash when none fits."""
+    """"run: 25% (same pick in 80% of draws)", "none solved" when the best run solved
+    nothing, a dash when none fits."""
     if best is None:
         return MISSING
     if best["solve_rate"] == 0:
         return "none solved"
-    return f"{best['best_run']}: {100 * best['solve_rate']:.0f}%"
+    pick = best.get("same_pick", np.nan)
+    agreement = "" if pd.isna(pick) else f" (same pick in {100 * pick:.0f}% of draws)"
+    return f"{best['best_run']}: {100 * best['solve_rate']:.0f}%{agreement}"
 
 
-def run_summary(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per run (rows) and plan length (columns): the solve rate at the run's largest setting
-    and the compute it took, as "25% at 1,234 tokens"."""
+def run_summary(curves: pd.DataFrame, unit: str = "tokens") -> pd.DataFrame:
+    """Per run (rows) and plan length (columns): the solve rate at the run's largest setting,
+    its 95% bootstrap interval and the compute it took, as "25% [10, 45] at 1,234 tokens"."""
     last = curves.dropna(subset=["solve_rate"]).sort_values("budget").groupby(
         ["run", "steps"], observed=True).tail(1)
-    last = last.assign(cell=[f"{100 * r:.0f}% at {c:,.0f} tokens"
-                             for r, c in zip(last["solve_rate"], last["compute"])])
+    low = last.get("ci_low", pd.Series(np.nan, index=last.index))
+    high = last.get("ci_high", pd.Series(np.nan, index=last.index))
+    last = last.assign(cell=[f"{100 * r:.0f}%{_interval(lo, hi)} at {amount(c, unit)}"
+                             for r, lo, hi, c in zip(last["solve_rate"], low, high,
+                                                     last["compute"])])
     table = last.pivot(index="run", columns="steps", values="cell").fillna(MISSING)
     table.columns = [f"{c} steps" for c in table.columns]
     table.index.name = None
     return table
+
+
+def _interval(low: float, high: float) -> str:
+    """" [10, 45]" in percent, or nothing where there is no interval."""
+    return "" if pd.isna(low) or pd.isna(high) else f" [{100 * low:.0f}, {100 * high:.0f}]"
+
+
+def horizon_table(horizons: pd.DataFrame, unit: str = "tokens") -> pd.DataFrame:
+    """Per run and compute setting: compute, solve rate, h50 and h80 with their intervals in
+    words (`horizon.describe`) and the fit's slope."""
+    rows = [{"run": h["run"], "setting": f"{h['unit']} = {h['budget']:g}",
+             "compute": amount(h["compute"], unit), "solved": f"{100 * h['solve_rate']:.0f}%",
+             "h50": describe(h["h50"], h["h50_low"], h["h50_high"]),
+             "h80": describe(h["h80"], h["h80_low"], h["h80_high"]),
+             "slope (per doubling)": f"{h['slope']:.2f}",
+             "lengths tried": f"{h['shortest']:g}-{h['longest']:g}"}
+            for _, h in horizons.iterrows()]
+    return pd.DataFrame(rows)
 
 
 def _figure(path: Path) -> str:
@@ -167,20 +227,31 @@ def _table(table: pd.DataFrame, index: bool = True) -> str:
 
 
 def _answer(tables: dict[str, pd.DataFrame], figures: Sequence[Path]) -> list[str]:
-    """The page's lead: the solve-rate-against-compute figure, the compute-optimal run per
-    plan length and budget, and each run's result."""
+    """The page's lead: the horizon against compute (figure and table), the solve rate
+    against compute, the compute-optimal run per plan length and budget, each run's result,
+    and the ledger it was measured with."""
     curves, frontier = tables["solve_rate_vs_compute"], tables["compute_optimal"]
-    parts = ["<h2>The answer: solve rate against compute, per strategy and plan length</h2>"]
+    book = tables["ledger"]
+    axis = str(book["axis"].iloc[0]) if len(book) else "tokens"
+    unit = str(book["unit"].iloc[0]) if len(book) else "tokens"
+    parts = ["<h2>How far it plans: the plan-length horizon against compute</h2>"]
+    parts += [_figure(f) for f in figures if f.stem == "horizon_vs_compute"]
+    if len(tables["horizon"]):
+        parts.append(_table(horizon_table(tables["horizon"], unit), index=False))
+    parts.append("<h2>The answer: solve rate against compute, per strategy and plan length</h2>")
     parts += [_figure(f) for f in figures if f.stem == "solve_rate_vs_compute"]
     if len(frontier):
         parts += ["<h3>Compute-optimal: the best run within each budget per instance "
-                  "(all domains; oracle scores left out)</h3>", _table(frontier_table(frontier))]
+                  "(all domains; oracle scores left out)</h3>",
+                  _table(frontier_table(frontier, unit))]
     if len(curves):
-        parts += ["<h3>Each run at its largest setting: solved and compute per instance</h3>",
-                  _table(run_summary(curves))]
-    parts.append(f"<p>{html.escape(COMPUTE_WORDS[0].upper() + COMPUTE_WORDS[1:])}. "
-                 f"{MISSING} in a table: no value (no run within the budget, or too few samples "
-                 "for that k).</p>")
+        parts += ["<h3>Each run at its largest setting: solved [95% bootstrap interval] and "
+                  "compute per instance</h3>", _table(run_summary(curves, unit))]
+    words = COMPUTE_WORDS[axis]
+    measured = "; ".join(f"{r}: {l}" for r, l in zip(book["run"], book["ledger"]))
+    parts.append(f"<p>{html.escape(words[0].upper() + words[1:])}. Ledger: "
+                 f"{html.escape(measured)}. {MISSING} in a table: no value (no run within the "
+                 "budget, or too few samples for that k).</p>")
     return parts
 
 
@@ -207,7 +278,7 @@ def render_html(runs: Sequence, tables: dict[str, pd.DataFrame], figures: Sequen
               "<h2>First-sample accuracy, 95% Wilson interval</h2>",
               _table(headline(tables["accuracy_by_domain"]))]
     parts += ["<h2>Figures</h2>"] + [_figure(f) for f in figures if f.suffix == ".png"
-                                     and f.stem != "solve_rate_vs_compute"]
+                                     and f.stem not in LEAD]
     parts.append("<h2>Tables</h2>")
     for heading, name, curve in SECTIONS:
         table = tables[name]

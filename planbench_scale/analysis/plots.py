@@ -264,10 +264,11 @@ def accuracy_vs_round(rounds: pd.DataFrame, out_dir: Path) -> list[Path]:
 
 
 def solve_rate_vs_compute(curves: pd.DataFrame, frontier: pd.DataFrame, out_dir: Path,
-                          name: str = "solve_rate_vs_compute") -> list[Path]:
-    """Solve rate against compute per instance, one panel per step bucket: a line per run
-    (a point for a search), runs that spend no tokens as a level across the panel, and the
-    compute-optimal frontier (`compute.compute_optimal`) as a black step line."""
+                          unit: str = "tokens", name: str = "solve_rate_vs_compute") -> list[Path]:
+    """Solve rate against compute per instance (in `unit`), one panel per step bucket: a line
+    per run (a point for a search) with its 95% bootstrap band where few runs share the panel,
+    runs that spend nothing as a level across the panel, and the compute-optimal frontier
+    (`compute.compute_optimal`) as a black step line."""
     if curves.empty:
         return []
     with plt.rc_context(STYLE):
@@ -278,25 +279,79 @@ def solve_rate_vs_compute(curves: pd.DataFrame, frontier: pd.DataFrame, out_dir:
         looks = {run: dict(color=palette[i % len(palette)], marker=MARKERS[i % len(MARKERS)])
                  for i, run in enumerate(runs)}
         for ax, steps in zip(panels, buckets):
-            for run, group in curves[curves["steps"] == steps].groupby("run", observed=True):
-                _compute_line(ax, str(run), group.sort_values("compute"), looks[str(run)])
+            panel = curves[curves["steps"] == steps]
+            bands = panel["run"].nunique() <= MOST_BANDS and "ci_low" in panel
+            for run, group in panel.groupby("run", observed=True):
+                _compute_line(ax, str(run), group.sort_values("compute"), looks[str(run)], bands)
             best = frontier[frontier["steps"] == steps].sort_values("budget")
             best = best[best["budget"] > 0]
             ax.step(best["budget"], 100 * best["solve_rate"], where="post", color="black",
                     linewidth=1.2, alpha=0.7, label="compute-optimal (best within budget)")
-            log_x(ax, "compute per instance (tokens, log scale)")
+            log_x(ax, f"compute per instance ({unit}, log scale)")
             ax.set_title(f"optimal plan length {steps} steps")
             rate_axis(ax, "solved (% of instances)")
         legend(fig, panels)
         return save(fig, out_dir, name)
 
 
-def _compute_line(ax, run: str, group: pd.DataFrame, look: dict) -> None:
-    """One run's points; a run that spent no tokens is a dashed level line instead."""
+def _compute_line(ax, run: str, group: pd.DataFrame, look: dict, band: bool = False) -> None:
+    """One run's points (with its bootstrap band when `band`); a run that spent nothing is a
+    dashed level line instead."""
     if (group["compute"] > 0).any():
         style = ":" if (group["kind"] == "oracle").any() else "-"
         ax.plot(group["compute"], 100 * group["solve_rate"], linestyle=style, clip_on=False,
                 label=run, **look)
+        if band and len(group) > 1:
+            ax.fill_between(group["compute"], 100 * group["ci_low"], 100 * group["ci_high"],
+                            color=look["color"], alpha=0.12, linewidth=0)
+        elif band:
+            ax.errorbar(group["compute"], 100 * group["solve_rate"], color=look["color"],
+                        yerr=[100 * (group["solve_rate"] - group["ci_low"]),
+                              100 * (group["ci_high"] - group["solve_rate"])], capsize=3)
     else:
         ax.axhline(100 * group["solve_rate"].max(), color=look["color"], linestyle="--",
                    label=f"{run} (no tokens)")
+
+
+def horizon_vs_compute(horizons: pd.DataFrame, out_dir: Path, unit: str = "tokens",
+                       name: str = "horizon_vs_compute") -> list[Path]:
+    """The plan-length horizon h50 against compute per instance, a line per run with its 95%
+    bootstrap interval; a horizon below the shortest length tried is a down-triangle on it,
+    one beyond the longest an up-triangle there (dashed lines: the lengths tried); a run that
+    spent nothing is a level line."""
+    if horizons.empty:
+        return []
+    with plt.rc_context(STYLE):
+        fig, (ax,) = grid(1)
+        shortest, longest = horizons["shortest"].min(), horizons["longest"].max()
+        runs = horizons.groupby("run", observed=True, sort=True)
+        palette = COLORS if len(runs) <= len(COLORS) else MANY_COLORS
+        for i, (run, group) in enumerate(runs):
+            _horizon_line(ax, str(run), group.sort_values("compute"), shortest, longest,
+                          palette[i % len(palette)])
+        for edge in (shortest, longest):
+            ax.axhline(edge, color="grey", linestyle="--", linewidth=0.8)
+        log_x(ax, f"compute per instance ({unit}, log scale)")
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_ylim(shortest / 1.5, longest * 1.5)
+        ax.set_ylabel("h50: plan length solved half the time (steps)")
+        legend(fig, [ax])
+        return save(fig, out_dir, name)
+
+
+def _horizon_line(ax, run: str, group: pd.DataFrame, shortest: float, longest: float,
+                  color) -> None:
+    """One run's h50 points, clipped to the lengths tried, with interval bars."""
+    shown = group["h50"].clip(shortest, longest)
+    low, high = group["h50_low"].clip(shortest, longest), group["h50_high"].clip(shortest, longest)
+    if not (group["compute"] > 0).any():
+        ax.axhline(float(shown.iloc[-1]), color=color, linestyle="--", label=f"{run} (no tokens)")
+        return
+    style = ":" if "kind" in group and (group["kind"] == "oracle").any() else "-"
+    ax.errorbar(group["compute"], shown, yerr=[shown - low, high - shown], color=color,
+                linestyle=style, marker="o", capsize=3, label=run)
+    for edge, marker, outside in ((shortest, "v", group["h50"] < shortest),
+                                  (longest, "^", group["h50"] > longest)):
+        ax.plot(group.loc[outside, "compute"], [edge] * int(outside.sum()), marker, color=color,
+                markersize=8, linestyle="none")

@@ -2,7 +2,8 @@
 against plan length, and what models answer on unsolvable instances.
 
 - `dollars`: per run and domain, tokens (reasoning included in the generated ones) and dollars
-  per instance and per valid plan, from the run's --price-in / --price-out (NaN without them).
+  per instance and per valid plan, from the run's prices (`ledger`: computed prompt tokens at
+  --price-in, cached ones at --price-cached-in, generated at --price-out; NaN without them).
 - `solve_rate_vs_spend`: per run, the solve rate on solvable instances at k = 1, 2, 4, ...
   samples (pass@k over independent samples) against what k samples cost per instance in
   generated tokens and in dollars: Epoch AI's comparison of models at equal spend, one line
@@ -25,13 +26,13 @@ from typing import Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from planbench_scale.analysis import metrics, plots
+from planbench_scale.analysis import ledger, metrics, plots
 from planbench_scale.records import Outcome
 from planbench_scale.config import RunConfig
 from planbench_scale.store import read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
-           "reasoning_tokens", "valid", "outcome")
+           "reasoning_tokens", "valid", "outcome", "cached_tokens", "computed_tokens")
 """The sample columns these views read."""
 
 
@@ -55,13 +56,10 @@ def answers(run: RunLike) -> pd.DataFrame:
     samples = read_samples(run.path, COLUMNS)
     samples["instance_id"] = samples["instance_id"].astype(str)
     samples = samples.merge(instances, on="instance_id", how="inner")
-    engine = run.config.engine
-    price_in = np.nan if engine.price_in is None else engine.price_in
-    price_out = np.nan if engine.price_out is None else engine.price_out
-    samples["dollars"] = (samples["prompt_tokens"] * price_in
-                          + samples["completion_tokens"] * price_out) / 1e6
+    samples = samples.assign(run=run.name)
+    samples["dollars"] = ledger.row_cost(samples, {run.name: run.config.engine}, "dollars")
     samples["no_plan"] = samples["outcome"].astype(str) == Outcome.NO_PLAN.value
-    return samples.assign(run=run.name)
+    return samples
 
 
 def compute_tables(runs: Sequence[RunLike]) -> dict[str, pd.DataFrame]:

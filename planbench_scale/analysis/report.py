@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from planbench_scale.analysis import compute, metrics, page, plots, reasoning, vote
+from planbench_scale.analysis import (compute, horizon, ledger, metrics, page, plots, reasoning,
+                                      variance, vote)
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig
 from planbench_scale.records import Instance
@@ -25,7 +26,8 @@ from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
-           "completion_tokens", "valid", "plan", "parent", "score", "finish_reason")
+           "completion_tokens", "valid", "plan", "parent", "score", "finish_reason",
+           "cached_tokens", "computed_tokens", "schema_version")
 """The sample columns the report reads (never the large text column)."""
 
 
@@ -211,20 +213,22 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.DataFrame]:
+def compute_tables(runs: Sequence[Run], target: float = 0.9,
+                   axis: str = "tokens") -> dict[str, pd.DataFrame]:
     """Every metric table of the report, keyed by CSV name; `target` is the coverage for which
-    the power-law fits predict the samples needed."""
+    the power-law fits predict the samples needed, `axis` the compute axis (`ledger.UNITS`)."""
     samples = _concat([r.samples for r in runs if len(r.samples)])
     samples["steps"] = metrics.step_bucket(samples["optimal_length"])
+    samples["cost"] = ledger.row_cost(samples, {r.name: r.config.engine for r in runs}, axis)
     inst = metrics.per_instance(samples)
     answered = inst.loc[inst["strategy"].astype(str).isin(_strategies("samples")
                                                           + _strategies("rounds"))]
     sampled = inst.loc[inst["strategy"].astype(str).isin(_strategies("samples"))]
     cov_steps = metrics.coverage(sampled, by=("domain", "steps"))
     rounds = metrics.revision_rounds(samples, _strategies("rounds"))
-    params = {r.name: r.config.engine.parameters for r in runs}
     answers = samples.loc[samples["strategy"].astype(str).isin(_strategies("samples"))]
     return {**_compute_tables(runs, inst, samples), **reasoning.compute_tables(runs),
+        "ledger": ledger.ledger_names(samples).assign(axis=axis, unit=ledger.UNITS[axis]),
         "accuracy_by_domain": metrics.accuracy(answered, "domain"),
         "accuracy_by_length": metrics.accuracy(answered, ["domain", "optimal_length"]),
         "accuracy_by_blocks": metrics.accuracy(answered, ["domain", "n_objects"]),
@@ -235,7 +239,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9) -> dict[str, pd.Dat
         "majority_vote": vote.majority_vote(answers),
         "majority_vote_state": vote.majority_vote(answers, code="state_code"),
         "revision_rounds": rounds,
-        "cost": metrics.cost(inst, {k: v for k, v in params.items() if v}, by=("domain",)),
+        "cost": metrics.cost(inst, by=("domain",)),
     }
 
 
@@ -254,25 +258,44 @@ def _kinds(runs: Sequence[Run], inst: pd.DataFrame) -> dict[str, str]:
 
 def _compute_tables(runs: Sequence[Run], inst: pd.DataFrame,
                     samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Solve rate against compute for every strategy (over all domains, and per domain), the
-    compute-optimal run within each budget (oracles left out), searches and best-of-n."""
+    """Solve rate against compute for every strategy (over all domains, and per domain) with
+    bootstrap intervals, the compute-optimal run within each budget (oracles left out) with how
+    often the bootstrap picks it, the plan-length horizons, searches and best-of-n."""
     units = inst["strategy"].astype(str).map({n: s.unit for n, s in STRATEGIES.items()})
     kinds, tables = _kinds(runs, inst), {}
     for suffix, by in (("", ("steps",)), ("_by_domain", ("domain", "steps"))):
-        rounds = metrics.revision_rounds(samples, _strategies("rounds"), by=by)
-        curves = compute.solve_curves(inst, rounds, compute.best_of_n(samples, by=by), units, by)
+        points = compute.instance_points(inst, samples, units, by)
+        curves = compute.solve_curves(points, by)
         curves["kind"] = curves["run"].astype(str).map(kinds)
+        frontier = compute.compute_optimal(curves.loc[curves["kind"] != "oracle"], by=by)
+        curves, frontier = variance.with_intervals(points, curves, frontier, by)
         tables[f"solve_rate_vs_compute{suffix}"] = curves
-        tables[f"compute_optimal{suffix}"] = compute.compute_optimal(
-            curves.loc[curves["kind"] != "oracle"], by=by)
+        tables[f"compute_optimal{suffix}"] = frontier
+    pooled = compute.instance_points(inst, samples, units, ("domain",))
+    tables["horizon"] = horizon.horizons(pooled).assign(
+        kind=lambda t: t["run"].astype(str).map(kinds))
+    tables["horizon_by_domain"] = horizon.horizons(pooled, by=("domain",))
+    tables["seed_spread"] = _seed_spread(runs, tables["solve_rate_vs_compute"])
     return {**tables, "search_solved": compute.solved(inst.loc[units == "nodes"]),
             "best_of_n": compute.best_of_n(samples)}
 
 
+def _seed_spread(runs: Sequence[Run], curves: pd.DataFrame) -> pd.DataFrame:
+    """The spread of solve rates between runs that differ only in their seed (`--seeds`)."""
+    family = {r.name: _label(r.config, r.path) for r in runs}
+    seeds = {r.name: r.config.settings.seed for r in runs}
+    curves = curves.assign(family=curves["run"].astype(str).map(family),
+                           seed=curves["run"].astype(str).map(seeds))
+    repeated = curves.groupby("family")["seed"].transform("nunique") > 1
+    return variance.seed_spread(curves.loc[repeated], ["family", "steps", "unit", "budget"])
+
+
 def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
     """All figures of the report, into out_dir, the answer first."""
-    return [*plots.solve_rate_vs_compute(tables["solve_rate_vs_compute"],
-                                         tables["compute_optimal"], out_dir),
+    unit = str(tables["ledger"]["unit"].iloc[0]) if len(tables["ledger"]) else "tokens"
+    return [*plots.horizon_vs_compute(tables["horizon"], out_dir, unit),
+            *plots.solve_rate_vs_compute(tables["solve_rate_vs_compute"],
+                                         tables["compute_optimal"], out_dir, unit),
             *plots.accuracy_vs_length(tables["accuracy_by_length"], tables["pass_at_k"], out_dir),
             *plots.coverage_vs_samples(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
             *plots.fail_at_k(tables["coverage_by_steps"], tables["coverage_fits"], out_dir),
@@ -281,13 +304,15 @@ def draw_figures(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
 
 
 def build_report(run_dirs: Sequence[str | Path], out_dir: str | Path,
-                 target: float = 0.9) -> Report:
-    """Load the runs, write the CSV tables, the figures and index.html into out_dir."""
+                 target: float = 0.9, compute_axis: str = "tokens") -> Report:
+    """Load the runs, write the CSV tables, the figures and index.html into out_dir; compute
+    is counted on `compute_axis` ("tokens", "flops" or "dollars", see `ledger`)."""
     if not 0 < target < 1:
         raise PlanbenchError(f"target coverage must be between 0 and 1, not {target}")
+    ledger.check_axis(compute_axis)
     runs = load_runs(run_dirs)
     notes = [n for r in runs for n in r.notes] + instance_set_notes(runs)
-    tables = compute_tables(runs, target)
+    tables = compute_tables(runs, target, compute_axis)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise PlanbenchError(f"{out} is a file; --out names the report's folder")

@@ -48,7 +48,9 @@ class ScoreRequest:
 
     Answered by `Backend.score` as a `Result` with one `Completion` per continuation: its text
     the continuation, its logprob their summed token log-probabilities, prompt_tokens every
-    token the model read (prompt and continuation), completion_tokens 0, finish_reason "scored".
+    token the model read (prompt and continuation), cached_tokens and computed_tokens what of
+    them the prefix cache served and the model computed, completion_tokens 0, finish_reason
+    "scored".
     """
 
     prompt: Prompt
@@ -109,6 +111,14 @@ def split(request: Request, pieces: int) -> list[Request]:
     return [replace(request, n=min(size, request.n - start),
                     seed=derive_seed(request.seed, "split", start), first=request.first + start)
             for start in range(0, request.n, size)]
+
+
+def prompt_ledger(position: int, cached: int | None) -> dict:
+    """The prompt's ledger fields of a request's answer at `position` (see `Completion`): the
+    first is charged the prompt (`cached` of it from the prefix cache, None: unknown); the
+    others share that one read and are charged nothing for it."""
+    return {"cached_tokens": cached} if position == 0 else {"cached_tokens": 0,
+                                                            "computed_tokens": 0}
 
 
 def derive_seed(seed: int, *parts: object) -> int:

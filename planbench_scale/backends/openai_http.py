@@ -14,6 +14,8 @@ other answers (exact when n = 1 or when every answer was cut). Reasoning: a mess
 `reasoning_content` or `reasoning` field (vLLM's reasoning parsers), else a leading `<think>`
 block; its tokens come from `usage.completion_tokens_details.reasoning_tokens`, shared out the
 same way, or, when the server reports none, are estimated from the share of characters.
+Prompt tokens served from the server's prefix cache: `usage.prompt_tokens_details.cached_tokens`,
+charged to the first answer of the request (absent: unknown, never taken as zero).
 A choice whose text is null (a refusal or a content filter) is stored as an empty answer with
 the server's finish_reason; a reply that is not JSON or whose choices are not objects is an error.
 """
@@ -35,7 +37,7 @@ import httpx
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion
 from planbench_scale.config import EngineConfig
-from planbench_scale.backends import Request, Result, Sampling, derive_seed
+from planbench_scale.backends import Request, Result, Sampling, derive_seed, prompt_ledger
 from planbench_scale.text.reasoning import split
 
 RETRIED = (httpx.TransportError,)
@@ -101,8 +103,10 @@ class OpenAIFormat:
             answers = [self._answer_of(choice) for choice in choices]
             usage = reply.get("usage") or {}
             details = usage.get("completion_tokens_details") or {}
+            cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")  # None: unknown
         except (KeyError, TypeError, AttributeError) as error:
             raise self._error(f"sent a reply without {error}: {str(reply)[:300]}") from None
+        cached = cached if type(cached) is int else None  # a server's junk is unknown too
         texts = [text for _, text in answers]
         cut = [choice.get("finish_reason") == "length" for choice in choices]
         tokens = _share(usage.get("completion_tokens") or 0, texts, cut, sampling.max_tokens)
@@ -110,9 +114,10 @@ class OpenAIFormat:
                                      sampling.max_tokens)
         completions = tuple(Completion(text, usage.get("prompt_tokens") or 0, count,
                                        choice.get("finish_reason") or "length",
-                                       reasoning=reasoning, reasoning_tokens=spent)
-                            for (reasoning, text), count, spent, choice
-                            in zip(answers, tokens, thinking, choices))
+                                       reasoning=reasoning, reasoning_tokens=spent,
+                                       **prompt_ledger(i, cached))
+                            for i, ((reasoning, text), count, spent, choice)
+                            in enumerate(zip(answers, tokens, thinking, choices)))
         return Result(request, completions)
 
     def _answer_of(self, choice: dict) -> tuple[str, str]:

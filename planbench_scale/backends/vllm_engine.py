@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt
 from planbench_scale.config import EngineConfig
-from planbench_scale.backends import Request, Result, Sampling, split
+from planbench_scale.backends import Request, Result, Sampling, prompt_ledger, split
 from planbench_scale.backends import cpu_model, processes
 from planbench_scale.text.reasoning import with_reasoning
 
@@ -202,8 +202,9 @@ class VLLMBackend:
 
         requests = list(requests)
         contexts = [self._prompt_text(request.prompt) for request in requests]
-        self.llm.generate(list(dict.fromkeys(contexts)), SamplingParams(max_tokens=1),
-                          use_tqdm=False)
+        distinct = list(dict.fromkeys(contexts))
+        warmed = dict(zip(distinct, map(_computed, self.llm.generate(
+            distinct, SamplingParams(max_tokens=1), use_tqdm=False))))
         texts = [context + text for context, request in zip(contexts, requests)
                  for text in request.continuations]
         outputs = self._prompt_logprobs(texts, skip_reading_prefix_cache=False)
@@ -211,8 +212,10 @@ class VLLMBackend:
         for context, request in zip(contexts, requests):
             known = tokenizer.encode(context)
             mine = [next(outputs) for _ in request.continuations]
-            yield Result(request, tuple(self._score_one(text, known, output)
-                                        for text, output in zip(request.continuations, mine)))
+            scored = [self._score_one(text, known, output)
+                      for text, output in zip(request.continuations, mine)]
+            scored[0] = _charged(scored[0], warmed.pop(context, 0))  # the read that warmed the cache
+            yield Result(request, tuple(scored))
 
     def _prompt_logprobs(self, texts: list[str], **options) -> Iterator:
         """vLLM's outputs for `texts` with the log-probability of every prompt token read."""
@@ -227,7 +230,8 @@ class VLLMBackend:
         part of it (vLLM gives no log-probabilities for cached tokens)."""
         scored = _scored(text, context_ids, output)
         if scored is None:
-            return _scored(text, context_ids, next(self._prompt_logprobs([output.prompt])))
+            again = _scored(text, context_ids, next(self._prompt_logprobs([output.prompt])))
+            return _charged(again, _computed(output))
         return scored
 
 
@@ -243,9 +247,27 @@ def _more(queue: Iterator[Request], waiting: deque) -> bool:
 def model_parameters(model: str | None) -> int | None:
     """The parameter count of a local model folder, from its safetensors headers (no weights are
     read); the CPU default is converted first if needed. None for a hub name or other formats."""
-    path = cpu_model.default_model() if model in (None, cpu_model.NAME) else Path(_resolve(model))
+    path = _folder(model)
     files = sorted(path.glob("*.safetensors")) if path.is_dir() else []
     return sum(_tensor_sizes(file) for file in files) or None
+
+
+def _folder(model: str | None) -> Path:
+    """A local model's folder (the CPU default is converted first if needed)."""
+    return cpu_model.default_model() if model in (None, cpu_model.NAME) else Path(_resolve(model))
+
+
+def model_shape(model: str | None) -> dict:
+    """The `EngineConfig` fields `layers` and `attention_width` from a local model folder's
+    config.json (its text_config for multimodal models); empty where it does not say."""
+    file = _folder(model) / "config.json"
+    config = json.loads(file.read_text()) if file.is_file() else {}
+    config = config.get("text_config") or config
+    heads, layers = config.get("num_attention_heads"), config.get("num_hidden_layers")
+    width = config.get("head_dim") or (config.get("hidden_size") or 0) // (heads or 1) or None
+    if not (isinstance(layers, int) and isinstance(heads, int) and width):
+        return {}
+    return {"layers": layers, "attention_width": heads * width}
 
 
 def _tensor_sizes(file: Path) -> int:
@@ -271,16 +293,17 @@ def _result(request: Request, output, tokenizer) -> Result:
     prompt_tokens = len(output.prompt_token_ids or ())
     completions = tuple(with_reasoning(Completion(text=o.text, prompt_tokens=prompt_tokens,
                                                   completion_tokens=len(o.token_ids),
-                                                  finish_reason=o.finish_reason or "length"),
+                                                  finish_reason=o.finish_reason or "length",
+                                                  **prompt_ledger(i, output.num_cached_tokens)),
                                        tokenizer)
-                        for o in sorted(output.outputs, key=lambda o: o.index))
+                        for i, o in enumerate(sorted(output.outputs, key=lambda o: o.index)))
     return Result(request, completions)
 
 
 def resolve(config: EngineConfig) -> EngineConfig:
     """The config with the model named (None: the CPU default) and its parameter count."""
     return replace(config, model=config.model or cpu_model.NAME,
-                   parameters=model_parameters(config.model))
+                   parameters=model_parameters(config.model), **model_shape(config.model))
 
 
 def check_run_folder(run_dir: str | Path) -> None:
@@ -307,4 +330,16 @@ def _scored(text: str, context_ids: list[int], output) -> Completion | None:
         return None
     own = [entries[token].logprob for token, entries in
            zip(ids[max(start, 1):], output.prompt_logprobs[max(start, 1):])]
-    return Completion(text, len(ids), 0, "scored", sum(own), len(own))
+    cached = output.num_cached_tokens or 0
+    return Completion(text, len(ids), 0, "scored", sum(own), len(own), cached_tokens=cached,
+                      computed_tokens=len(ids) - cached)
+
+
+def _computed(output) -> int:
+    """Prompt tokens a vLLM request computed: those it read less those its prefix cache held."""
+    return len(output.prompt_token_ids or ()) - (output.num_cached_tokens or 0)
+
+
+def _charged(completion: Completion, extra: int) -> Completion:
+    """The completion charged `extra` more computed prompt tokens (a read made for it)."""
+    return replace(completion, computed_tokens=completion.prompt_computed + extra)

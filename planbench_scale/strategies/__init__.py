@@ -32,7 +32,8 @@ class InstanceState:
     samples: int = 0
     """Samples stored for it (every round counted)."""
     tokens: int = 0
-    """Tokens those samples spent (`records.compute_tokens`)."""
+    """Tokens those samples computed (`records.compute_tokens`: prompt tokens computed plus
+    generated tokens)."""
     solved: bool = False
     """Whether any stored sample is a valid plan."""
     done: set = field(default_factory=set)

@@ -88,16 +88,17 @@ def _answers(backend: Backend, wave: list, sampling: Sampling) -> Iterator[Resul
 def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Settings) -> None:
     """Fill the per-instance state from what the store already holds (resume)."""
     columns = ["instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
-               "finish_reason", "valid"]
+               "computed_tokens", "finish_reason", "valid"]
     columns += ["text"] if strategy.replays_text else []
     stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
     for row in stored.itertuples(index=False):
         state = states[row.instance_id]
         _count(state, int(row.sample_index),
-               compute_tokens(int(row.completion_tokens), int(row.prompt_tokens),
-                              row.finish_reason == "scored"), bool(row.valid))
+               compute_tokens(int(row.completion_tokens), int(row.computed_tokens)),
+               bool(row.valid))
         answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
-                            int(row.completion_tokens), str(row.finish_reason))
+                            int(row.completion_tokens), str(row.finish_reason),
+                            computed_tokens=int(row.computed_tokens))
         strategy.answered(state, int(row.sample_index), int(row.round), answer, None, settings)
 
 
@@ -133,9 +134,7 @@ class _Sink:
             self.pending.append(sample_row(state.instance, request, index, completion,
                                            extraction, verdict, self.strategy.name, score))
             _count(state, index, compute_tokens(completion.completion_tokens,
-                                                completion.prompt_tokens,
-                                                completion.finish_reason == "scored"),
-                   verdict.valid)
+                                                completion.prompt_computed), verdict.valid)
             self.progress.valid += verdict.valid
             self.progress.tokens += completion.completion_tokens
         self.progress.checking_seconds += time.perf_counter() - started
@@ -174,4 +173,6 @@ def sample_row(instance: Instance, request: Request | ScoreRequest, index: int,
                   failed_step=-1 if verdict.failed_step is None else verdict.failed_step,
                   unmet=" ".join(verdict.unmet), seed=request.seed, parent=request.parent,
                   depth=request.depth, score=score, reasoning=completion.reasoning,
-                  reasoning_tokens=completion.reasoning_tokens)
+                  reasoning_tokens=completion.reasoning_tokens,
+                  cached_tokens=-1 if completion.cached_tokens is None else completion.cached_tokens,
+                  computed_tokens=completion.prompt_computed)

@@ -6,7 +6,7 @@ model (propose "sample"), or every applicable action written in the template's w
 number of steps, its plan the whole plan so far, checked by the validator. A candidate whose
 plan has a step that does not apply is dead; the others are ranked by the step score
 (`score.STEP_SCORES`). With the "logprob" score, the model's log-probability of each candidate
-line is one more stored row (a scoring call: the tokens it read are its prompt tokens); legal
+line is one more stored row (a scoring call, charged the prompt tokens it computed); legal
 candidates are then that row itself. A search stops at its first valid plan.
 
 With k candidates a depth in all and a beam width M: `beam` keeps the M best candidates of all
