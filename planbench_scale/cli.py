@@ -169,8 +169,10 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
     if (replicas > 1 or ray_address) and engine != "ray":
         raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
     sampling = Sampling(temperature, top_p, max_tokens, stop)
+    engine_args = cli_options.engine_args(settings, engine)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
-                                 tensor_parallel_size, replicas, ray_address, **hosted)
+                                 tensor_parallel_size, replicas, ray_address,
+                                 engine_args=engine_args, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
