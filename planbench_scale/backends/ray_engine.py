@@ -121,7 +121,7 @@ class Replica:
         keys = {id(request): key for key, request in keyed}
         requests = [request for _, request in keyed]
         for result in self.backend.generate(requests, sampling):
-            yield _key(keys, keyed, result), result
+            yield keys[id(result.request)], result
 
     def score(self, keyed: list[tuple[int, ScoreRequest]], sampling=None):
         """(key, Result) for every score request."""
@@ -131,16 +131,6 @@ class Replica:
     def pid(self) -> int:
         """The process id of this replica's worker (tests kill it)."""
         return os.getpid()
-
-
-def _key(keys: dict, keyed: list, result: Result) -> int:
-    """The key of the request `result` answers (a piece of it after an out-of-memory split)."""
-    if id(result.request) in keys:
-        return keys[id(result.request)]
-    request = result.request
-    return next(key for key, whole in keyed if whole.prompt == request.prompt
-                and whole.first <= request.first < whole.first + whole.n
-                and whole.round == request.round and whole.parent == request.parent)
 
 
 class RayBackend:
@@ -286,7 +276,7 @@ class _Wave:
         self.next_key = len(requests)
 
     def answered(self, key: int, result: Result) -> None:
-        """Note the samples `result` answers (a whole request, or a piece after a split)."""
+        """Note the samples `result` answers."""
         request, answered = self.pending[key]
         answered.update(range(result.request.first,
                               result.request.first + len(result.completions)))
@@ -355,7 +345,7 @@ def share(keyed: list[tuple], replicas: list[int]) -> dict[int, list[tuple]]:
 def unanswered(request, answered: set[int]) -> list:
     """`request` again without the sample indices in `answered`: itself when none is (same seed,
     same answers where the engine repeats), else each run of missing indices with a seed
-    derived as `backends.split` derives it."""
+    derived from the request's and the run's start."""
     if not answered:
         return [request]
     runs: list[list[int]] = []

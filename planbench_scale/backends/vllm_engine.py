@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt
 from planbench_scale.config import EngineConfig
-from planbench_scale.backends import Request, Result, Sampling, split
+from planbench_scale.backends import Request, Result, Sampling
 from planbench_scale.backends import cpu_model, engine_options, engine_settings, processes
 from planbench_scale.text.reasoning import with_reasoning
 
@@ -88,9 +88,9 @@ class VLLMBackend:
             return f"vLLM could not load model {self.model!r}: {self._one_line(error)}"
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
         hint = ("HF_HUB_OFFLINE is set, so only the local cache is read: unset it to download"
-                if offline else "check the network and, for a gated model, HF_TOKEN "
-                "(or set HF_HUB_OFFLINE=1 to use a copy already in the cache)")
-        return (f"could not download model {self.model!r} from the Hugging Face hub ({hint}): "
+                if offline else "check the network, and HF_TOKEN for a gated model; "
+                "HF_HUB_OFFLINE=1 reads only the local cache")
+        return (f"could not download model {self.model!r} from the Hugging Face hub; {hint}: "
                 f"{self._one_line(error)}")
 
     def _one_line(self, error: Exception, most: int = 400) -> str:
@@ -130,9 +130,7 @@ class VLLMBackend:
             try:
                 outputs = engine.step()
             except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
-                waiting.extendleft(reversed(self._shrink(error, in_flight)))
-                in_flight.clear()
-                continue
+                raise self._failed(error) from error
             finished = [output for output in outputs if output.finished]
             for output in finished:
                 yield _result(in_flight.pop(output.request_id), output, self.llm.get_tokenizer())
@@ -193,16 +191,14 @@ class VLLMBackend:
         """`text` as the engine reads it (special tokens added in the text form only)."""
         return self.llm.get_tokenizer().encode(text, add_special_tokens=self.form == "text")
 
-    def _shrink(self, error: Exception, in_flight: dict[str, Request]) -> list[Request]:
-        """After running out of memory: abort what is in flight and split it into halves."""
-        if "out of memory" not in str(error).lower():
-            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
-                                 "the samples stored so far are safe, --resume continues") from error
-        if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
-            raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
-        self.llm.llm_engine.abort_request(list(in_flight))
-        self.max_in_flight = max(1, self.max_in_flight // 2)
-        return [piece for request in in_flight.values() for piece in split(request, 2)]
+    def _failed(self, error: Exception) -> PlanbenchError:
+        """vLLM's engine failed while stepping. It runs in a process of its own (EngineCore), so
+        whatever stopped it (a CUDA out-of-memory error among them) reaches this process as
+        EngineDeadError, and the engine is gone: the run stops and is resumed."""
+        return PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
+                              "the samples stored so far are safe, --resume continues (if vLLM's "
+                              "log says it ran out of memory, lower --gpu-memory-utilization or "
+                              "--engine-arg max_num_seqs=N)")
 
     def close(self) -> None:
         """Shut the engine down; whatever is left of its processes is ended."""
