@@ -24,10 +24,11 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.records import Prompt
 from planbench_scale.store import read_samples
+from conftest import GPU_SHARE
 
 RUN = [sys.executable, "-m", "planbench_scale.cli", "run"]
 SETTINGS = ["--strategy", "revise", "--k", 2, "--rounds", 2, "--max-tokens", 24,
-            "--temperature", 1.0]
+            "--temperature", 1.0, "--gpu-memory-utilization", GPU_SHARE]
 KEY = ["instance_id", "sample_index", "round"]
 PROMPT = Prompt("i", "text", ())
 

@@ -108,6 +108,7 @@ def test_vllm_messages_go_to_the_log_file_and_the_console_stays_quiet(tmp_path):
     write_set(generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0), tmp_path / "set")
     run = subprocess.run([sys.executable, "-m", "planbench_scale.cli", "run", "--instances",
                           str(tmp_path / "set"), "--k", "1", "--max-tokens", "4",
+                          "--gpu-memory-utilization", str(GPU_SHARE),
                           "--out", str(tmp_path / "run")],
                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     console = run.stdout + run.stderr
