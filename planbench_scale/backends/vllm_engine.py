@@ -40,8 +40,9 @@ class VLLMBackend:
         instead of the console (None: the console); `pid_file`: where the engine's process ids
         are kept while it runs (a live engine listed there refuses the start); `engine_args`:
         passed on to `vllm.LLM`, over the platform's settings (`engine_settings`). The engine's
-        processes end with this process, even on SIGKILL. There is no data parallelism here: vLLM runs it one process per rank, never inside one
-        `vllm.LLM` (the Ray engine's replicas do it)."""
+        processes end with this process, even on SIGKILL. There is no data parallelism here:
+        vLLM runs it one process per rank, never inside one `vllm.LLM` (the Ray engine's
+        replicas do it)."""
         if form not in ("text", "chat"):
             raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
         self.model, self.form, self.max_in_flight = model, form, max_in_flight
@@ -130,6 +131,7 @@ class VLLMBackend:
             try:
                 outputs = engine.step()
             except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
+                in_flight.clear()  # nothing to abort in an engine that is gone
                 raise self._failed(error) from error
             finished = [output for output in outputs if output.finished]
             for output in finished:
