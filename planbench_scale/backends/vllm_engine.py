@@ -194,7 +194,7 @@ class VLLMBackend:
         return self.llm.get_tokenizer().encode(text, add_special_tokens=self.form == "text")
 
     def _failed(self, error: Exception) -> PlanbenchError:
-        """vLLM's engine failed while stepping. It runs in a process of its own (EngineCore), so
+        """vLLM's engine failed while answering. It runs in a process of its own (EngineCore), so
         whatever stopped it (a CUDA out-of-memory error among them) reaches this process as
         EngineDeadError, and the engine is gone: the run stops and is resumed."""
         return PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
@@ -226,8 +226,8 @@ class VLLMBackend:
 
         requests = list(requests)
         contexts = [self._prompt_text(request.prompt) for request in requests]
-        self.llm.generate([self._engine_prompt(text) for text in dict.fromkeys(contexts)],
-                          SamplingParams(max_tokens=1), use_tqdm=False)
+        self._generate([self._engine_prompt(text) for text in dict.fromkeys(contexts)],
+                       SamplingParams(max_tokens=1))
         texts = [self._engine_prompt(context + text) for context, request in
                  zip(contexts, requests) for text in request.continuations]
         outputs = self._prompt_logprobs(texts, skip_reading_prefix_cache=False)
@@ -244,7 +244,14 @@ class VLLMBackend:
 
         params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0,
                                 detokenize=False, **options)
-        return iter(self.llm.generate(texts, params, use_tqdm=False))
+        return iter(self._generate(texts, params))
+
+    def _generate(self, prompts: list, params) -> list:
+        """`vllm.LLM.generate` of `prompts`; an engine that fails is one line (`_failed`)."""
+        try:
+            return self.llm.generate(prompts, params, use_tqdm=False)
+        except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
+            raise self._failed(error) from error
 
     def _score_one(self, text: str, context_ids: list[int], output) -> Completion:
         """A scored continuation; read again without the prefix cache where the cache held
