@@ -161,7 +161,7 @@ class RayBackend:
                                          cores.get(rank, {}), options)
                             for rank in range(replicas)]
             self._placed(wanted)
-            self.ray.get([handle.load.remote() for handle in self.handles])
+            self._load()
         except BaseException:
             self.close()
             raise
@@ -174,6 +174,19 @@ class RayBackend:
             raise PlanbenchError(f"the Ray cluster did not start the {len(self.handles)} "
                                  f"replicas ({wanted} each) within {PLACE_S:g} s; `ray status` "
                                  "shows what its nodes hold") from None
+
+    def _load(self) -> None:
+        """Load every replica's engine; a replica that cannot, or dies meanwhile, is one line."""
+        try:
+            self.ray.get([handle.load.remote() for handle in self.handles])
+        except self.ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, PlanbenchError):
+                raise error.cause from None
+            raise
+        except self.ray.exceptions.RayActorError as error:
+            raise PlanbenchError(f"a Ray replica died while loading {self.model} "
+                                 f"({type(error).__name__}; out of memory?); the Ray logs and "
+                                 f"{self.log_file or 'the console'} say more") from None
 
     def _connect(self, where: str | None) -> None:
         """Join the cluster at `where`, or start a local Ray (no dashboard, quiet)."""
