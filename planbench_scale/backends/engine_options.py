@@ -11,7 +11,9 @@ import dataclasses
 import difflib
 import functools
 import json
+import os
 
+from planbench_scale.backends import processes
 from planbench_scale.errors import PlanbenchError
 
 SET_BY_OPTIONS = {"model": "--model", "tensor_parallel_size": "--tensor-parallel-size",
@@ -24,10 +26,11 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 @functools.lru_cache(maxsize=1)
 def _fields() -> tuple[frozenset, dict]:
     """vLLM's EngineArgs field names, and its command-line parser's action for each."""
-    from vllm.engine.arg_utils import EngineArgs
-    from vllm.utils.argparse_utils import FlexibleArgumentParser
+    with processes.engine_log(os.devnull):  # importing vLLM writes to the console (Triton)
+        from vllm.engine.arg_utils import EngineArgs
+        from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    parser = EngineArgs.add_cli_args(FlexibleArgumentParser())
+        parser = EngineArgs.add_cli_args(FlexibleArgumentParser())
     names = frozenset(field.name for field in dataclasses.fields(EngineArgs)
                       if not field.name.startswith("_"))
     return names, {action.dest: action for action in parser._actions if action.dest in names}

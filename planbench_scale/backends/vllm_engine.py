@@ -51,7 +51,8 @@ class VLLMBackend:
         default = model == cpu_model.NAME
         path = str(cpu_model.default_model()) if default else _resolve(model)
         _set_defaults(engine_settings.ENVIRONMENT)  # before vLLM is imported: its logger reads them
-        device = engine_settings.device()
+        with processes.engine_log(log_file):  # importing vLLM writes to the console (Triton)
+            device = engine_settings.device()
         _set_defaults(engine_settings.environment(device, default))
         self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
                             **engine_settings.engine_args(device, default), **engine_args}
