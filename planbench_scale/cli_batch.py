@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import runner
+from planbench_scale import cli_options, runner
 from planbench_scale.cli_hosted import HOSTED
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
@@ -20,7 +20,7 @@ from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.store import read_config, read_instances
 
 LIVE_ONLY = ("engine", "base_url", "api_key_env", "request_timeout", "tensor_parallel_size",
-             "replicas", "ray_address", "data_parallel_size", "seeds")
+             "replicas", "ray_address", "data_parallel_size", "seeds", *cli_options.ENGINE_ARGS)
 """Options of `run` that `batch write` does not take: those only a live backend uses, and
 --seeds (a batch file is one run; write one per seed)."""
 

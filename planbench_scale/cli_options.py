@@ -56,9 +56,46 @@ def engine(function):
                          "(host:port of `ray start --head`). Default: $RAY_ADDRESS, else a "
                          "local Ray started for the run."),
             click.option("--data-parallel-size", type=int, hidden=True, expose_value=False,
-                         callback=_no_data_parallel)]):
+                         callback=_no_data_parallel),
+            click.option("--max-model-len", default=None, help="vLLM: most tokens of a prompt "
+                         "and its answer (e.g. 8192 or 32k); lower it when a long-context model "
+                         "does not fit the GPU's KV cache."),
+            click.option("--gpu-memory-utilization", default=None, help="vLLM: share of each "
+                         "GPU's memory the engine may take (vLLM's default 0.92; lower it to "
+                         "share a GPU)."),
+            click.option("--dtype", default=None, help="vLLM: weight and activation type (auto, "
+                         "bfloat16, float16, float32; auto falls back to float16 on GPUs "
+                         "without bfloat16)."),
+            click.option("--quantization", default=None, help="vLLM: quantization method "
+                         "(e.g. fp8, awq, gptq; default: what the model's config says)."),
+            click.option("--enable-prefix-caching/--no-enable-prefix-caching", default=None,
+                         help="vLLM: reuse the KV cache of shared prompt prefixes (vLLM's "
+                         "default: on)."),
+            click.option("--engine-arg", "engine_arg", multiple=True, metavar="KEY=VALUE",
+                         help="Any other field of vLLM's EngineArgs, typed as `vllm serve "
+                         "--KEY VALUE` types it (repeatable), e.g. max_num_seqs=64.")]):
         function = option(function)
     return function
+
+
+ENGINE_ARGS = ("max_model_len", "gpu_memory_utilization", "dtype", "quantization",
+               "enable_prefix_caching", "engine_arg")
+"""The parameters `engine` adds that become vLLM engine arguments."""
+
+
+def engine_args(values: dict, engine: str) -> dict:
+    """The vLLM engine arguments among the parsed parameters `values` (they are removed from
+    it), typed by vLLM's EngineArgs; none is given to an engine that is not vLLM."""
+    given = {name: values.pop(name, None) for name in ENGINE_ARGS}
+    pairs = [f"{name}={value}" for name, value in given.items()
+             if name != "engine_arg" and value is not None] + list(given["engine_arg"] or ())
+    if not pairs:
+        return {}
+    if engine not in ("vllm", "ray"):
+        raise click.UsageError(f"vLLM engine arguments need --engine vllm or ray (not {engine})")
+    from planbench_scale.backends import engine_options
+
+    return engine_options.parse(pairs)
 
 
 def _no_data_parallel(context, parameter, value) -> None:

@@ -99,6 +99,10 @@ class EngineConfig:
     """vLLM engines that answer side by side (engine "ray")."""
     ray_address: str | None = None
     """The Ray cluster (engine "ray"; None: $RAY_ADDRESS, else a local Ray for the run)."""
+    engine_args: dict = field(default_factory=dict)
+    """vLLM engine arguments given by the user (engines "vllm" and "ray"), as `vllm.LLM` takes
+    them: --max-model-len, --dtype, --engine-arg KEY=VALUE... (the platform's own settings,
+    `backends.engine_settings`, are not listed: they follow from the platform)."""
     parameters: int | None = None
     """The model's parameter count where it can be read (for FLOPs = 2 x parameters x tokens)."""
     api_key_env: str | None = None

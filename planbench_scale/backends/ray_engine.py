@@ -39,6 +39,10 @@ CONNECT_S = 5.0
 """Seconds a cluster address gets to answer before the run is refused."""
 RESTARTS = 2
 """Times Ray restarts a replica that died before its work goes to the others."""
+PLACE_S = 300.0
+"""Seconds the replicas' actors get to be placed and started (their models load after, unbounded):
+Ray otherwise waits for ever for resources no node has (an autoscaling cluster adds nodes in this
+time)."""
 
 
 def ray_module():
@@ -82,28 +86,42 @@ check_run_folder = vllm_engine.check_run_folder
 
 def from_config(config: EngineConfig, run_dir: str | Path | None = None, **options) -> "RayBackend":
     """Replicas on the cluster a config names; with a run folder, the process ids of a local Ray
-    go to engine.pids there and Ray's start-up messages to engine.log. `options` go to each
-    replica's `VLLMBackend`."""
+    go to engine.pids there and Ray's start-up messages to engine.log. The config's engine
+    arguments and `options` go to each replica's `VLLMBackend` (`options` win)."""
     files = processes.engine_files(run_dir) if run_dir is not None else {}
     return RayBackend(config.model or vllm_engine.cpu_model.NAME, config.form,
                       config.tensor_parallel_size, config.replicas, address(config),
-                      **files, **options)
+                      **files, **{**config.engine_args, **options})
 
 
 class Replica:
-    """One replica (a Ray actor): the package's vLLM backend on one worker."""
+    """One replica (a Ray actor): the package's vLLM backend on one worker, loaded by its first
+    call (so that starting the actor, which Ray may wait for, is apart from loading the model)."""
 
     def __init__(self, model: str, form: str, tensor_parallel_size: int, environment: dict,
                  options: dict):
         os.environ.update(environment)
-        self.backend = VLLMBackend(model, form, tensor_parallel_size, **options)
+        self.arguments = (model, form, tensor_parallel_size), options
+        self._backend: VLLMBackend | None = None
+
+    @property
+    def backend(self) -> VLLMBackend:
+        """The replica's engine, loaded on first use (again after Ray restarted the actor)."""
+        if self._backend is None:
+            arguments, options = self.arguments
+            self._backend = VLLMBackend(*arguments, **options)
+        return self._backend
+
+    def load(self) -> None:
+        """Load the engine now."""
+        self.backend
 
     def generate(self, keyed: list[tuple[int, Request]], sampling: Sampling):
         """(key, Result) for every request, as each finishes."""
         keys = {id(request): key for key, request in keyed}
         requests = [request for _, request in keyed]
         for result in self.backend.generate(requests, sampling):
-            yield _key(keys, keyed, result), result
+            yield keys[id(result.request)], result
 
     def score(self, keyed: list[tuple[int, ScoreRequest]], sampling=None):
         """(key, Result) for every score request."""
@@ -113,16 +131,6 @@ class Replica:
     def pid(self) -> int:
         """The process id of this replica's worker (tests kill it)."""
         return os.getpid()
-
-
-def _key(keys: dict, keyed: list, result: Result) -> int:
-    """The key of the request `result` answers (a piece of it after an out-of-memory split)."""
-    if id(result.request) in keys:
-        return keys[id(result.request)]
-    request = result.request
-    return next(key for key, whole in keyed if whole.prompt == request.prompt
-                and whole.first <= request.first < whole.first + whole.n
-                and whole.round == request.round and whole.parent == request.parent)
 
 
 class RayBackend:
@@ -144,17 +152,41 @@ class RayBackend:
         try:
             with processes.engine_log(log_file):
                 self._connect(where)
-            cluster = self.ray.cluster_resources()
-            wanted = placement(cluster, replicas, tensor_parallel_size)
-            cores = local_cores(replicas) if where is None and not cluster.get("GPU") else {}
+            nodes = [node["Resources"] for node in self.ray.nodes() if node.get("Alive")]
+            wanted = placement(nodes, replicas, tensor_parallel_size)
+            gpus = any(node.get("GPU") for node in nodes)
+            cores = local_cores(replicas) if where is None and not gpus else {}
             actor = self.ray.remote(max_restarts=RESTARTS, **wanted)(Replica)
             self.handles = [actor.remote(model, form, tensor_parallel_size,
                                          cores.get(rank, {}), options)
                             for rank in range(replicas)]
-            self.ray.get([handle.pid.remote() for handle in self.handles])
+            self._placed(wanted)
+            self._load()
         except BaseException:
             self.close()
             raise
+
+    def _placed(self, wanted: dict) -> None:
+        """Wait (at most PLACE_S seconds) until every replica's actor runs."""
+        try:
+            self.ray.get([handle.pid.remote() for handle in self.handles], timeout=PLACE_S)
+        except self.ray.exceptions.GetTimeoutError:
+            raise PlanbenchError(f"the Ray cluster did not start the {len(self.handles)} "
+                                 f"replicas ({wanted} each) within {PLACE_S:g} s; `ray status` "
+                                 "shows what its nodes hold") from None
+
+    def _load(self) -> None:
+        """Load every replica's engine; a replica that cannot, or dies meanwhile, is one line."""
+        try:
+            self.ray.get([handle.load.remote() for handle in self.handles])
+        except self.ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, PlanbenchError):
+                raise error.cause from None
+            raise
+        except self.ray.exceptions.RayActorError as error:
+            raise PlanbenchError(f"a Ray replica died while loading {self.model} "
+                                 f"({type(error).__name__}; out of memory?); the Ray logs and "
+                                 f"{self.log_file or 'the console'} say more") from None
 
     def _connect(self, where: str | None) -> None:
         """Join the cluster at `where`, or start a local Ray (no dashboard, quiet)."""
@@ -257,7 +289,7 @@ class _Wave:
         self.next_key = len(requests)
 
     def answered(self, key: int, result: Result) -> None:
-        """Note the samples `result` answers (a whole request, or a piece after a split)."""
+        """Note the samples `result` answers."""
         request, answered = self.pending[key]
         answered.update(range(result.request.first,
                               result.request.first + len(result.completions)))
@@ -276,19 +308,27 @@ class _Wave:
         return keyed
 
 
-def placement(cluster: dict, replicas: int, tensor_parallel_size: int) -> dict:
-    """What each replica asks of the cluster: `tensor_parallel_size` GPUs on a cluster with
-    GPUs, else one core; PlanbenchError when the cluster cannot place them all."""
-    gpus, cpus = cluster.get("GPU", 0), cluster.get("CPU", 0)
-    if gpus:
-        if replicas * tensor_parallel_size > gpus:
+def placement(nodes: list[dict], replicas: int, tensor_parallel_size: int) -> dict:
+    """What each replica asks of a cluster whose live nodes hold `nodes` (Ray resource dicts):
+    `tensor_parallel_size` GPUs of one node on a cluster with GPUs (one engine's GPUs are
+    always on one node), else one core; PlanbenchError when the nodes cannot hold them all."""
+    if any(node.get("GPU") for node in nodes):
+        most = max(node.get("GPU", 0) for node in nodes)
+        if tensor_parallel_size > most:
+            raise PlanbenchError(f"one replica needs {tensor_parallel_size} GPUs on one node "
+                                 f"(--tensor-parallel-size); the Ray cluster's largest node "
+                                 f"has {most:g}")
+        fits = sum(int(node.get("GPU", 0) // tensor_parallel_size) for node in nodes)
+        if replicas > fits:
             raise PlanbenchError(f"--replicas {replicas} x --tensor-parallel-size "
                                  f"{tensor_parallel_size} needs {replicas * tensor_parallel_size} "
-                                 f"GPUs; the Ray cluster has {gpus:g}")
+                                 f"GPUs, {tensor_parallel_size} on each node; the Ray cluster's "
+                                 f"nodes hold {fits} such replicas")
         return {"num_gpus": tensor_parallel_size, "num_cpus": 1}
+    cpus = sum(int(node.get("CPU", 0)) for node in nodes)
     if replicas > cpus:
         raise PlanbenchError(f"--replicas {replicas} needs a core each; the Ray cluster has "
-                             f"{cpus:g} CPUs and no GPU")
+                             f"{cpus} CPUs and no GPU")
     return {"num_cpus": 1}
 
 
@@ -318,7 +358,7 @@ def share(keyed: list[tuple], replicas: list[int]) -> dict[int, list[tuple]]:
 def unanswered(request, answered: set[int]) -> list:
     """`request` again without the sample indices in `answered`: itself when none is (same seed,
     same answers where the engine repeats), else each run of missing indices with a seed
-    derived as `backends.split` derives it."""
+    derived from the request's and the run's start."""
     if not answered:
         return [request]
     runs: list[list[int]] = []

@@ -22,8 +22,8 @@ from typing import Callable, Iterable, Iterator
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt
 from planbench_scale.config import EngineConfig
-from planbench_scale.backends import Request, Result, Sampling, prompt_ledger, split
-from planbench_scale.backends import cpu_model, processes
+from planbench_scale.backends import Request, Result, Sampling, prompt_ledger
+from planbench_scale.backends import cpu_model, engine_options, engine_settings, processes
 from planbench_scale.text.reasoning import with_reasoning
 
 
@@ -34,26 +34,28 @@ class VLLMBackend:
                  max_in_flight: int = 1024,
                  log_file: str | Path | None = None, pid_file: str | Path | None = None,
                  **engine_args):
-        """`model`: a model folder, a hub name already in the local cache, or "gemma-3-270m"
-        (the CPU default); `form`: "text" (plain completion) or "chat" (the model's chat
-        template over the prompt's messages); `log_file`: where vLLM's messages go instead of
-        the console (None: the console); `pid_file`: where the engine's process ids are kept
-        while it runs (a live engine listed there refuses the start); `engine_args`: passed on
-        to `vllm.LLM`. The engine's processes end with this process, even on SIGKILL.
-        There is no data parallelism here: vLLM runs it one process per rank, never inside one
-        `vllm.LLM` (the Ray engine's replicas do it)."""
+        """`model`: a model folder, a hub name (downloaded as vLLM downloads it), or
+        "gemma-3-270m" (the CPU default); `form`: "text" (plain completion) or "chat" (the
+        model's chat template over the prompt's messages); `log_file`: where vLLM's messages go
+        instead of the console (None: the console); `pid_file`: where the engine's process ids
+        are kept while it runs (a live engine listed there refuses the start); `engine_args`:
+        passed on to `vllm.LLM`, over the platform's settings (`engine_settings`). The engine's
+        processes end with this process, even on SIGKILL. There is no data parallelism here:
+        vLLM runs it one process per rank, never inside one `vllm.LLM` (the Ray engine's
+        replicas do it)."""
         if form not in ("text", "chat"):
             raise PlanbenchError(f"unknown prompt form {form!r}: use 'text' or 'chat'")
         self.model, self.form, self.max_in_flight = model, form, max_in_flight
         self.log_file = log_file
-        if model == cpu_model.NAME:
-            path = str(cpu_model.default_model())
-            engine_args = {**cpu_model.ENGINE_ARGS, **engine_args}
-        else:
-            path = _resolve(model)
-        for name, value in cpu_model.ENVIRONMENT.items():
-            os.environ.setdefault(name, value)
-        self.engine_args = {"tensor_parallel_size": tensor_parallel_size, **engine_args}
+        engine_options.check(engine_args)
+        default = model == cpu_model.NAME
+        path = str(cpu_model.default_model()) if default else _resolve(model)
+        _set_defaults(engine_settings.ENVIRONMENT)  # before vLLM is imported: its logger reads them
+        with processes.engine_log(log_file):  # importing vLLM writes to the console (Triton)
+            device = engine_settings.device()
+        _set_defaults(engine_settings.environment(device, default))
+        self.engine_args = {"tensor_parallel_size": tensor_parallel_size,
+                            **engine_settings.engine_args(device, default), **engine_args}
         self.requests_sent, self._undo_log = 0, lambda: None
         self.on_wait: Callable[[int, float], None] | None = None
         """Called while no request finishes: (requests in flight, seconds since one did)."""
@@ -79,8 +81,19 @@ class VLLMBackend:
                 return llm
             except (OSError, ValueError, RuntimeError) as error:
                 self._guard.check()  # a start-up cut short by SIGTERM is no loading error
-                raise PlanbenchError(f"vLLM could not load model {self.model!r}: "
-                                     f"{self._one_line(error)}") from None
+                raise PlanbenchError(self._load_error(path, error)) from None
+
+    def _load_error(self, path: str, error: Exception) -> str:
+        """Why the engine did not start, on one line; a hub model that could not be fetched
+        says so, and names the variables that decide it."""
+        if Path(path).exists() or not _from_hub(error):
+            return f"vLLM could not load model {self.model!r}: {self._one_line(error)}"
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        hint = ("HF_HUB_OFFLINE is set, so only the local cache is read: unset it to download"
+                if offline else "check the network, and HF_TOKEN for a gated model; "
+                "HF_HUB_OFFLINE=1 reads only the local cache")
+        return (f"could not download model {self.model!r} from the Hugging Face hub; {hint}: "
+                f"{self._one_line(error)}")
 
     def _one_line(self, error: Exception, most: int = 400) -> str:
         """`error` on one line, shortened, with where its full text and vLLM's messages are."""
@@ -119,9 +132,8 @@ class VLLMBackend:
             try:
                 outputs = engine.step()
             except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
-                waiting.extendleft(reversed(self._shrink(error, in_flight)))
-                in_flight.clear()
-                continue
+                in_flight.clear()  # nothing to abort in an engine that is gone
+                raise self._failed(error) from error
             finished = [output for output in outputs if output.finished]
             for output in finished:
                 yield _result(in_flight.pop(output.request_id), output, self.llm.get_tokenizer())
@@ -149,7 +161,9 @@ class VLLMBackend:
         self.requests_sent += 1
         request_id = f"planbench-{self.requests_sent}"
         try:
-            self.llm.llm_engine.add_request(request_id, self._prompt_text(request.prompt), params)
+            self.llm.llm_engine.add_request(request_id,
+                                            self._engine_prompt(self._prompt_text(request.prompt)),
+                                            params)
         except (ValueError, VLLMValidationError) as error:
             raise PlanbenchError(f"vLLM refused the prompt for {request.prompt.instance_id}: "
                                  f"{error}") from None
@@ -167,16 +181,27 @@ class VLLMBackend:
             raise PlanbenchError(f"{self.model} cannot take chat prompts ({error}); "
                                  "use --form text") from None
 
-    def _shrink(self, error: Exception, in_flight: dict[str, Request]) -> list[Request]:
-        """After running out of memory: abort what is in flight and split it into halves."""
-        if "out of memory" not in str(error).lower():
-            raise PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
-                                 "the samples stored so far are safe, --resume continues") from error
-        if all(request.n == 1 for request in in_flight.values()) and self.max_in_flight <= 1:
-            raise PlanbenchError(f"vLLM ran out of memory even for single samples: {error}")
-        self.llm.llm_engine.abort_request(list(in_flight))
-        self.max_in_flight = max(1, self.max_in_flight // 2)
-        return [piece for request in in_flight.values() for piece in split(request, 2)]
+    def _engine_prompt(self, text: str):
+        """What the engine is given for `text`: the text itself in the text form (vLLM adds the
+        tokenizer's special tokens, BOS among them), its token ids in the chat form, where the
+        chat template wrote the special tokens already (so no second BOS: vLLM's own chat
+        endpoints tokenize with `add_special_tokens=False` too)."""
+        if self.form == "text":
+            return text
+        return {"prompt_token_ids": self._token_ids(text)}
+
+    def _token_ids(self, text: str) -> list[int]:
+        """`text` as the engine reads it (special tokens added in the text form only)."""
+        return self.llm.get_tokenizer().encode(text, add_special_tokens=self.form == "text")
+
+    def _failed(self, error: Exception) -> PlanbenchError:
+        """vLLM's engine failed while answering. It runs in a process of its own (EngineCore), so
+        whatever stopped it (a CUDA out-of-memory error among them) reaches this process as
+        EngineDeadError, and the engine is gone: the run stops and is resumed."""
+        return PlanbenchError(f"vLLM failed ({type(error).__name__}: {self._one_line(error)}); "
+                              "the samples stored so far are safe, --resume continues (if vLLM's "
+                              "log says it ran out of memory, lower --gpu-memory-utilization or "
+                              "--engine-arg max_num_seqs=N)")
 
     def close(self) -> None:
         """Shut the engine down; whatever is left of its processes is ended."""
@@ -203,36 +228,63 @@ class VLLMBackend:
         requests = list(requests)
         contexts = [self._prompt_text(request.prompt) for request in requests]
         distinct = list(dict.fromkeys(contexts))
-        warmed = dict(zip(distinct, map(_computed, self.llm.generate(
-            distinct, SamplingParams(max_tokens=1), use_tqdm=False))))
-        texts = [context + text for context, request in zip(contexts, requests)
-                 for text in request.continuations]
+        warmed = dict(zip(distinct, map(_computed, self._generate(
+            [self._engine_prompt(text) for text in distinct], SamplingParams(max_tokens=1)))))
+        texts = [self._engine_prompt(context + text) for context, request in
+                 zip(contexts, requests) for text in request.continuations]
         outputs = self._prompt_logprobs(texts, skip_reading_prefix_cache=False)
-        tokenizer = self.llm.get_tokenizer()
         for context, request in zip(contexts, requests):
-            known = tokenizer.encode(context)
+            known = self._token_ids(context)
             mine = [next(outputs) for _ in request.continuations]
             scored = [self._score_one(text, known, output)
                       for text, output in zip(request.continuations, mine)]
             scored[0] = _charged(scored[0], warmed.pop(context, 0))  # the read that warmed the cache
             yield Result(request, tuple(scored))
 
-    def _prompt_logprobs(self, texts: list[str], **options) -> Iterator:
-        """vLLM's outputs for `texts` with the log-probability of every prompt token read."""
+    def _prompt_logprobs(self, texts: list, **options) -> Iterator:
+        """vLLM's outputs for `texts` (prompts as `_engine_prompt` makes them) with the
+        log-probability of every prompt token read."""
         from vllm import SamplingParams
 
         params = SamplingParams(max_tokens=1, prompt_logprobs=0, temperature=0.0,
                                 detokenize=False, **options)
-        return iter(self.llm.generate(texts, params, use_tqdm=False))
+        return iter(self._generate(texts, params))
+
+    def _generate(self, prompts: list, params) -> list:
+        """`vllm.LLM.generate` of `prompts`; an engine that fails is one line (`_failed`)."""
+        try:
+            return self.llm.generate(prompts, params, use_tqdm=False)
+        except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
+            raise self._failed(error) from error
 
     def _score_one(self, text: str, context_ids: list[int], output) -> Completion:
         """A scored continuation; read again without the prefix cache where the cache held
         part of it (vLLM gives no log-probabilities for cached tokens)."""
         scored = _scored(text, context_ids, output)
         if scored is None:
-            again = _scored(text, context_ids, next(self._prompt_logprobs([output.prompt])))
-            return _charged(again, _computed(output))
+            again = {"prompt_token_ids": list(output.prompt_token_ids)}
+            rescored = _scored(text, context_ids, next(self._prompt_logprobs([again])))
+            return _charged(rescored, _computed(output))
         return scored
+
+
+def _set_defaults(environment: dict) -> None:
+    """Environment variables set where they are not set already."""
+    for name, value in environment.items():
+        os.environ.setdefault(name, value)
+
+
+def _from_hub(error: BaseException) -> bool:
+    """The error, or one it came from, is the Hugging Face hub's (no connection, offline mode,
+    no such or a gated repository)."""
+    from huggingface_hub import errors
+
+    kinds = (errors.HfHubHTTPError, errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled)
+    while error is not None:
+        if isinstance(error, kinds):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _more(queue: Iterator[Request], waiting: deque) -> bool:
@@ -301,7 +353,9 @@ def _result(request: Request, output, tokenizer) -> Result:
 
 
 def resolve(config: EngineConfig) -> EngineConfig:
-    """The config with the model named (None: the CPU default) and its parameter count."""
+    """The config with the model named (None: the CPU default) and its parameter count; engine
+    arguments vLLM does not know are refused here, before anything loads."""
+    engine_options.check(config.engine_args)
     return replace(config, model=config.model or cpu_model.NAME,
                    parameters=model_parameters(config.model), **model_shape(config.model))
 
@@ -314,10 +368,11 @@ def check_run_folder(run_dir: str | Path) -> None:
 def from_config(config: EngineConfig, run_dir: str | Path | None = None,
                 **options) -> VLLMBackend:
     """The in-process engine a config names; with a run folder, its log and process ids go
-    there (engine.log, engine.pids); `options` go to `VLLMBackend`."""
+    there (engine.log, engine.pids); the config's engine arguments and `options` go to
+    `VLLMBackend` (`options` win)."""
     files = processes.engine_files(run_dir) if run_dir is not None else {}
     return VLLMBackend(config.model or cpu_model.NAME, config.form, config.tensor_parallel_size,
-                       **files, **options)
+                       **files, **{**config.engine_args, **options})
 
 
 def _scored(text: str, context_ids: list[int], output) -> Completion | None:

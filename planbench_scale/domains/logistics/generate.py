@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 
 from planbench_scale.domains.logistics.search import optimal_plan
 from planbench_scale.domains.logistics.vocab import LOGISTICS, schema_text
