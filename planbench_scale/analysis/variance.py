@@ -36,9 +36,10 @@ def with_intervals(points: pd.DataFrame, curves: pd.DataFrame, frontier: pd.Data
         curves.loc[chosen, "ci_low"] = np.nanpercentile(means, 2.5, axis=0)
         curves.loc[chosen, "ci_high"] = np.nanpercentile(means, 97.5, axis=0)
         rows = np.logical_and.reduce([frontier[b] == v for b, v in zip(by, key)])
+        rivals = _rivals(curves.loc[chosen])
         for row in frontier.index[rows]:
-            frontier.loc[row, "same_pick"] = _agreement(curves.loc[chosen], means,
-                                                        frontier.loc[row])
+            frontier.loc[row, "same_pick"] = _agreement(curves.loc[chosen][rivals],
+                                                        means[:, rivals], frontier.loc[row])
     return curves, frontier
 
 
@@ -52,6 +53,13 @@ def _drawn_means(group: pd.DataFrame, points: pd.DataFrame, draws: int, rng) -> 
     present = values.notna().to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (counts @ values.fillna(0).to_numpy().T) / (counts @ present.T)
+
+
+def _rivals(points: pd.DataFrame) -> np.ndarray:
+    """Which points may be picked as compute-optimal: all but oracles (as the frontier)."""
+    if "kind" not in points:
+        return np.ones(len(points), bool)
+    return (points["kind"] != "oracle").to_numpy()
 
 
 def _agreement(points: pd.DataFrame, means: np.ndarray, best: pd.Series) -> float:
