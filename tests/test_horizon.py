@@ -80,7 +80,10 @@ def test_horizons_outside_the_lengths_tried_are_named_not_extrapolated():
     assert solved_none["h50"] == -math.inf and solved_none["h80"] == -math.inf
     assert horizon.describe(math.inf, 4.0, math.inf) == (
         "beyond the longest length tried (interval from 4.0)")
-    assert horizon.describe(-math.inf, -math.inf, -math.inf).startswith("below the shortest")
+    assert horizon.describe(-math.inf, -math.inf, -math.inf) == "below the shortest length tried"
+    assert horizon.describe(math.inf, math.inf, math.inf) == "beyond the longest length tried"
+    assert horizon.describe(-math.inf, -math.inf, 2.94) == (
+        "below the shortest length tried (interval up to 2.9)")
     assert horizon.describe(5.0, -math.inf, 7.25) == "5.0 [below, 7.2] steps"
 
 

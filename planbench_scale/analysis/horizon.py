@@ -153,7 +153,7 @@ def describe(value: float, low: float, high: float) -> str:
     def one(v: float) -> str:
         return "below" if v == -math.inf else "beyond" if v == math.inf else f"{v:.1f}"
     if value == -math.inf:
-        return f"{BELOW} (interval up to {one(high)})"
+        return BELOW + ("" if high == -math.inf else f" (interval up to {one(high)})")
     if value == math.inf:
-        return f"{BEYOND} (interval from {one(low)})"
+        return BEYOND + ("" if low == math.inf else f" (interval from {one(low)})")
     return f"{value:.1f} [{one(low)}, {one(high)}] steps"
