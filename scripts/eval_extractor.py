@@ -25,14 +25,12 @@ intend as a valid plan. For PlanBench's unsolvable_* sets the correct answer is 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gzip
 import json
 import re
 import sys
 import time
 from collections import defaultdict
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -41,9 +39,8 @@ from planbench_scale.text.extract import extract
 from planbench_scale.text.prompts import load_template
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Instance, Outcome
-from planbench_scale.symbolic.task import Task
 from planbench_scale import domains
-from planbench_scale.domains import task_for, vocabulary_of
+from planbench_scale.domains import task_for
 from planbench_scale.symbolic.validate import validate_many
 
 DEFAULT_RESPONSES = Path(__file__).resolve().parents[2] / "shared" / "planbench" / "responses"
@@ -84,6 +81,7 @@ def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:
                 for domain in {i.domain for i in instances.values()}:
                     domains.get(domain)
                     load_template(templates, domain)
+                    load_template("default", domain)  # the extractor reads words with it too
             except PlanbenchError as error:
                 instances = {}
                 print(f"note: {config}: {error}", file=sys.stderr)
@@ -122,7 +120,7 @@ def validate_all(results: list[dict]) -> None:
         else:
             by_instance[result["instance"].id].append(result)
     for group in by_instance.values():
-        task = task_of(group[0]["instance"])
+        task = task_for(group[0]["instance"])  # reading grounds only the actions plans name
         plans = [r["plan"] for r in group] + [r["translated"] for r in group if r["translated"] is not None]
         verdicts = iter(validate_many(task, plans))
         for result in group:
@@ -130,23 +128,6 @@ def validate_all(results: list[dict]) -> None:
         for result in group:
             if result["translated"] is not None:
                 result["translation_valid"] = next(verdicts).valid
-
-
-@lru_cache(maxsize=None)
-def _grounded(domain: str, vocabulary: str, objects: tuple[str, ...]) -> Task:
-    """The task of the first instance seen with this domain, vocabulary and objects."""
-    return task_for(Instance(id=f"{vocabulary}-{len(objects)}", domain=domain, vocabulary=vocabulary,
-                             objects=objects, init=(), goal=(), optimal_plan=()))
-
-
-def task_of(instance: Instance) -> Task:
-    """`task_for(instance)`, grounded once per vocabulary and block set: instances that share
-    them share every fact and ground action, and differ only in the initial state and the goal."""
-    base = _grounded(instance.domain, instance.vocabulary, instance.objects)
-    vocab, bit = vocabulary_of(instance), {fact: 1 << i for i, fact in enumerate(base.facts)}
-    init = sum(bit[vocab.fact(fact)] for fact in instance.init)
-    goal = sum(bit[vocab.fact(fact)] for fact in instance.goal)
-    return dataclasses.replace(base, name=instance.id, init=init, goal=goal)
 
 
 def summarise(results: list[dict]) -> list[dict]:
