@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-from planbench_scale.records import Instance, Sample
+from planbench_scale.records import Sample
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.store import SAMPLE_FIELDS, RunWriter
 from planbench_scale.config import environment

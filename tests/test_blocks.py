@@ -168,7 +168,6 @@ def test_optimal_lengths_match_fast_downward():
     from unified_planning.model.metrics import MinimizeSequentialPlanLength
     from unified_planning.shortcuts import OneshotPlanner, get_environment
 
-    from planbench_scale.symbolic import pddl
     from planbench_scale.domains.blocksworld import vocab
     from planbench_scale.records import Instance
 

@@ -4,7 +4,6 @@ import pytest
 from click.testing import CliRunner
 
 from planbench_scale.domains import DOMAINS, instance_pddl
-from planbench_scale.symbolic import pddl
 from planbench_scale.domains.blocksworld import vocab
 from planbench_scale.cli import main
 from planbench_scale.records import Instance

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import SCHEMA_VERSION, Instance, Sample
 from planbench_scale.config import Sampling
 from planbench_scale.store import SAMPLE_FIELDS, RunWriter, export_parquet, read_config, read_instances, read_samples
-from planbench_scale.config import environment
 
 INSTANCE = Instance(id="bw-0", domain="blocksworld", vocabulary="blocksworld", objects=("a", "b"),
                     init=(("clear", "a"), ("handempty",), ("on", "a", "b"), ("ontable", "b")),

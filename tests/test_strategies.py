@@ -6,7 +6,7 @@ from planbench_scale.backends import Sampling, derive_seed
 from planbench_scale.instances import generate_set
 from planbench_scale.text.prompts import render
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Completion, Outcome
+from planbench_scale.records import Completion
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings
 from planbench_scale.score import check
