@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from functools import lru_cache
 
-from planbench_scale.domains.obfuscation import random_token
+from planbench_scale.domains.obfuscation import Renaming, random_token, seeded, unknown
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Fact
 
 PREDICATES = ("on", "ontable", "clear", "handempty", "holding")
 ACTIONS = ("pick-up", "put-down", "stack", "unstack")
@@ -25,29 +23,11 @@ DOMAINS = ("blocksworld", "mystery", "randomized")
 
 
 @dataclass(frozen=True)
-class Vocabulary:
-    """A renaming of canonical Blocksworld names."""
+class Vocabulary(Renaming):
+    """A renaming of canonical Blocksworld names; objects are spelled by block number."""
 
-    name: str
-    """The name `get` accepts for it."""
-    domain: str
-    """"blocksworld", "mystery" or "randomized"."""
-    pddl_domain: str
-    """The PDDL domain name."""
-    names: tuple[tuple[str, str], ...]
-    """(canonical, own) pairs for the predicates and actions."""
     object_prefix: str | None = None
     """Objects are spelled prefix + index ("o0", "o1", ...); None keeps canonical names."""
-    object_seed: int | None = None
-    """Objects are random tokens drawn from this seed; None keeps names or uses the prefix."""
-
-    def own(self, canonical: str) -> str:
-        """The spelling of a canonical predicate or action name."""
-        return dict(self.names)[canonical]
-
-    def canonical(self, own: str) -> str | None:
-        """The canonical predicate or action for a spelling (case-insensitive), or None."""
-        return _inverse(self.names).get(own.lower())
 
     def obj(self, block: str) -> str:
         """The spelling of a canonical block name."""
@@ -60,15 +40,6 @@ class Vocabulary:
     def index(self, block: str) -> int:
         """The 0-based number of a canonical block name."""
         return block_index(block)
-
-    def fact(self, fact: Fact) -> str:
-        """A canonical fact or action as a PDDL string in this vocabulary: "(craves a b)"."""
-        return "(" + " ".join([self.own(fact[0]), *(self.obj(b) for b in fact[1:])]) + ")"
-
-
-@lru_cache(maxsize=None)
-def _inverse(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {own.lower(): canonical for canonical, own in names}
 
 
 def block_names(n: int) -> tuple[str, ...]:
@@ -116,10 +87,10 @@ def get(name: str) -> Vocabulary:
     """The vocabulary called `name`: a named one or "randomized:SEED"."""
     if name in NAMED:
         return NAMED[name]
-    match = re.fullmatch(r"randomized:(-?\d+)", name)
-    if match:
-        return randomized(int(match.group(1)))
-    raise PlanbenchError(f"unknown vocabulary {name!r}; known: {', '.join(NAMED)}, randomized:SEED")
+    seed = seeded(name)
+    if seed is not None:
+        return randomized(seed)
+    raise unknown(name, NAMED)
 
 
 def for_domain(domain: str, seed: int = 0) -> Vocabulary:
