@@ -92,3 +92,14 @@ def test_validate_batch_names_the_bad_line_without_its_file(files):
     assert result.exit_code == 2 and SECRET not in result.output and "Traceback" not in result.output
     answer = json.loads(result.stdout.splitlines()[0])
     assert answer["id"] == 1 and "secret.pddl" in answer["error"]
+
+
+def test_help_lists_every_command_once_under_its_section():
+    from planbench_scale.cli import SECTIONS
+
+    text = CliRunner().invoke(main, ["--help"]).output
+    for title, commands in SECTIONS:
+        assert f"{title}:" in text
+    listed = [c.name for _, commands in SECTIONS for c in commands]
+    assert sorted(listed) == sorted(main.commands) and len(set(listed)) == len(listed)
+    assert text.index("Instance sets:") < text.index("  generate") < text.index("One answer:")

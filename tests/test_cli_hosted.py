@@ -85,7 +85,7 @@ def test_hosted_options_are_collected_as_engine_fields():
     import click
     from click.testing import CliRunner
 
-    from planbench_scale.cli_hosted import reasoning_options
+    from planbench_scale.cli.hosted import reasoning_options
     seen = {}
     command = click.command()(click.option("--engine")(
         reasoning_options(lambda hosted, engine: seen.update(hosted))))

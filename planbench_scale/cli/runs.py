@@ -1,133 +1,19 @@
-"""The command line: option parsing and printing only, over the library's functions.
-
-Bad input (`PlanbenchError`) is reported as one clear line and exit code 2, never a traceback.
-"""
+"""Commands that run a model over a set: run, demo, and export of a run's samples."""
 
 from __future__ import annotations
 
-import re
-import sys
-from pathlib import Path
-
 import click
 
-from planbench_scale import __version__, cli_answers, cli_batch, cli_options, runner
-from planbench_scale.cli_hosted import reasoning_options
+from planbench_scale import runner
 from planbench_scale.backends import BACKENDS
-from planbench_scale.domains import DOMAINS
-from planbench_scale.errors import PlanbenchError
+from planbench_scale.cli import options, report
+from planbench_scale.cli.hosted import reasoning_options
 from planbench_scale.config import EngineConfig, Sampling, Settings
+from planbench_scale.errors import PlanbenchError
 from planbench_scale.strategies import STRATEGIES
 
 
-class _Group(click.Group):
-    """A click group that turns bad input, ours or click's, into one line and exit code 2."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except PlanbenchError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(2)
-        except click.UsageError as error:
-            command = " ".join(filter(None, [ctx.command_path, ctx.invoked_subcommand]))
-            click.echo(f"error: {error.format_message()} (see {command} --help)", err=True)
-            sys.exit(2)
-
-
-@click.group(cls=_Group)
-@click.version_option(__version__, prog_name="planbench-scale")
-def main() -> None:
-    """Measure how well language models plan, and how much extra inference compute buys back.
-
-    The stages, in order: generate (instance sets), prompt / extract / validate (one answer),
-    run (sample or revise with a model), report (tables, plots, HTML).
-    """
-
-
-def _range(text: str) -> tuple[int, int]:
-    """"3-20" -> (3, 20); "5" -> (5, 5)."""
-    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
-    if not match:
-        raise PlanbenchError(f"not a range: {text!r} (write it like 3-20, or 5)")
-    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-    if low > high:
-        raise PlanbenchError(f"empty range: {text!r}")
-    return low, high
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
-
-
-@main.command()
-@click.option("--domain", "names", multiple=True, required=True, type=click.Choice(list(DOMAINS)),
-              help="Domain to write the set in; repeat it for several (each gets DIR/<domain>/, same problems).")
-@click.option("--objects", "--blocks", "sizes", default="3-20", show_default=True,
-              help="Object (block) counts an instance may have, as LOW-HIGH.")
-@click.option("--steps", default="2-40", show_default=True,
-              help="Step counts (optimal plan lengths, in actions) to fill, as LOW-HIGH; only even ones exist.")
-@click.option("--per-step", default=20, show_default=True, type=click.IntRange(min=1),
-              help="Instances per step count.")
-@click.option("--seed", default=0, show_default=True, type=int,
-              help="Seed of the whole set (and of the Randomized vocabulary); same seed, same files.")
-@click.option("--partial-goals", is_flag=True,
-              help="Keep each `on` fact of the goal state with probability 1/2 instead of all of them.")
-@click.option("--time-limit", default=20.0, show_default=True, type=click.FloatRange(0.1),
-              help="Seconds the optimal search may take per drawn instance before it is skipped.")
-@click.option("--unsolvable", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
-              help="Fraction of the set whose goal no state satisfies (right answer: no plan), marked in the manifest.")
-@click.option("--vocabulary", default=None,
-              help="Spell the set in this vocabulary of the domain, e.g. randomized:SEED (random names).")
-@click.option("--out", required=True, type=click.Path(file_okay=False),
-              help="New (or empty) folder to write domain.pddl, one problem PDDL per instance and manifest.jsonl.")
-def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, vocabulary, out):
-    """Generate an instance set stratified by optimal plan length.
-
-    Initial and goal states are drawn uniformly over all states of the object count, goals are
-    `on` facts; every instance carries a certified optimal plan. Progress goes to stderr.
-
-    Example: planbench-scale generate --domain mystery --objects 3-20 --steps 2-40 --per-step 20 --out sets/m0
-    """
-    runner.generate_sets(names, _range(sizes), _range(steps), per_step, seed, partial_goals, out,
-                         _say, time_limit, unsolvable, vocabulary)
-
-
-@main.command("report")
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder for the CSV tables, figures/ (PNG and SVG) and index.html.")
-@click.option("--target-coverage", default=0.9, show_default=True, type=float,
-              help="Coverage for which the power-law fits predict the samples needed (0-1).")
-@click.option("--compute", "compute_axis", type=click.Choice(["tokens", "flops", "dollars"]),
-              default="tokens", show_default=True,
-              help="The compute axis: tokens (prompt tokens computed + generated), flops "
-                   "(forward FLOPs, where the model's size is known) or dollars (the run's "
-                   "prices).")
-def report_command(runs: tuple[Path, ...], out_dir: Path, target_coverage: float,
-                   compute_axis: str) -> None:
-    """Tables, figures and one self-contained HTML page from one or more run folders.
-
-    RUNS are folders written by `planbench-scale run` (results/NAME). Give several to compare
-    them side by side (model vs model, sampling vs revision, Blocksworld vs Mystery).
-    A run still being written, or instances without samples yet, give a report marked partial.
-
-    Example: planbench-scale report results/gemma results/gemma-revise --out reports/gemma
-    """
-    from planbench_scale.analysis.report import build_report
-
-    _print_report(build_report(runs, out_dir, target=target_coverage, compute_axis=compute_axis))
-
-
-def _print_report(result) -> None:
-    for note in result.notes:
-        click.echo(f"warning: {note}", err=True)
-    state = "partial report" if result.notes else "report"
-    click.echo(f"{state}: {result.html} ({len(result.tables)} tables, "
-               f"{len(result.figures)} figure files)")
-
-
-@main.command("run")
+@click.command("run")
 @click.option("--instances", required=True, type=click.Path(exists=True),
               help="Instance set: a generated set folder or a PlanBench config folder.")
 @click.option("--model", default=None, help="Model folder or hub name (downloaded as vLLM "
@@ -149,9 +35,9 @@ def _print_report(result) -> None:
                    "dvts), answers (best-of-n) or walks (random-legal) per instance.")
 @click.option("--rounds", default=10, show_default=True, type=click.IntRange(0),
               help="Most revisions after the first answer (revise, self-revise).")
-@cli_options.sampling
+@options.sampling
 @reasoning_options
-@cli_options.search
+@options.search
 @click.option("--seed", default=0, show_default=True, type=int, help="Run seed; each request's seed derives from it.")
 @click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl", show_default=True)
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
@@ -163,7 +49,7 @@ def _print_report(result) -> None:
               help="Most tokens per instance: prompt tokens the model computed (not those "
                    "served from its prefix cache) plus generated tokens.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N instances of the set.")
-@cli_options.engine
+@options.engine
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Run folder to create (results/NAME), or to continue with --resume.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out where it stopped (same settings required).")
@@ -179,19 +65,19 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
     if (replicas > 1 or ray_address) and engine != "ray":
         raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
     sampling = Sampling(temperature, top_p, max_tokens, stop)
-    engine_args = cli_options.engine_args(settings, engine)
+    engine_args = options.engine_args(settings, engine)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,
                                  tensor_parallel_size, replicas, ray_address,
                                  engine_args=engine_args, **hosted)
     config, chosen, pool = runner.plan_run(Settings(sampling=sampling, **settings), engine_config,
                                            instances, limit)
     if seeds == 1:
-        _say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
+        options.say(runner.summary(out, runner.execute(config, chosen, pool, out, resume)))
         return
-    _say(runner.seed_summary(runner.execute_seeds(config, chosen, pool, out, seeds, resume, _say)))
+    options.say(runner.seed_summary(runner.execute_seeds(config, chosen, pool, out, seeds, resume, options.say)))
 
 
-@main.command("export")
+@click.command("export")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 def export(run_dir, out):
@@ -201,11 +87,11 @@ def export(run_dir, out):
     """
     from planbench_scale.store import export_parquet
 
-    rows = export_parquet(run_dir, out, on_damage=lambda message: _say(f"warning: {message}"))
-    _say(f"{out}: {rows} samples")
+    rows = export_parquet(run_dir, out, on_damage=lambda message: options.say(f"warning: {message}"))
+    options.say(f"{out}: {rows} samples")
 
 
-@main.command()
+@click.command()
 @click.option("--out", default="results/demo", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the instance sets (instances/), the runs (run-NAME/) and the "
                    "report (report/).")
@@ -242,14 +128,10 @@ def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_
     """
     settings = Settings(k=k, seed=seed, shots=1, budget_tokens=budget_tokens,
                         sampling=Sampling(temperature, 1.0, max_tokens, ("[PLAN END]",)))
-    _print_report(runner.demo(out, _range(steps), _range(sizes), per_step,
+    report.print_report(runner.demo(out, options.span(steps), options.span(sizes), per_step,
                               runner.with_seeds(runner.demo_runs(settings, width), seeds),
-                              model, _say))
+                              model, options.say))
 
 
-for command in cli_answers.COMMANDS:
-    main.add_command(command)
-main.add_command(cli_batch.batch_commands(run))
-
-if __name__ == "__main__":  # python -m planbench_scale.cli (vLLM worker processes need the guard)
-    main()
+COMMANDS = [run, demo, export]
+"""The commands of this module, in the order `--help` lists them."""

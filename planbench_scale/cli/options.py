@@ -1,11 +1,30 @@
-"""Option groups of the command line, kept apart so that cli.py stays a list of commands."""
+"""Option groups and small helpers shared by the command modules."""
 
 from __future__ import annotations
 
+import re
+
 import click
 
+from planbench_scale.errors import PlanbenchError
 from planbench_scale.score import STEP_SCORES
 from planbench_scale.strategies.search import PROPOSALS
+
+
+def span(text: str) -> tuple[int, int]:
+    """"3-20" -> (3, 20); "5" -> (5, 5)."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
+    if not match:
+        raise PlanbenchError(f"not a range: {text!r} (write it like 3-20, or 5)")
+    low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+    if low > high:
+        raise PlanbenchError(f"empty range: {text!r}")
+    return low, high
+
+
+def say(message: str) -> None:
+    """Progress and warnings, to stderr."""
+    click.echo(message, err=True)
 
 
 def sampling(function):

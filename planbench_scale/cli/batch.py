@@ -11,8 +11,10 @@ from pathlib import Path
 
 import click
 
-from planbench_scale import cli_options, runner
-from planbench_scale.cli_hosted import HOSTED
+from planbench_scale import runner
+from planbench_scale.cli import options
+from planbench_scale.cli.options import say
+from planbench_scale.cli.hosted import HOSTED
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
 from planbench_scale.openai_batch import ENGINE, BatchReplies, BatchWriter
@@ -20,13 +22,9 @@ from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.store import read_config, read_instances
 
 LIVE_ONLY = ("engine", "base_url", "api_key_env", "request_timeout", "tensor_parallel_size",
-             "replicas", "ray_address", "data_parallel_size", "seeds", *cli_options.ENGINE_ARGS)
+             "replicas", "ray_address", "data_parallel_size", "seeds", *options.ENGINE_ARGS)
 """Options of `run` that `batch write` does not take: those only a live backend uses, and
 --seeds (a batch file is one run; write one per seed)."""
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
 
 
 def batch_commands(run: click.Command) -> click.Group:
@@ -56,7 +54,7 @@ def _write(batch_file: Path, instances, model, form, out, resume, limit, tempera
                                            resolve=lambda same: same)
     writer = BatchWriter(config, batch_file)
     runner.execute(config, chosen, pool, out, resume, show_progress=False, backend=writer)
-    _say(f"{batch_file}: {writer.written} requests of {out}; run them as a batch, then: "
+    say(f"{batch_file}: {writer.written} requests of {out}; run them as a batch, then: "
          f"planbench-scale batch read {out} OUTPUT_FILE")
 
 
@@ -78,10 +76,10 @@ def read(run_dir: Path, batch_output: Path) -> None:
     pool = load_instances(source) if source.exists() else chosen
     replies = BatchReplies(config, batch_output, {i.id for i in chosen})
     progress = runner.execute(config, chosen, pool, run_dir, resume=True, backend=replies)
-    _say(runner.summary(run_dir, progress))
+    say(runner.summary(run_dir, progress))
     if replies.failed:
-        _say(f"warning: the batch failed {len(replies.failed)} requests (first: "
+        say(f"warning: the batch failed {len(replies.failed)} requests (first: "
              f"{replies.failed[0]}); batch write --resume writes them again")
     if progress.finished < progress.instances:
-        _say(f"{progress.instances - progress.finished} instances want more: write the next "
+        say(f"{progress.instances - progress.finished} instances want more: write the next "
              "batch with `planbench-scale batch write` and the same options plus --resume")

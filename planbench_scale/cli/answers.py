@@ -1,6 +1,6 @@
 """Commands on one answer: the prompt a model sees, the plan an answer states, and verdicts.
 
-Option parsing and printing only; registered on the `planbench-scale` group by cli.py.
+Option parsing and printing only; registered on the `planbench-scale` group in cli/__init__.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import Counter
 
 import click
 
+from planbench_scale.cli.options import say
 from planbench_scale.errors import PlanbenchError
 
 COMMANDS = []
@@ -24,10 +25,6 @@ def _command(name=None):
         COMMANDS.append(command)
         return command
     return register
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
 
 
 INSTANCE = click.option("--instance", "spec", required=True, help=(
@@ -156,6 +153,6 @@ def validate_batch(plans, domain, problem, out):
         for result in validate_jsonl(lines_of(source), domain, problem, counts):
             sink.write(result)
     seconds, total = time.perf_counter() - start, sum(counts.values())
-    _say(f"{total:,} lines: {counts['valid']:,} valid, {counts['invalid']:,} invalid, "
+    say(f"{total:,} lines: {counts['valid']:,} valid, {counts['invalid']:,} invalid, "
          f"{counts['error']:,} unreadable in {seconds:.2f} s ({total / max(seconds, 1e-9):,.0f} lines/s)")
     sys.exit(2 if counts["error"] else 1 if counts["invalid"] else 0)

@@ -1,6 +1,6 @@
 """The `run` options for hosted and reasoning models: API key, request fields, prices, timeout.
 
-One decorator group, so that `cli.py` stays a list of commands: it gives the command one dict
+One decorator group, so that the command modules stay lists of commands: it gives the command one dict
 `hosted` of `EngineConfig` fields.
 """
 
