@@ -2,7 +2,9 @@
 resolving an --instance reference.
 
 A set folder holds one domain PDDL file per vocabulary, one problem file per instance and
-`manifest.jsonl` (one Instance record a line, with its optimal plan in PDDL). PlanBench config
+`manifest.jsonl` (one Instance record a line, with its optimal plan in PDDL). An imported set
+(`import_set`: a STRIPS domain and its problem files) holds its domain too (domain.pddl, and
+`<name>.yaml` if it came with a template), so it is a data-only domain's folder as well. PlanBench config
 folders load directly (read by the domain family they belong to) and are cached on disk.
 """
 
@@ -16,8 +18,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from planbench_scale import cache_dir, domains
+from planbench_scale.domains import pddl_import
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, instance_from_dict
+from planbench_scale.symbolic import fast_downward, pddl
+from planbench_scale.symbolic.astar import SearchLimit
+from planbench_scale.text import wording
+from planbench_scale.text.prompts import natural_key
 
 MANIFEST = "manifest.jsonl"
 CACHE_VERSION = 4
@@ -59,11 +66,70 @@ def new_folder(out: str | Path) -> Path:
 def write_set(instances: list[Instance], out_dir: str | Path) -> Path:
     """Write domain PDDL (one per vocabulary), one problem PDDL per instance and manifest.jsonl."""
     out = new_folder(out_dir)
+    _write_or_say(instances, out)
+    return out
+
+
+def _write_or_say(instances: list[Instance], out: Path) -> None:
     try:
         _write_files(instances, out)
     except OSError as error:
         raise PlanbenchError(f"cannot write the set: {error.strerror or error}", str(out)) from None
-    return out
+
+
+def import_set(domain_file: str | Path, problems: str | Path, out_dir: str | Path,
+               name: str | None = None, templates: str | Path | None = None,
+               time_limit: float = 60.0, memory_limit_mb: int = 2048,
+               progress: domains.Progress | None = None) -> tuple[Path, list[Instance]]:
+    """A set of a STRIPS domain file and the problem files (*.pddl) of a folder, written to
+    `out_dir` with the domain (untyped, as domain.pddl) and its prompt template (`templates`, in
+    PlanBench's config format, as `<name>.yaml`; without it the default wording); the domain is
+    called `name` (default: its PDDL name). Optimal plans come from Fast Downward within
+    `time_limit` seconds and `memory_limit_mb` MiB a problem: one it cannot solve in the bound
+    is skipped (and said), one it proves unsolvable is marked so."""
+    problem_files = _problem_files(Path(domain_file), Path(problems))
+    read = pddl_import.read(domain_file)
+    name = (name or read.name).lower()
+    text = pddl_import.untyped_domain(read, str(domain_file))
+    template = wording.template_file(templates, text) if templates is not None else None
+    out = new_folder(out_dir)
+    (out / "domain.pddl").write_text(text)
+    if template is not None:
+        (out / f"{name}.yaml").write_text(template)
+    domain = domains.register(name, out)
+    instances = [_solved(domain, pddl_import.instance(name, Path(domain_file), file), time_limit,
+                         memory_limit_mb, progress) for file in problem_files]
+    instances = [i for i in instances if i is not None]
+    _write_or_say(instances, out)
+    return out, instances
+
+
+def _problem_files(domain_file: Path, folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise PlanbenchError(f"--problems {folder}: not a folder of problem files")
+    files = sorted((p for p in folder.glob("*.pddl") if p.resolve() != domain_file.resolve()
+                    and "domain" not in p.name.lower()), key=lambda p: natural_key(p.name))
+    if not files:
+        raise PlanbenchError(f"--problems {folder}: no problem files (*.pddl) in it")
+    return files
+
+
+def _solved(domain, instance: Instance, time_limit: float, memory_limit_mb: int,
+            progress) -> Instance | None:
+    """The instance with its optimal plan from Fast Downward, unsolvable, or None past the bound."""
+    say = progress or (lambda message: None)
+    vocab = domain.vocabulary()
+    try:
+        plan = fast_downward.optimal_plan(domain.domain_pddl(vocab), pddl.problem_pddl(
+            instance.id, vocab, instance), time_limit, memory_limit_mb)
+    except fast_downward.Unsolvable:
+        say(f"{instance.id}: Fast Downward proved it unsolvable (marked so)")
+        return replace(instance, solvable=False)
+    except SearchLimit as error:
+        say(f"{instance.id}: skipped, no optimal plan within the bound: {error}")
+        return None
+    say(f"{instance.id}: optimal plan of {len(plan)} steps")
+    return replace(instance, optimal_plan=tuple(tuple(a.strip("()").lower().split()) for a in plan))
 
 
 def _write_files(instances: list[Instance], out: Path) -> None:
@@ -107,7 +173,8 @@ def load_instances(path: str | Path) -> list[Instance]:
 
 
 def read_manifest(path: Path) -> list[Instance]:
-    """The instances listed in a manifest.jsonl written by `write_set`."""
+    """The instances listed in a manifest.jsonl written by `write_set`; an imported domain the
+    set folder holds is registered (`domains.register_sets`)."""
     instances = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if line.strip():
@@ -115,6 +182,7 @@ def read_manifest(path: Path) -> list[Instance]:
                 instances.append(instance_from_dict(json.loads(line)))
             except (ValueError, KeyError, TypeError) as error:
                 raise PlanbenchError(f"not an instance record: {error}", str(path), number) from None
+    domains.register_sets(instances, [path.parent])
     return instances
 
 

@@ -6,9 +6,13 @@ of YAML files) and how its objects read in text. Instances name their domain; th
 (validator, prompts, extraction, strategies, store, report, CLI) find it here and never test a
 domain's name themselves.
 
-Adding a domain: a folder beside blocksworld/ and logistics/ whose package defines `DOMAINS` (its
-Domain objects) and `load_planbench(folder)`, plus its module in `FAMILIES` below: one line.
-`obfuscation` gives any domain its Mystery and Randomized vocabularies.
+Adding a domain, as data: a folder in the top-level domains/ with its domain.pddl (and
+`<name>.yaml`, its prompt template, if it has one): `folder.FolderDomain`, registered here by
+the folder's name; or `planbench-scale import`, whose set folder holds its domain and registers it
+when the set is loaded (`register`). With code: a package beside blocksworld/ and logistics/ that
+defines `DOMAINS` (its Domain objects) and `load_planbench(folder)`, plus its module in `FAMILIES`
+below (one line), with its data in domains/<package>/. `obfuscation` gives any domain its Mystery
+and Randomized vocabularies.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
 from planbench_scale.domains import blocksworld, logistics
+from planbench_scale.domains.folder import FolderDomain, folder_domains
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Fact, Instance
 from planbench_scale.symbolic.pddl import problem_pddl, task_from_facts
@@ -94,14 +99,38 @@ FAMILIES = (blocksworld, logistics)
 """Domain packages: each defines DOMAINS and load_planbench(folder)."""
 
 DOMAINS: dict[str, Domain] = {d.name: d for family in FAMILIES for d in family.DOMAINS}
-"""Every domain by name."""
+"""Every domain by name: the code families', then the data-only folders of domains/, then those
+of imported sets as they are loaded (`register`)."""
+DOMAINS.update((d.name, d) for d in folder_domains({f.__name__.rsplit(".", 1)[1] for f in FAMILIES}))
 
 
 def get(name: str) -> Domain:
     """The domain called `name`."""
     if name not in DOMAINS:
-        raise PlanbenchError(f"unknown domain {name!r}; known: {', '.join(DOMAINS)}")
+        raise PlanbenchError(f"unknown domain {name!r}; known: {', '.join(DOMAINS)} (an imported "
+                             "domain is known once its set is loaded)")
     return DOMAINS[name]
+
+
+def register(name: str, folder: Path) -> Domain:
+    """The data-only domain `name` whose domain.pddl is in `folder` (an imported set), registered;
+    a name already taken by another domain is refused."""
+    known, new = DOMAINS.get(name), FolderDomain(name, Path(folder).resolve())
+    if known is None:
+        DOMAINS[name] = new
+    elif not isinstance(known, FolderDomain) or known.canonical_pddl != new.canonical_pddl:
+        raise PlanbenchError(f"domain {name!r} is already a different domain here; import the "
+                             "set under another --name", str(folder))
+    return DOMAINS[name]
+
+
+def register_sets(instances: Sequence[Instance], folders: Sequence[Path]) -> None:
+    """Register the domains of `instances` that are not known yet from the first of `folders`
+    (set folders) holding a domain.pddl: what loading an imported set needs."""
+    for name in sorted({i.domain for i in instances} - set(DOMAINS)):
+        found = [f for f in folders if (Path(f) / "domain.pddl").is_file()]
+        if found:
+            register(name, found[0])
 
 
 def vocabulary_of(instance: Instance) -> Vocabulary:

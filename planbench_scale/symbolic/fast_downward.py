@@ -27,6 +27,10 @@ _OUT_OF_LIMITS = {22: "memory", 23: "time", 24: "time and memory"}
 _UNSOLVABLE = (10, 11)
 
 
+class Unsolvable(PlanbenchError):
+    """Fast Downward proved that a problem has no plan."""
+
+
 def driver() -> Path:
     """Fast Downward's driver script, from the up-fast-downward package."""
     try:
@@ -40,7 +44,7 @@ def driver() -> Path:
 def optimal_plan(domain: str, problem: str, time_limit: float = TIME_LIMIT,
                  memory_limit_mb: int = MEMORY_LIMIT_MB) -> list[str]:
     """An optimal plan (PDDL action strings) of a domain and problem text; SearchLimit past
-    the bounds, PlanbenchError if the problem has no plan or Fast Downward fails."""
+    the bounds, Unsolvable if the problem has no plan, PlanbenchError if Fast Downward fails."""
     with tempfile.TemporaryDirectory(prefix="planbench-fd-") as folder:
         root = Path(folder)
         (root / "domain.pddl").write_text(domain)
@@ -54,7 +58,7 @@ def optimal_plan(domain: str, problem: str, time_limit: float = TIME_LIMIT,
             raise SearchLimit(f"Fast Downward ran out of {_OUT_OF_LIMITS[done.returncode]} "
                               f"({time_limit:g} s, {memory_limit_mb} MiB)")
         if done.returncode in _UNSOLVABLE:
-            raise PlanbenchError("Fast Downward proved that the problem has no plan")
+            raise Unsolvable("Fast Downward proved that the problem has no plan")
         if done.returncode != 0 or not (root / "plan").is_file():
             tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
             raise PlanbenchError(f"Fast Downward failed (exit {done.returncode}): {' | '.join(tail)}")

@@ -29,6 +29,7 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Fact, Instance, Prompt
 from planbench_scale import domains
 from planbench_scale.domains import Vocabulary, vocabulary_of
+from planbench_scale.text import wording
 
 
 _DIGITS = re.compile(r"(\d+)")
@@ -229,10 +230,11 @@ def pddl_texts(instance: Instance) -> tuple[str, str]:
 
 @lru_cache(maxsize=None)
 def load_template(templates: str, domain: str) -> Template:
-    """The template named `templates` ("default" or "planbench:PATH") for a domain."""
+    """The template named `templates` ("default" or "planbench:PATH") for a domain; "default" is
+    the domain's `<name>.yaml`, or the default wording where it has none (text/wording.py)."""
     if templates == "default":
-        data = _read_yaml(domains.get(domain).templates / f"{domain}.yaml")
-        return _template("default", data)
+        own = domains.get(domain).templates / f"{domain}.yaml"
+        return _template("default", _read_yaml(own) if own.is_file() else wording.default_for(domain))
     if templates.startswith("planbench:"):
         return _planbench_template(templates[len("planbench:"):], domain)
     raise PlanbenchError(f"unknown templates {templates!r}; use 'default' or 'planbench:PATH'")

@@ -2,25 +2,26 @@
 and Randomized Mystery (random names per seed) share one 4-operator schema, one generator and one
 optimal planner, and differ only in their vocabulary (`vocab.py`) and prompt templates.
 
-The folder holds the PDDL schema (domain.pddl, canonical names) and the default prompt template
-of each domain (<name>.yaml), with the PlanBench configs not published by PlanBench in planbench/.
+The family's data lives in the top-level domains/blocksworld/: the PDDL schema (domain.pddl,
+canonical names) and the default prompt template of each domain (<name>.yaml), with the
+PlanBench configs not published by PlanBench in planbench/; this package holds its code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from planbench_scale.domains.blocksworld import states, vocab as vocabularies
 from planbench_scale.domains.blocksworld.generate import generate_set, unsolvable_set
 from planbench_scale.domains.blocksworld.planbench_import import load_planbench
+from planbench_scale.domains.folder import data_root
 from planbench_scale.symbolic.pddl import rename
 
 __all__ = ["DOMAINS", "load_planbench"]
 
-FILES = resources.files(__name__)
-"""This folder, as packaged."""
+FILES = data_root() / "blocksworld"
+"""The family's data: domains/blocksworld/ (domain.pddl, prompt templates, PlanBench configs)."""
 
 
 @lru_cache(maxsize=None)
@@ -47,7 +48,7 @@ class Blocksworld:
 
     @property
     def templates(self):
-        """This folder: <name>.yaml and planbench/."""
+        """domains/blocksworld/: <name>.yaml and planbench/."""
         return FILES
 
     def vocabulary(self, name: str | None = None, seed: int = 0) -> vocabularies.Vocabulary:

@@ -9,18 +9,18 @@ and locations l0-0, l0-1, ... (location j of city i; l<i>-0 is the city's airpor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 from planbench_scale.domains.logistics import vocab as vocabularies
 from planbench_scale.domains.logistics.vocab import schema_text
 from planbench_scale.domains.logistics.generate import canonical_plan, generate_set
 from planbench_scale.domains.logistics.planbench_import import load_planbench
+from planbench_scale.domains.folder import data_root
 from planbench_scale.errors import PlanbenchError
 
 __all__ = ["DOMAINS", "load_planbench"]
 
-FILES = resources.files(__name__)
-"""This folder, as packaged."""
+FILES = data_root() / "logistics"
+"""The family's data: domains/logistics/ (domain.pddl, prompt templates, PlanBench configs)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Logistics:
 
     @property
     def templates(self):
-        """This folder (prompt templates of Logistics come with its prompts)."""
+        """domains/logistics/ (logistics.yaml and planbench/ hold its prompt templates)."""
         return FILES
 
     def vocabulary(self, name: str | None = None, seed: int = 0):

@@ -12,9 +12,9 @@ c0 (city), l0-1 (location 1 of city 0); PlanBench's obfuscated sets name theirs 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 from planbench_scale.domains import obfuscation
+from planbench_scale.domains.folder import data_root
 from planbench_scale.domains.obfuscation import Renaming
 
 PREDICATES = ("obj", "truck", "location", "airplane", "city", "airport", "at", "in", "in-city")
@@ -29,8 +29,8 @@ PDDL_DOMAIN = "logistics-strips"
 
 @lru_cache(maxsize=None)
 def schema_text() -> str:
-    """PlanBench's Logistics domain in canonical names (domain.pddl beside this module)."""
-    return resources.files("planbench_scale.domains.logistics").joinpath("domain.pddl").read_text()
+    """PlanBench's Logistics domain in canonical names (domains/logistics/domain.pddl)."""
+    return (data_root() / "logistics" / "domain.pddl").read_text()
 
 
 def _table(domain: str, pddl_domain: str, name: str, words: str) -> Renaming:

@@ -1,0 +1,7 @@
+(define (problem gripper-1)
+  (:domain gripper-strips)
+  (:objects rooma roomb left right ball1)
+  (:init (room rooma) (room roomb) (gripper left) (gripper right) (at-robby rooma)
+    (free left) (free right)
+    (ball ball1) (at ball1 rooma))
+  (:goal (and (at ball1 roomb))))
