@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from planbench_scale import domains
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, Sample, instance_from_dict
 from planbench_scale.config import RunConfig, run_config_from_json
@@ -76,7 +77,8 @@ def read_config(run_dir: str | Path) -> RunConfig:
 
 
 def read_instances(run_dir: str | Path) -> list[Instance]:
-    """The Instance records the run used, in the order they were stored."""
+    """The Instance records the run used, in the order they were stored; an imported domain is
+    registered from the run's set folder (`domains.register_sets`)."""
     path = Path(run_dir) / "instances.jsonl"
     if not path.is_file():
         raise PlanbenchError(f"no run here (instances.jsonl missing): {run_dir}")
@@ -86,6 +88,7 @@ def read_instances(run_dir: str | Path) -> list[Instance]:
             instances += [instance_from_dict(json.loads(line))] if line else []
         except (ValueError, KeyError, TypeError) as error:
             raise PlanbenchError(f"not an instance record ({error})", str(path), number) from None
+    domains.register_sets(instances, [Path(read_config(run_dir).instances.path)])
     return instances
 
 
