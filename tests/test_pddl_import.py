@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from planbench_scale import domains, instances, runner, score
+from planbench_scale import domains, instances, runner
 from planbench_scale.analysis.report import build_report
 from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.domains import pddl_import

@@ -11,8 +11,8 @@ the instance's vocabulary, so Randomized names stay hidden):
 - of three or more, `(path ?a ?b ?c)`: "path holds for x, y and z";
 - an action, `(pick ?obj ?room ?gripper)`: "pick ball1 rooma left" (its name, then its objects).
 The intro lists each action with its parameters, what it needs, what it makes true and what it
-makes false, in those phrases over the parameter names ("pick ?obj ?room ?gripper: ..."). The
-fixed parts (statement, question, plan delimiters) are in text/wording.yaml.
+makes false, in those phrases over the parameter names ("pick ?obj ?room ?gripper: ..."; the
+parameter names stay in every vocabulary, as they do in the renamed PDDL). The fixed parts (statement, question, plan delimiters) are in text/wording.yaml.
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def action_phrase(arity: int) -> str:
 
 
 def _intro(problem, predicates: dict, actions: dict) -> str:
-    lines = [f"I am solving a planning problem (the {problem.name} domain). The world is a set of "
-             "facts about objects, and actions change them.", "", "I can do these actions:"]
+    lines = ["I am solving a planning problem. The world is a set of facts about objects, and "
+             "actions change them.", "", "I can do these actions:"]
     for action in problem.actions:
         params = [f"?{p.name}" for p in action.parameters]
         needs = [_words(predicates, c) for pre in action.preconditions for c in _conjuncts(pre)]
