@@ -69,3 +69,24 @@ def step_score(name: str) -> StepScore:
     if name not in STEP_SCORES:
         raise PlanbenchError(f"unknown step score {name!r}; known: {', '.join(STEP_SCORES)}")
     return STEP_SCORES[name]
+
+
+def check_score(name: str, instances: Sequence[Instance]) -> None:
+    """Refuse, before any model is loaded, an unknown step score, and the distance oracle where
+    a domain cannot give it within its bound: probed once per domain on the initial state of
+    its longest instance (a domain without an exact solver asks Fast Downward, cached)."""
+    step_score(name)
+    if name != "distance":
+        return
+    longest: dict[str, Instance] = {}
+    for instance in instances:
+        if instance.solvable and instance.optimal_length >= getattr(
+                longest.get(instance.domain), "optimal_length", -1):
+            longest[instance.domain] = instance
+    for domain, instance in sorted(longest.items()):
+        try:
+            domains.get(domain).distance(instance, instance.init)
+        except PlanbenchError as error:
+            raise PlanbenchError(f"--score distance: domain {domain} cannot give the optimal "
+                                 f"distance within its bound (from {instance.id}: {error}); "
+                                 "choose another --score") from None

@@ -59,3 +59,23 @@ def test_every_package_is_listed_for_the_wheel():
     listed = set(re.findall(r'"(planbench_scale[\w.]*)"', (ROOT / "pyproject.toml").read_text()))
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "planbench_scale").rglob("__init__.py")}
     assert found <= listed and "planbench_scale.domain_data" in listed
+
+
+def test_the_distance_oracle_past_its_bound_is_refused_before_any_model_loads(tmp_path, monkeypatch):
+    from planbench_scale.config import EngineConfig, Settings
+    from planbench_scale.records import Instance
+    from planbench_scale.runner import plan_run
+
+    balls = [f"ball{n}" for n in range(40)]  # optimal Gripper plans of 40 balls: far past 1 s
+    init = [("at-robby", "rooma"), ("free", "left"), ("free", "right"), ("gripper", "left"),
+            ("gripper", "right"), ("room", "rooma"), ("room", "roomb")]
+    init += [f for b in balls for f in (("ball", b), ("at", b, "rooma"))]
+    big = Instance("g40", "gripper", "gripper", ("rooma", "roomb", "left", "right", *balls),
+                   tuple(sorted(init)), tuple(sorted(("at", b, "roomb") for b in balls)), ())
+    instances.write_set([big], tmp_path / "set")
+    monkeypatch.setattr(folder, "DISTANCE_TIME_LIMIT", 1.0)
+    engine = EngineConfig("vllm", str(tmp_path / "no-such-model"))  # loading it would fail
+    with pytest.raises(PlanbenchError, match="--score distance: domain gripper cannot give the "
+                                             "optimal distance within its bound .*g40.*time"):
+        plan_run(Settings(strategy="beam", k=2, beam_width=2, propose="legal", score="distance"),
+                 engine, tmp_path / "set", resolve=lambda same: same)

@@ -26,6 +26,7 @@ from planbench_scale.domains.obfuscation import Renaming
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Fact, Instance
 from planbench_scale.symbolic import fast_downward
+from planbench_scale.symbolic.astar import SearchLimit
 from planbench_scale.symbolic.pddl import problem_pddl
 from planbench_scale.symbolic.schema import read_domain
 
@@ -125,6 +126,8 @@ def _distance(domain: FolderDomain, instance: Instance, state: tuple[Fact, ...])
                                           DISTANCE_TIME_LIMIT, DISTANCE_MEMORY_MB)
     except fast_downward.Unsolvable:
         return UNREACHABLE
+    except SearchLimit as error:
+        raise SearchLimit(f"the distance from a state of {instance.id}: {error}") from None
     return len(plan)
 
 

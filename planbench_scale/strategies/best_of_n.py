@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from planbench_scale.backends import ScoreRequest
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import check, needs_logprobs, state_after, step_score
+from planbench_scale.score import check, check_score, needs_logprobs, state_after, step_score
 from planbench_scale.strategies.sample import SAMPLE
 from planbench_scale.strategies.search import ALIVE
 
@@ -27,7 +27,7 @@ class BestOfN:
 
     def check(self, settings: Settings, instances) -> None:
         """Refuse an unknown score."""
-        step_score(settings.score)
+        check_score(settings.score, instances)
 
     def start(self, state, settings: Settings) -> None:
         """Answers waiting for their scoring row, by sample index."""

@@ -29,7 +29,7 @@ from planbench_scale.backends import Request, Result, ScoreRequest, derive_seed
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt, Reason
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import applicable, check, needs_logprobs, state_after, step_score
+from planbench_scale.score import applicable, check, check_score, needs_logprobs, state_after, step_score
 from planbench_scale.strategies import within_budget
 from planbench_scale.text.prompts import describe_action, step_prompt
 
@@ -217,8 +217,9 @@ class StepSearch:
 
 def _check(settings: Settings, instances) -> None:
     """Refuse unknown proposals and scores, a beam wider than k or not dividing it, and a depth
-    limit below an instance's optimal length."""
-    step_score(settings.score)
+    limit below an instance's optimal length (and the distance oracle where a domain cannot give
+    it, see `score.check_score`)."""
+    check_score(settings.score, instances)
     if settings.propose not in PROPOSALS:
         raise PlanbenchError(f"unknown proposal {settings.propose!r}; known: "
                              f"{', '.join(PROPOSALS)}")
