@@ -163,14 +163,14 @@ SAMPLING = Sampling(temperature=0.8, max_tokens=48)
 STRATEGY_RUNS = {
     "sample": Settings(strategy="sample", k=2, sampling=SAMPLING),
     "revise": Settings(strategy="revise", k=1, rounds=1, sampling=SAMPLING),
-    "beam": Settings(strategy="beam", k=2, beam_width=1, depth=4, sampling=SAMPLING,
+    "beam": Settings(strategy="beam", k=2, beam_width=1, depth=5, retries=0, sampling=SAMPLING,
                      score="goal-count"),
-    "dvts": Settings(strategy="dvts", k=2, beam_width=2, depth=3, sampling=SAMPLING),
+    "dvts": Settings(strategy="dvts", k=2, beam_width=2, depth=5, retries=0, sampling=SAMPLING),
     "best-of-n": Settings(strategy="best-of-n", k=2, sampling=SAMPLING, score="goal-count"),
     "random-legal": Settings(strategy="random-legal", k=2, depth=6),
-    "beam-legal-distance": Settings(strategy="beam", k=2, beam_width=2, depth=4, propose="legal",
+    "beam-legal-distance": Settings(strategy="beam", k=2, beam_width=2, propose="legal",
                                     score="distance"),
-    "beam-legal-logprob": Settings(strategy="beam", k=1, beam_width=1, depth=2, propose="legal",
+    "beam-legal-logprob": Settings(strategy="beam", k=1, beam_width=1, depth=5, propose="legal",
                                    score="logprob"),
 }
 
