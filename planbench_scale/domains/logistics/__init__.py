@@ -42,7 +42,7 @@ class Logistics:
 
     @property
     def templates(self):
-        """This folder (prompt templates of Logistics come with its prompts)."""
+        """This folder: <name>.yaml is the default template; planbench/ holds PlanBench's config."""
         return FILES
 
     def vocabulary(self, name: str | None = None, seed: int = 0):
