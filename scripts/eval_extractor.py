@@ -31,7 +31,6 @@ import re
 import sys
 import time
 from collections import defaultdict
-from importlib import resources
 from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
@@ -62,8 +61,7 @@ def sources(config: str, data_dir: Path) -> tuple[Path | None, str]:
     if not folder.is_dir() and config.startswith("random_"):
         folder = data_dir / "instances" / config[len("random_"):]
     for name in (config, re.sub(r"_3$", "", config)):
-        for candidate in (data_dir / "configs" / f"{name}.yaml",
-                          Path(str(resources.files("planbench_scale").joinpath(f"domains/blocksworld/planbench/{name}.yaml")))):
+        for candidate in (data_dir / "configs" / f"{name}.yaml", *map(Path, map(str, domains.template_files(name)))):
             if candidate.is_file():
                 return (folder if folder.is_dir() else None), f"planbench:{candidate}"
     return (folder if folder.is_dir() else None), "default"
