@@ -51,6 +51,8 @@ def test_one_shot_takes_the_previous_pool_instance_never_the_query():
     assert "unstack the blue block" not in prompt.text
     impossible = replace(OTHER, optimal_plan=(), solvable=False)
     assert example_for(THREE, [LATER, THREE, impossible]) is LATER  # no plan to show
+    mystery = replace(OTHER, domain="mystery", vocabulary="mystery")
+    assert example_for(THREE, [mystery, THREE, LATER]) is LATER  # a pool of several domains' sets
 
 
 def test_one_shot_without_another_instance_is_an_error():

@@ -137,10 +137,12 @@ def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default"
 
 
 def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
-    """The one-shot example: the solvable pool instance just before `instance` in natural id
-    order (an unsolvable one has no plan to show)."""
+    """The one-shot example: the solvable pool instance of the same domain and vocabulary just
+    before `instance` in natural id order (an unsolvable one has no plan to show; a pool of
+    several sets, as the demo's, holds other domains' instances, which the prompt cannot show)."""
     key = natural_key(instance.id)
-    others = [p for p in pool if p.id != instance.id and p.solvable]
+    others = [p for p in pool if p.id != instance.id and p.solvable
+              and (p.domain, p.vocabulary) == (instance.domain, instance.vocabulary)]
     if not others:
         raise PlanbenchError(f"no example for {instance.id}: the pool holds no other solvable instance")
     before = [p for p in others if natural_key(p.id) < key]
