@@ -6,6 +6,9 @@ several on one line, actions the line rejects, the clauses of a prose plan) and 
 candidate statements of the plan, and which one is the plan). Lines that start like an action but
 cannot be read are reported as skipped with the reason, and an unreadable step inside the plan
 keeps its place as UNREADABLE_STEP, so that a plan is never made valid by dropping a step.
+Where the words leave the action to the problem (a verb two actions share, Logistics' "load";
+a step without an object that only static preconditions name, a drive without its city), the
+instance's static facts decide (`_meant`).
 
 Reasoning inside <think> ... </think> is ignored. An answer that restates a problem (an echoed
 one-shot example, then its own "[STATEMENT]" of the query) is read from the statement of the
@@ -154,7 +157,6 @@ def _skipped(plan: list[Line], state: Runs, short: list[Line]) -> tuple[Skipped,
                 for lines, _ in state.runs if lines is not plan for line in lines]
     skipped.sort(key=lambda item: item.line)
     return tuple(skipped[:_MAX_SKIPPED])
-
 
 
 def _meant(action: tuple, reader: Reader, instance: Instance) -> tuple | None:
