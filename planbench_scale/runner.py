@@ -197,9 +197,12 @@ def demo_runs(base: Settings, width: int) -> list[tuple[str, Settings]]:
             ("beam-legal-distance", replace(legal, score="distance"))]
 
 
-DEMO_DOMAINS = tuple(domain.name for domain in blocksworld.DOMAINS)
-"""The main job's domains: the Blocksworld family (its sizes are block counts; Logistics has no
-prompt templates yet)."""
+DEMO_DOMAINS = (*(domain.name for domain in blocksworld.DOMAINS), "logistics")
+"""The main job's domains: the Blocksworld family and Logistics."""
+DEMO_SETS = {"logistics": ((5, 9), 1)}
+"""(objects, instances per step count) of the main job's domains whose sets are not drawn at the
+demo's --objects and --per-step: a Logistics problem of 5-9 objects (1-2 cities, a package or
+two), one per step count, so that its longer prompts add little to the main job's time."""
 
 
 def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_step: int,
@@ -213,7 +216,9 @@ def demo(out: str | Path, steps: tuple[int, int], sizes: tuple[int, int], per_st
     if not all((sets / name / MANIFEST).exists() for name in DEMO_DOMAINS):
         for name in DEMO_DOMAINS:  # half-written by an interrupted demo: regenerated from the seed
             shutil.rmtree(sets / name, ignore_errors=True)
-        generate_sets(DEMO_DOMAINS, sizes, steps, per_step, runs[0][1].seed, False, sets, say)
+        for name in DEMO_DOMAINS:
+            objects, count = DEMO_SETS.get(name, (sizes, per_step))
+            generate_sets([name], objects, steps, count, runs[0][1].seed, False, sets / name, say)
     engine = backends.resolve(EngineConfig("vllm", model))
     backends.check_run_folder(engine, out)
     model_once = OnDemand(engine, out, on_wait=None)

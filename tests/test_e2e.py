@@ -32,16 +32,18 @@ def demo(tmp_path_factory):
 def test_demo_runs_every_strategy_on_one_set_and_reports(demo):
     runs = {name: read_samples(demo / f"run-{name}") for name in RUNS}
     sampled = runs["sample"]
-    assert set(sampled.domain) == {"blocksworld", "mystery", "randomized"}
-    assert set(sampled.optimal_length) == {2, 4} and len(sampled) == 3 * 2 * 3
+    assert set(sampled.domain) == {"blocksworld", "mystery", "randomized", "logistics"}
+    logistics = sampled.loc[sampled.domain == "logistics"]
+    assert set(logistics.optimal_length) == {3, 4}  # one a step count; none takes 2 steps
+    assert set(sampled.optimal_length) == {2, 3, 4} and len(sampled) == (3 * 2 + 2) * 3
     for name, rows in runs.items():
-        assert rows.instance_id.nunique() == 6, name
+        assert rows.instance_id.nunique() == 8, name
         assert read_config(demo / f"run-{name}").settings.budget_tokens == 400
     scored = runs["beam-legal-logprob"]
     assert set(scored.finish_reason) == {"scored"} and (scored.prompt_tokens > 100).all()
     assert scored.groupby("instance_id").depth.max().min() >= 1
     walks = runs["random-legal"]
-    assert len(walks) == 6 * 2 and (walks.completion_tokens == 0).all()
+    assert len(walks) == 8 * 2 and (walks.completion_tokens == 0).all()
     oracle = runs["beam-legal-distance"]
     assert oracle.groupby("instance_id").valid.any().all()  # the ceiling solves everything
     assert (oracle.loc[oracle.valid, "n_actions"] == oracle.loc[oracle.valid, "optimal_length"]).all()

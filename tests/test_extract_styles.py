@@ -23,13 +23,19 @@ from test_extract import _action_text
 SOURCES = [("blocksworld", None, "default"), ("blocksworld", None, "configs/blocksworld.yaml"),
            ("mystery", None, "default"), ("mystery", None, "configs/mystery_blocksworld.yaml"),
            ("randomized", None, "default"),
-           ("randomized", "planbench-randomized", "obfuscated_randomized_blocksworld")]
-"""(domain, vocabulary if not the generated one, templates): PlanBench's configs are read from ../shared."""
+           ("randomized", "planbench-randomized", "obfuscated_randomized_blocksworld"),
+           ("logistics", None, "default"), ("logistics", None, "logistics"),
+           ("mystery-logistics", None, "default"), ("randomized-logistics", None, "default")]
+"""(domain, vocabulary if not the generated one, templates): PlanBench's configs are read from ../shared
+or shipped ("logistics")."""
+SIZES = {"logistics": (6, 12), "mystery-logistics": (6, 12), "randomized-logistics": (6, 12)}
+"""Objects per generated instance, where not Blocksworld's 3-6."""
 
 
 @functools.lru_cache(maxsize=None)
 def generated(domain: str, vocabulary: str | None) -> tuple:
-    instances = domains.get(domain).generate(sizes=(3, 6), steps=(2, 10), per_step=2, seed=7)
+    instances = domains.get(domain).generate(sizes=SIZES.get(domain, (3, 6)), steps=(2, 10),
+                                             per_step=1 if domain in SIZES else 2, seed=7)
     return tuple(replace(i, vocabulary=vocabulary) if vocabulary else i for i in instances)
 
 
@@ -71,6 +77,10 @@ class Case:
     def fact(self, fact) -> str:
         return phrase(self.template, self.vocab, fact)
 
+    def first_fact(self) -> str:
+        """The first initial fact the prompt states (Logistics leaves its type facts out)."""
+        return next(text for text in map(self.fact, self.instance.init) if text)
+
     def expected(self, plan) -> tuple:
         return tuple(self.vocab.fact(a) for a in plan)
 
@@ -107,7 +117,7 @@ def step_lists(draw, case: Case, plan):
     marker = MARKERS[draw(st.sampled_from(sorted(MARKERS)))]
     notes = draw(st.sampled_from(["none", "note", "state", "action bullet"]))
     word = draw(st.sampled_from(NOTE_WORDS))
-    fact = case.fact(case.instance.init[0])
+    fact = case.first_fact()
     retracted = draw(st.integers(0, len(plan))) if draw(st.booleans()) else None
     lines = []
     for i, action in enumerate(plan, 1):
@@ -200,7 +210,7 @@ def answers(draw, planbench):
     elif ending == "final answer":
         body += summary(case, plan, "Final answer:")
     else:
-        body += f"\n\n**Explanation:**\n- {case.words(plan[0])} comes first, because {case.fact(case.instance.init[0])}."
+        body += f"\n\n**Explanation:**\n- {case.words(plan[0])} comes first, because {case.first_fact()}."
     text = draw(st.sampled_from(PREAMBLES)) + body
     before = draw(st.sampled_from(["none", "draft", "think"]))
     if before == "draft":
@@ -263,8 +273,10 @@ def _abbreviation_clash(case: Case, plan) -> str:
     first, second = case.instance.objects[:2]
     legend = (f"Let Q be {object_phrase(case.template, case.vocab, first)} and "
               f"let Q be {object_phrase(case.template, case.vocab, second)}.\n")
+    named = object_phrase(case.template, case.vocab, plan[0][1])
+    step = _action_text(case.template, case.vocab, plan[0], lambda p: "Q" if p == named else _short_object(p))
     return legend + "\n".join(f"{i}. {case.short(a)}" for i, a in enumerate(plan, 1)) + "\n" + \
-        f"{len(plan) + 1}. {case.vocab.own('pick-up')} Q"
+        f"{len(plan) + 1}. {step}"
 
 
 AMBIGUOUS = {

@@ -97,9 +97,9 @@ def export(run_dir, out):
                    "report (report/).")
 @click.option("--steps", default="2-8", show_default=True, help="Step counts to fill, as LOW-HIGH.")
 @click.option("--objects", "--blocks", "sizes", default="3-5", show_default=True,
-              help="Object (block) counts, as LOW-HIGH.")
+              help="Block counts of the Blocksworld sets, as LOW-HIGH (Logistics: 5-9 objects).")
 @click.option("--per-step", default=3, show_default=True, type=click.IntRange(1),
-              help="Instances per step count and domain.")
+              help="Instances per step count in each Blocksworld domain (Logistics: 1).")
 @click.option("--k", default=4, show_default=True, type=click.IntRange(1, 10_000),
               help="Samples per instance of the sampling run.")
 @click.option("--budget-tokens", default=1000, show_default=True, type=click.IntRange(1),
@@ -119,7 +119,7 @@ def demo(out, steps, sizes, per_step, k, budget_tokens, width, temperature, max_
     """The main job: generate, run every way of spending compute, report, in one command.
 
     Generates a small set stratified by step count over Blocksworld, Mystery and Randomized
-    Mystery and runs on it, at the same token budget per instance and from one-shot prompts:
+    Mystery, and a smaller Logistics one, and runs on them, at the same token budget per instance and from one-shot prompts:
     repeated sampling, revision told the validator's verdict, a beam over legal steps ranked by
     the model, the random-legal control (no model) and the oracle ceiling (the beam ranked by
     the exact distance to the goal). Every plan is validated; the report, led by solve rate

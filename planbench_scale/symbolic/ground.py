@@ -45,7 +45,7 @@ def _join_order(schema: Schema, number: int) -> tuple[tuple[_Step, ...], tuple[i
 
     Greedy: next the atom with every term known, else the most known terms, static before
     fluent, then the fewest new parameters."""
-    action, static = schema.actions[number], _static(schema)
+    action, static = schema.actions[number], static_predicates(schema)
     atoms, bound, steps = [lifted(a) for a in action.pre], set(), []
     while atoms:
         def rank(atom):
@@ -61,7 +61,8 @@ def _join_order(schema: Schema, number: int) -> tuple[tuple[_Step, ...], tuple[i
 
 
 @lru_cache(maxsize=256)
-def _static(schema: Schema) -> frozenset[str]:
+def static_predicates(schema: Schema) -> frozenset[str]:
+    """The predicates no action adds or deletes (types, maps): true or false for good."""
     changed = {lifted(a)[0] for action in schema.actions for a in (*action.add, *action.delete)}
     return frozenset(schema.predicates) - changed
 

@@ -6,6 +6,9 @@ several on one line, actions the line rejects, the clauses of a prose plan) and 
 candidate statements of the plan, and which one is the plan). Lines that start like an action but
 cannot be read are reported as skipped with the reason, and an unreadable step inside the plan
 keeps its place as UNREADABLE_STEP, so that a plan is never made valid by dropping a step.
+Where the words leave the action to the problem (a verb two actions share, Logistics' "load";
+a step without an object that only static preconditions name, a drive without its city), the
+instance's static facts decide (`_meant`).
 
 Reasoning inside <think> ... </think> is ignored. An answer that restates a problem (an echoed
 one-shot example, then its own "[STATEMENT]" of the query) is read from the statement of the
@@ -24,6 +27,7 @@ from functools import lru_cache
 
 from planbench_scale.domains import Vocabulary
 from planbench_scale.records import Extraction, Instance, Outcome, Skipped
+from planbench_scale.symbolic.ground import lifted, static_predicates
 from planbench_scale.text.lines import Line, statements
 from planbench_scale.text.prompts import facts_text, load_template
 from planbench_scale.text.reader import Reader, reader_for, with_abbreviations
@@ -95,7 +99,7 @@ def _reading(text: str, instance: Instance, templates: str) -> tuple[Extraction,
     answer = _query_section(answer, instance, templates)
     reader = with_abbreviations(reader_for(instance.vocabulary, instance.objects, templates, instance.domain),
                                 answer)
-    lines = _classify(answer, reader)
+    lines = _meant_lines(_classify(answer, reader), reader, instance)
     state = cut(lines)
     if not state.runs or _claims_impossible(answer):
         why = "the answer says the goal cannot be reached" if state.runs else None
@@ -107,8 +111,8 @@ def _reading(text: str, instance: Instance, templates: str) -> tuple[Extraction,
         why = "the answer concludes that no plan exists"
         skipped = tuple(_skip(line, why) for line in plan)
         return Extraction(actions=(), outcome=Outcome.NO_PLAN, skipped=skipped[:_MAX_SKIPPED]), state, why
-    return Extraction(actions=_actions(plan, reader.vocab), outcome=Outcome.PLAN,
-                      skipped=_skipped(plan, state)), state, None
+    actions, short = _actions(plan, reader)
+    return Extraction(actions=actions, outcome=Outcome.PLAN, skipped=_skipped(plan, state, short)), state, None
 
 
 def _claims_impossible(answer: str) -> bool:
@@ -117,19 +121,34 @@ def _claims_impossible(answer: str) -> bool:
     return any(hint in low for hint in _IMPOSSIBLE_HINTS) and _IMPOSSIBLE.search(answer) is not None
 
 
-def _actions(plan: list[Line], vocab: Vocabulary) -> tuple[str, ...]:
-    """The plan's actions in order; an unreadable step (or the unreadable rest of a line) keeps its place."""
-    actions = []
+def _actions(plan: list[Line], reader: Reader) -> tuple[tuple[str, ...], list[Line]]:
+    """The plan's actions in order, and the lines with a step one object short that nothing
+    completed; an unreadable step (or the unreadable rest of a line) keeps its place."""
+    actions, short = [], []
     for line in plan:
-        actions += [_spelled(vocab, a) for a in line.actions]
+        complete = [len(a) - 1 == reader.arity[a[0]] for a in line.actions]
+        actions += [_spelled(reader.vocab, a) if whole else UNREADABLE_STEP
+                    for a, whole in zip(line.actions, complete)]
+        short += [line] if not all(complete) else []
         if line.unread_step or not line.actions:
             actions.append(UNREADABLE_STEP)
-    return tuple(actions)
+    return tuple(actions), short
 
 
-def _skipped(plan: list[Line], state: Runs) -> tuple[Skipped, ...]:
+def _meant_lines(lines: list[Line], reader: Reader, instance: Instance) -> list[Line]:
+    """The lines with each action as the instance makes it (`_meant`), before the plan is chosen,
+    so that "load ..." and its restatement "load_truck(...)" are one action."""
+    if not reader.choices and not reader.completable:
+        return lines
+    return [line._replace(actions=tuple(_meant(a, reader, instance) or a for a in line.actions))
+            if line.actions else line for line in lines]
+
+
+def _skipped(plan: list[Line], state: Runs, short: list[Line]) -> tuple[Skipped, ...]:
     """Every action-like line not taken as it stands, with the reason, in answer order."""
     skipped = [_skip(line, line.why) for line in plan if line.why]
+    skipped += [_skip(line, "a step leaves out an object that no object of the problem fills in")
+                for line in short]
     skipped += [_skip(line, "the answer rejects an action on it") for line in state.rejected]
     skipped += [_skip(line, "its numbered step already has an action") for line in state.restated]
     skipped += [_skip(line, "the answer retracts it on the next line") for line in state.retracted]
@@ -138,6 +157,41 @@ def _skipped(plan: list[Line], state: Runs) -> tuple[Skipped, ...]:
                 for lines, _ in state.runs if lines is not plan for line in lines]
     skipped.sort(key=lambda item: item.line)
     return tuple(skipped[:_MAX_SKIPPED])
+
+
+def _meant(action: tuple, reader: Reader, instance: Instance) -> tuple | None:
+    """The action a step means, where its words leave it to the instance: a verb several actions
+    share ("load" into a truck or into an airplane) is the one of them whose static preconditions
+    (the objects' types) hold in the instance (the first if not exactly one does: the validator
+    then says what fails); a step one object short (a drive without its city) takes the one
+    object that its static preconditions allow, and is unreadable (None) if not exactly one does."""
+    name, objects = action[0], action[1:]
+    if name in reader.choices:
+        fits = [choice for choice in reader.choices[name] if len(objects) == reader.arity[name]
+                and _fits(instance, choice, objects)]
+        name = fits[0] if len(fits) == 1 else reader.choices[name][0]
+    if len(objects) == reader.arity[name]:
+        return (name, *objects)
+    fits = [o for o in instance.objects if _fits(instance, name, (*objects, o))]
+    return (name, *objects, fits[0]) if len(fits) == 1 else None
+
+
+@lru_cache(maxsize=65536)
+def _fits(instance: Instance, action: str, objects: tuple) -> bool:
+    """Whether the static preconditions of a canonical action on canonical objects hold in the
+    instance's initial state."""
+    task, vocab = domains.task_for(instance), domains.vocabulary_of(instance)
+    own = vocab.own(action).lower()
+    schema = next(a for a in task.schema.actions if a.name == own)
+    static = static_predicates(task.schema)
+    names = [vocab.obj(o).lower() for o in objects]
+    facts = _initial_facts(task)
+    return all(pre.format(*names) in facts for pre in schema.pre if lifted(pre)[0] in static)
+
+
+@lru_cache(maxsize=4096)
+def _initial_facts(task) -> frozenset[str]:
+    return frozenset(task.fact_names(task.init))
 
 
 @lru_cache(maxsize=65536)

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from planbench_scale.text.reader import TOKEN, Reader, normalise
+from planbench_scale.text.reader import CONNECTORS, TOKEN, Reader, normalise
 
 _PREFIX = re.compile(
     r"^(?:\s|[-*+•>#|]|\*\*|__|`"
@@ -29,11 +29,10 @@ _PREFIX = re.compile(
     r"|(?:perform|do|apply|execute)\s+(?:the\s+)?(?:action\s+)?"
     r"|i\s+(?:will|would|can|should|need to|must)?\b)+", re.IGNORECASE)
 _SEXPR = re.compile(r"\(\s*([A-Za-z][\w-]*)((?:\s+[\w-]+)*)\s*\)")
+_SEXPR_HEAD = re.compile(r"\s*\(\s*([A-Za-z][\w-]*)")
 OPEN = re.compile(r"^\W*\[[a-z _]*plan\]", re.IGNORECASE)
 CLOSE = re.compile(r"\[[a-z _]*plan[ _]end\]", re.IGNORECASE)
 FENCE = re.compile(r"^\s*(?:```|~~~)")
-_CONNECTORS = frozenset("the object block a an from on top of onto to off and with over in into upon "
-                        "using by then".split())
 _TABLE = re.compile(r"\b(?:table|down)\b", re.IGNORECASE)
 _EMPHASIS = re.compile(r"(?<![\w*])[_*]([^_*\s]+)[_*](?![\w*])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -187,7 +186,9 @@ def _sexpr_line(number, original, rest, step, sexprs, reader: Reader) -> Line | 
     if all(actions):
         return Line(number, original, tuple(actions), step, None)
     if any(actions) or rest.lstrip().startswith("("):
-        named = any(name.lower() in reader.actions for name, _ in sexprs)
+        head = _SEXPR_HEAD.match(rest)  # "(drive-truck t2(l2-0 ...": a known action, misbracketed
+        named = any(name.lower() in reader.actions for name, _ in sexprs) or bool(
+            head and head.group(1).lower() in reader.actions)
         return Line(number, original, (), step, "s-expression is not an action of this problem",
                     unread_step=named or step is not None)
     return None
@@ -206,6 +207,11 @@ def _verb_line(rest: str, numbered: bool, reader: Reader) -> Line:
             break
         after = text[verb.end():]
         action, objects, tail = _action_at(after, verb, reader)
+        shorter = _first_word_verb(text, verb, reader) if isinstance(objects, str) else None
+        if shorter is not None:  # "drive truck 0 from ...": the verb is "drive", not "drive truck"
+            retry = _action_at(text[shorter.end():], shorter, reader)
+            if not isinstance(retry[1], str):
+                verb, after, (action, objects, tail) = shorter, text[shorter.end():], retry
         if isinstance(objects, str):
             why = objects.format(action=action)
             if actions or rejected:
@@ -223,6 +229,13 @@ def _verb_line(rest: str, numbered: bool, reader: Reader) -> Line:
     return Line(number, original, (), step, None, loose=step is not None and _names_objects(rest, reader))
 
 
+def _first_word_verb(text: str, verb: re.Match, reader: Reader) -> re.Match | None:
+    """The action name that the first word of a longer matched name ("drive truck", the spelling
+    of drive-truck) is by itself, or None."""
+    first = re.split(r"[\s_-]+", verb.group(), maxsplit=1)[0]
+    return reader.verbs.match(text[:len(first)]) if len(first) < len(verb.group()) else None
+
+
 def _action_at(after: str, verb: re.Match, reader: Reader) -> tuple[str, list | str, str]:
     """The action a verb starts, its objects (or why they cannot be read), and the text after them."""
     arguments, tail = _arguments(after)
@@ -230,11 +243,11 @@ def _action_at(after: str, verb: re.Match, reader: Reader) -> tuple[str, list | 
         action = reader.place_actions["table" if _TABLE.search(arguments) else "object"]
     else:
         action = reader.action_names[int(verb.lastgroup[1:])]
-    objects, end = _objects(arguments, reader, reader.arity[action])
+    objects, end = _objects(arguments, reader, reader.arity[action], action)
     placed = _placed(action, objects, arguments, reader)
     if placed is not None:
         action = placed
-        objects, end = _objects(arguments, reader, reader.arity[action])
+        objects, end = _objects(arguments, reader, reader.arity[action], action)
     return action, objects, arguments[end:] if tail is None else tail
 
 
@@ -274,7 +287,7 @@ def _step_shaped(after: str) -> bool:
     top of the red block"): short (asides in parentheses aside), no sentence after it, not an
     introduction ending in ":"."""
     after = _PARENTHESES.sub(" ", after)
-    words = TOKEN.findall(after)
+    words = [w for w in TOKEN.findall(after.replace("_", " ")) if not w.isdigit()]  # "location_1_0": one word
     return 0 < len(words) <= _STEP_WORDS and not after.rstrip().endswith(":") and "," not in after
 
 
@@ -289,9 +302,10 @@ def _names_objects(text: str, reader: Reader) -> bool:
     return any(_object_at(tokens, lower, at, reader)[0] is not None for at in range(len(tokens)))
 
 
-def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, int]:
+def _objects(text: str, reader: Reader, count: int, action: str = "") -> tuple[list[str] | str, int]:
     """The first `count` objects named in `text` and the character offset just after them, or why
-    they cannot be read. Only connecting words ("the", "from", "on top of", ...) and punctuation
+    they cannot be read; one fewer for an action whose last object the instance fixes (see
+    Reader.completable). Only connecting words ("the", "from", "on top of", ...) and punctuation
     may stand before and between them."""
     text = text.replace("_", " ")
     for chars in _ARGUMENT_CHARS:
@@ -304,7 +318,7 @@ def _objects(text: str, reader: Reader, count: int) -> tuple[list[str] | str, in
     end = matches[at - 1].end() if 0 < at <= len(matches) else 0
     if isinstance(found, str):
         return found, end
-    if len(found) < count:
+    if len(found) < count - (action in reader.completable):
         return f"{{action}} needs {count} object(s)", end
     if _another_object(tokens, lower, at, reader):
         return f"{{action}} takes {count} object(s) but more are named", end
@@ -321,7 +335,7 @@ def _named(tokens: list[str], lower: list[str], reader: Reader, count: int) -> t
             at += size
         elif lower[at] in reader.ambiguous:
             return f"{{action}}: the abbreviation {tokens[at]!r} is defined ambiguously", at
-        elif lower[at][0].isalnum() and lower[at] not in _CONNECTORS:
+        elif lower[at][0].isalnum() and lower[at] not in reader.connectors:
             return "words other than objects after {action}", at
         else:
             at += 1
@@ -331,9 +345,9 @@ def _named(tokens: list[str], lower: list[str], reader: Reader, count: int) -> t
 def _another_object(tokens: list[str], lower: list[str], at: int, reader: Reader) -> bool:
     """Whether, after only connecting words, one more object follows ("put down X on top of Y"
     names a destination that put-down does not take: the step means something else)."""
-    while at < len(tokens) and lower[at] in _CONNECTORS and lower[at] != "and":
+    while at < len(tokens) and lower[at] in reader.connectors and lower[at] != "and":
         at += 1
-    return at < len(tokens) and lower[at - 1] in _CONNECTORS and _object_at(tokens, lower, at, reader)[0] is not None
+    return at < len(tokens) and lower[at - 1] in reader.connectors and _object_at(tokens, lower, at, reader)[0] is not None
 
 
 def _object_at(tokens: list[str], lower: list[str], at: int, reader: Reader) -> tuple[str | None, int]:
@@ -351,7 +365,7 @@ def _object_at(tokens: list[str], lower: list[str], at: int, reader: Reader) -> 
 def _article(lower: list[str], at: int) -> bool:
     """Whether a lower-case "a" is the article: a word of two or more letters follows it."""
     following = lower[at + 1] if at + 1 < len(lower) else ""
-    return len(following) > 1 and following.isalpha() and following not in _CONNECTORS
+    return len(following) > 1 and following.isalpha() and following not in CONNECTORS
 
 
 def _arguments(after: str) -> tuple[str, str | None]:

@@ -1,11 +1,13 @@
 """Prompts: an instance written out for a model, in natural language or PDDL, zero- or one-shot.
 
 Templates are data. "default" is the project's own wording, one file per domain in the domain's
-folder (domains/blocksworld/blocksworld.yaml, mystery.yaml, randomized.yaml). "planbench:PATH" reads
+folder (domains/blocksworld/blocksworld.yaml, mystery.yaml, randomized.yaml; domains/logistics/
+logistics.yaml, mystery-logistics.yaml, randomized-logistics.yaml). "planbench:PATH" reads
 one of PlanBench's YAML configs (domain_intro, actions, predicates, encoded_objects) over PlanBench's
 fixed wording in text/planbench_layout.yaml, and reproduces PlanBench's prompts byte for byte;
 PATH may also name a config shipped in a domain's planbench/ folder
-("planbench:obfuscated_randomized_blocksworld").
+("planbench:obfuscated_randomized_blocksworld", "planbench:logistics": PlanBench's Logistics
+config as its published prompts were written from it).
 
 PDDL-style prompts quote the instance's own PDDL files when it was imported from files (its
 `source` and the domain file beside it), as PlanBench does, and otherwise the PDDL our writer makes.
@@ -65,10 +67,15 @@ class Template:
     """(action name, format string) pairs; names are own or canonical, "{}" the objects."""
     predicates: tuple[tuple[str, str], ...]
     """(predicate name, format string) pairs, like `actions`."""
+    query_end: str = ""
+    """What follows the opening plan delimiter that ends a one-shot prompt ("\n" in PlanBench's
+    Logistics prompts, nothing in its Blocksworld ones)."""
     object_format: str = "{name}"
     """How an object reads: {name} its PDDL name, {index} its number, {colour} its colour."""
     objects: tuple[tuple[str, str], ...] = ()
-    """Fixed phrases by PDDL object name (PlanBench's encoded_objects); they win over the format."""
+    """Phrases by PDDL object name, or by its first letter with "{}" filled by the numbers in the
+    name ("p": "package_{}" reads p3 as package_3; PlanBench's encoded_objects); they win over
+    the format."""
     colours: tuple[str, ...] = ()
     """Colour names by block letter, for {colour}."""
     synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -109,7 +116,8 @@ def step_prompt(prompt: Prompt, plan: str, templates: str, domain: str) -> Promp
     """The prompt continued by the plan so far (`plan`: lines in the template's words), so that
     the model writes the next step; a zero-shot prompt gets the template's plan lead first."""
     template = load_template(templates, domain)
-    head = prompt.text if prompt.text.endswith(template.plan_start) else (
+    opened = template.plan_start + template.query_end
+    head = prompt.text[:len(prompt.text) - len(template.query_end)] if prompt.text.endswith(opened) else (
         f"{prompt.text.rstrip()}\n\n{template.plan_lead}{template.plan_start}")
     text = f"{head}\n{plan}"
     return Prompt(instance_id=prompt.instance_id, text=text,
@@ -130,10 +138,12 @@ def describe_fact(instance: Instance, fact_pddl: str, templates: str = "default"
 
 
 def example_for(instance: Instance, pool: Sequence[Instance]) -> Instance:
-    """The one-shot example: the solvable pool instance just before `instance` in natural id
-    order (an unsolvable one has no plan to show)."""
+    """The one-shot example: the solvable pool instance of the same domain and vocabulary just
+    before `instance` in natural id order (an unsolvable one has no plan to show; a pool of
+    several sets, as the demo's, holds other domains' instances, which the prompt cannot show)."""
     key = natural_key(instance.id)
-    others = [p for p in pool if p.id != instance.id and p.solvable]
+    others = [p for p in pool if p.id != instance.id and p.solvable
+              and (p.domain, p.vocabulary) == (instance.domain, instance.vocabulary)]
     if not others:
         raise PlanbenchError(f"no example for {instance.id}: the pool holds no other solvable instance")
     before = [p for p in others if natural_key(p.id) < key]
@@ -165,9 +175,17 @@ def phrase(template: Template, vocab: Vocabulary, fact: Fact) -> str:
 def object_phrase(template: Template, vocab: Vocabulary, block: str) -> str:
     """How a canonical block reads in the template: "red block", "object a", "object_0", ..."""
     name = vocab.obj(block)
-    fixed = dict(template.objects).get(name)
+    phrases = dict(template.objects)
+    fixed = phrases.get(name)
     if fixed is not None:
         return fixed
+    by_letter = phrases.get(name[:1], "")
+    if "{}" in by_letter:
+        try:
+            return by_letter.format(*_DIGITS.findall(name))
+        except IndexError:
+            raise PlanbenchError(f"template {template.name}: the phrase {by_letter!r} asks for more "
+                                 f"numbers than object {name} has") from None
     index = vocab.index(block)
     colour = name
     if template.colours:
@@ -176,9 +194,10 @@ def object_phrase(template: Template, vocab: Vocabulary, block: str) -> str:
 
 
 def facts_text(template: Template, vocab: Vocabulary, facts: Sequence[Fact]) -> str:
-    """Facts in PlanBench's order (by their PDDL spelling), joined "x, y and z"."""
+    """Facts in PlanBench's order (by their PDDL spelling), joined "x, y and z"; a fact whose
+    phrase is empty (PlanBench's Logistics leaves out the type facts) is left out."""
     ordered = sorted(facts, key=lambda f: vocab.own(f[0]) + " " + " ".join(vocab.obj(b) for b in f[1:]))
-    parts = [phrase(template, vocab, f) for f in ordered]
+    parts = [text for text in (phrase(template, vocab, f) for f in ordered) if text]
     return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
 
 
@@ -195,7 +214,8 @@ def _nl_text(template: Template, instance: Instance, example: Instance | None) -
         text += (_statement(template, example) + template.plan_lead + template.plan_start + "\n"
                  + plan_lines(template, vocabulary_of(example), example.optimal_plan)
                  + template.plan_end + "\n")
-        return text + _statement(template, instance) + template.plan_lead + template.plan_start
+        return (text + _statement(template, instance) + template.plan_lead + template.plan_start
+                + template.query_end)
     return text + _statement(template, instance) + template.question
 
 
@@ -256,13 +276,18 @@ def _planbench_template(path_text: str, domain: str) -> Template:
     if any(key not in config for key in ("domain_intro", "actions", "predicates")):
         data = _read_yaml(domains.get(domain).templates / f"{domain}.yaml")
     else:
-        data = {**layout, "intro": config["domain_intro"], "actions": config["actions"],
+        data = {**layout, **{key: config[key] for key in _WORDING if key in config},
+                "intro": config["domain_intro"], "actions": config["actions"],
                 "predicates": config["predicates"]}
     if "obfuscated" in config["domain_name"]:
         data["object_format"] = "object_{index}"
     else:
         data["objects"] = config.get("encoded_objects") or {}
     return _template(f"planbench:{path.stem}", data)
+
+
+_WORDING = set(Template.__dataclass_fields__) - {"name", "intro", "actions", "predicates", "objects"}
+"""Template fields a PlanBench config may set over PlanBench's layout (our rebuilt configs do)."""
 
 
 def _template(name: str, data: dict) -> Template:

@@ -19,11 +19,16 @@ from functools import lru_cache
 
 from planbench_scale import domains
 from planbench_scale.domains import Vocabulary
+from planbench_scale.symbolic.ground import lifted, static_predicates
+from planbench_scale.symbolic.schema import read_domain
 from planbench_scale.text.prompts import load_template, object_phrase
 
 TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*|\S")
 """Words (hyphenated words stay one) and single punctuation marks; "_" separates words."""
 _LOOKALIKE = str.maketrans("аеорсухкмтвнАЕОРСУХКМТВН", "aeopcyxkmtbhAEOPCYXKMTBH")
+CONNECTORS = frozenset("the object block a an from on top of onto to off and with over in into upon "
+                       "using by then".split())
+"""Words that may stand before and between the objects of any action."""
 _LATEX = re.compile(r"\\[()\[\]]|\$+|\\(?:text|mathrm|mathit|textbf|texttt)\{([^{}]*)\}")
 
 
@@ -48,11 +53,20 @@ class Reader:
     vocab: Vocabulary
     """The instance's vocabulary."""
     action_names: tuple
-    """The domain's canonical action names; verb group v<i> stands for the i-th."""
+    """The canonical action (or choice) names; verb group v<i> stands for the i-th."""
     arity: dict
-    """Canonical action name -> number of objects it takes."""
+    """Canonical action (or choice) name -> number of objects it takes."""
     place_actions: dict
     """"table" / "object" -> the action a place verb means for that destination."""
+    choices: dict
+    """A verb several actions of one arity share ("load": load-truck, load-airplane) stands for a
+    choice named "load-truck|load-airplane": name -> the actions (extract picks one by the objects)."""
+    completable: frozenset
+    """Actions whose last object only static preconditions name (drive-truck's city): a step that
+    leaves it out is read one object short, and extract fills it in from the instance."""
+    connectors: frozenset
+    """Words that may stand before and between an action's objects: CONNECTORS and the words of
+    the template's action phrases ("load {} into {} at {}": into, at)."""
     ambiguous: frozenset = frozenset()
     """Abbreviations the answer defines in conflicting ways; they are not read."""
 
@@ -73,25 +87,63 @@ def reader_for(vocabulary: str, objects: tuple[str, ...], templates: str, domain
     arity = dict(domains.get(domain).actions)
     template, default = load_template(templates, domain), load_template("default", domain)
     synonyms = {**dict(default.synonyms), **dict(template.synonyms)}
-    verbs, actions = {}, {}
-    for index, action in enumerate(arity):
+    forms = dict(template.actions)
+    meanings: dict[str, list[str]] = {}  # lower-case spelling -> the actions it names
+    actions, connectors = {}, set(CONNECTORS)
+    for action in arity:
         own = vocab.own(action)
         spellings = {own, own.replace("-", " "), own.replace("-", ""), *synonyms.get(action, ())}
-        form = dict(template.actions).get(own, dict(template.actions).get(action, ""))
+        form = forms.get(own, forms.get(action, ""))
         spellings.add(form.split("{}")[0].replace("{name}", own).strip())
-        verbs[index] = sorted((s.lower() for s in spellings if s), key=len, reverse=True)
+        connectors.update(word.lower() for word in TOKEN.findall(" ".join(form.split("{}")[1:])))
+        for spelling in (s.lower() for s in spellings if s):
+            meanings.setdefault(spelling, []).append(action)
         actions.update({s.lower().replace(" ", "-"): action for s in spellings if s})
         actions.update({s.lower().replace(" ", "_"): action for s in spellings if s})
         actions[own.lower()] = action
-    pattern = "|".join(f"(?P<v{i}>{'|'.join(_words(s) for s in names)})" for i, names in verbs.items())
+    verbs, choices = _verb_groups(meanings, arity)
+    names_of = list(verbs)
+    pattern = "|".join(f"(?P<v{i}>{'|'.join(_words(s) for s in sorted(verbs[name], key=len, reverse=True))})"
+                       for i, name in enumerate(names_of))
+    arity = {**arity, **{name: arity[group[0]] for name, group in choices.items()}}
     place_verbs = template.place_verbs or default.place_verbs
     if place_verbs:
         pattern += f"|(?P<place>{'|'.join(map(re.escape, place_verbs))})"
     names, phrases, letters = _object_names(vocab, objects, template)
     return Reader(verbs=re.compile(rf"(?:{pattern})(?![\w-])", re.IGNORECASE), actions=actions,
                   names=names, phrases=phrases, letters=letters, longest=max(map(len, phrases)),
-                  vocab=vocab, action_names=tuple(arity), arity=arity,
-                  place_actions=dict(template.place_actions or default.place_actions))
+                  vocab=vocab, action_names=tuple(names_of), arity=arity,
+                  place_actions=dict(template.place_actions or default.place_actions), choices=choices,
+                  completable=_completable(domain, vocab), connectors=frozenset(connectors))
+
+
+@lru_cache(maxsize=64)
+def _completable(domain: str, vocab: Vocabulary) -> frozenset:
+    """The canonical actions whose last parameter appears only in static preconditions, so that
+    the other objects and the instance fix it."""
+    schema = read_domain(domains.get(domain).domain_pddl(vocab))
+    static = static_predicates(schema)
+    found = set()
+    for action in schema.actions:
+        last = "{%d}" % (len(action.params) - 1)
+        named = [atom for atom in (*action.pre, *action.add, *action.delete) if last in atom]
+        if named and all(atom in action.pre and lifted(atom)[0] in static for atom in named):
+            found.add(vocab.canonical(action.name))
+    return frozenset(found)
+
+
+def _verb_groups(meanings: dict[str, list[str]], arity: dict) -> tuple[dict, dict]:
+    """(action or choice name -> its spellings, choice name -> its actions). A spelling that names
+    several actions of one arity is a choice among them; of several arities, the first action."""
+    verbs, choices = {}, {}
+    for spelling, named in meanings.items():
+        if len(named) > 1 and len({arity[a] for a in named}) == 1:
+            name = "|".join(named)
+            choices[name] = tuple(named)
+        else:
+            name = named[0]
+        verbs.setdefault(name, []).append(spelling)
+    return verbs, choices
 
 
 def _words(spelling: str) -> str:
