@@ -203,6 +203,10 @@ class Reason(str, enum.Enum):
     """An action whose preconditions do not hold."""
     GOAL_NOT_REACHED = "goal_not_reached"
     """All actions apply but some goal facts are false at the end."""
+    NOT_OPTIMAL = "not_optimal"
+    """Optimal planning (task t2): a valid plan, longer than an optimal one."""
+    WRONG_ANSWER = "wrong_answer"
+    """Tasks whose answer is no plan (verification, execution): the answer is not the right one."""
 
 
 @dataclass(frozen=True)

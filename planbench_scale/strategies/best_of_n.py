@@ -24,6 +24,7 @@ class BestOfN:
     name: str = "best-of-n"
     replays_text: bool = True
     unit: str = "samples"
+    reads_plans: bool = True
 
     def check(self, settings: Settings, instances) -> None:
         """Refuse an unknown score."""
