@@ -42,6 +42,10 @@ class Task(Protocol):
     def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
         """The answer `text` scored: what was read in it, and whether it is right."""
 
+    def tables(self, rows, instances: Sequence[Instance]) -> dict:
+        """The report's tables of this task (name -> pandas DataFrame) from a run's stored rows
+        (`analysis.tasks.ROW_COLUMNS`) and its instances."""
+
 
 def get(name: str) -> Task:
     """The task called `name`."""

@@ -57,6 +57,11 @@ class Execution:
         return (Extraction(tuple(vocab.fact(f) for f in stated), outcome),
                 Verdict(not wrong, Reason.WRONG_ANSWER if wrong else Reason.VALID, unmet=wrong))
 
+    def tables(self, rows, instances) -> dict:
+        from planbench_scale.analysis.tasks import execution
+
+        return execution(rows, instances)
+
 
 def drawn_prefix(instance: Instance, seed: int) -> int:
     """How many actions of the optimal plan are executed: PlanBench's draw (one of 1 .. length-1,
@@ -89,11 +94,25 @@ def _executed(template: Template, instance: Instance, prefix: int) -> str:
             + plan_block(template, instance, instance.optimal_plan[:prefix], "[ACTION SEQUENCE END]"))
 
 
-def share_right(stated: int, unmet: Sequence[str]) -> float:
-    """The share of facts right of a stored row: `stated` facts (its n_actions), its `unmet`."""
-    missing = sum(not f.startswith("(not ") for f in unmet)
-    together = stated + missing
-    return 1.0 if together == 0 else 1 - len(unmet) / together
+def share_right(stated: int, unmet: str) -> float:
+    """The share of facts right of a stored row, from its `n_actions` (the facts stated) and
+    its `unmet` column (facts joined by spaces): 1 - |wrong| / |stated and true together|."""
+    wrong = _groups(unmet)
+    together = stated + sum(not f.startswith("(not ") for f in wrong)
+    return 1.0 if together == 0 else 1 - len(wrong) / together
+
+
+def _groups(text: str) -> list[str]:
+    """The top-level parenthesised groups of a text: "(a b) (not (c))" -> two."""
+    groups, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "(":
+            start, depth = (i if depth == 0 else start), depth + 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                groups.append(text[start:i + 1])
+    return groups
 
 
 EXECUTION = Execution()

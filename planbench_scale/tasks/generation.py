@@ -35,6 +35,10 @@ class Generation:
     def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
         return check(instance, text, settings.templates)
 
+    def tables(self, rows, instances) -> dict:
+        """No tables of its own: the accuracy per task covers it."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Optimal:
@@ -60,6 +64,10 @@ class Optimal:
         if verdict.valid and len(extraction.actions) > instance.optimal_length:
             verdict = Verdict(False, Reason.NOT_OPTIMAL)
         return extraction, verdict
+
+    def tables(self, rows, instances) -> dict:
+        """No tables of its own: the accuracy per task covers it."""
+        return {}
 
 
 def optimal_prompt(template: Template, example: Instance, instance: Instance) -> str:

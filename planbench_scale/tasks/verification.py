@@ -71,6 +71,11 @@ class Verification:
                 Verdict(right, claim.reason or Reason.WRONG_ANSWER, claim.failed_step,
                         tuple(vocab.fact(f) for f in claim.facts)))
 
+    def tables(self, rows, instances) -> dict:
+        from planbench_scale.analysis.tasks import verification
+
+        return verification(rows, instances)
+
 
 @dataclass(frozen=True)
 class Claim:
