@@ -36,6 +36,12 @@ KINDS = ("inexecutable", "goal-unmet", "valid")
 """PlanBench's kinds of plans to verify (its example types -1, 0, 1)."""
 SHOWN = " \nMy plan is as follows:\n\n[PLAN]"
 """PlanBench's t3 words after the goal, up to the plan."""
+ASK_ZERO_SHOT = ("\nVerify whether the above plan is valid. If it is valid, please say \"Plan is "
+                 "valid.\" and nothing else. If it is invalid, please say \"Plan is invalid.\" and "
+                 "then provide feedback on why the plan fails.")
+"""PlanBench's zero-shot verification request, after the plan."""
+SAYS = ("\nPlan is valid.", "\nPlan is invalid.")
+"""The two answers to the zero-shot request whose probabilities self-verification compares."""
 GOAL_MISSED = (Reason.GOAL_NOT_REACHED, Reason.EMPTY_PLAN)
 """Verdicts that mean the goal is not met at the end."""
 
@@ -153,6 +159,13 @@ def verification_prompt(template: Template, solved: Sequence[tuple[Instance, tup
     for example, shown in solved:
         text += _shown(template, example, shown) + "\n" + message(template, example, shown)
     return text + _shown(template, instance, plan)
+
+
+def zero_shot_prompt(template: Template, instance: Instance, plan: Sequence[Fact]) -> str:
+    """PlanBench's zero-shot verification prompt (`plan_verification_zero_shot`): the plan, then
+    the request to answer "Plan is valid." or "Plan is invalid." and why."""
+    return (intro_text(template, instance) + statement(template, instance, instance.goal, SHOWN)
+            + plan_block(template, instance, plan) + ASK_ZERO_SHOT)
 
 
 def _shown(template: Template, instance: Instance, plan: Sequence[Fact]) -> str:
