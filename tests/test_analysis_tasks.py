@@ -54,3 +54,32 @@ def test_execution_gives_exact_states_and_the_share_of_facts_right(instance):
     table = execution(made, [instance])["execution_share_right"].iloc[0]
     assert table["answers"] == 3 and table["exact"] == pytest.approx(1 / 3)
     assert table["share_right"] == pytest.approx((1 + 3 / 4 + (1 - 2 / 5)) / 3)
+
+
+def best_of_n_rows():
+    """Two instances, two answers each with self-verify's two scoring rows per answer: on "x"
+    the model prefers its valid answer, on "y" both answers are invalid."""
+    base = dict(run="r", round=0, strategy="best-of-n", domain="blocksworld", optimal_length=2,
+                prompt_tokens=5, computed_tokens=5, cached_tokens=0, n_objects=3)
+    made = []
+    for name, valid, scores in (("x", [False, True], [0.2, 0.9]), ("y", [False, False], [0.5, 0.4])):
+        for i in range(2):
+            made.append(dict(base, instance_id=name, sample_index=i, valid=valid[i], plan_code=i,
+                             finish_reason="stop", score=None, parent=-1, completion_tokens=5))
+            for row, score in ((2 + 2 * i, None), (3 + 2 * i, scores[i])):
+                made.append(dict(base, instance_id=name, sample_index=row, valid=False, plan_code=9,
+                                 finish_reason="scored", score=score, parent=i, completion_tokens=0))
+    frame = pd.DataFrame(made)
+    return frame.astype({"run": "category", "strategy": "category"})
+
+
+def test_selection_by_self_verification_beside_coverage_majority_and_first_sample():
+    from planbench_scale.analysis import metrics
+    from planbench_scale.analysis.tasks import selection_vs_verifier
+
+    samples = best_of_n_rows()
+    table = selection_vs_verifier(samples, metrics.per_instance(samples)).set_index("k")
+    assert table.loc[2, "coverage"] == 0.5 and table.loc[2, "selected"] == 0.5
+    assert table.loc[2, "majority_vote"] == 0.0  # x's two plans tie: the first seen, invalid
+    assert table.loc[1, "selected"] == table.loc[1, "first_sample"] == 0.25
+    assert (table["first_sample"] == 0.25).all()

@@ -118,6 +118,9 @@ SECTIONS = (
      None),
     ("Plan execution: exact resulting states and the mean share of facts right",
      "execution_share_right", None),
+    ("Best-of-n at equal compute (k answers) per plan length: coverage (the sound verifier "
+     "picks), the answer the run's score selects (self-verify: the model as its own verifier), "
+     "majority vote and the first sample", "selection_vs_verifier", None),
 )
 """The tables shown on the page, in order: heading, table name (every table is also a CSV), and
 for curves the (row, value) columns of a side-by-side view with one column per run and domain."""

@@ -243,6 +243,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, by=("domain",)),
         "accuracy_by_task": tasks.accuracy_by_task(runs), **tasks.task_tables(runs),
+        "selection_vs_verifier": tasks.selection_vs_verifier(samples, inst),
     }
 
 

@@ -108,3 +108,29 @@ def execution(rows: pd.DataFrame, instances: Sequence[Instance]) -> dict[str, pd
         answers=("valid", "size"), exact=("valid", "mean"),
         share_right=("share_right", "mean")).reset_index()
     return {"execution_share_right": table}
+
+
+def selection_vs_verifier(samples: pd.DataFrame, instances: pd.DataFrame) -> pd.DataFrame:
+    """The best-of-n runs at equal compute (k answers), per domain and plan length: coverage
+    (pass@k: the sound verifier picks), the answer the run's score selects (with self-verify,
+    the model as its own verifier), majority vote@k, and the first sample."""
+    from planbench_scale.analysis.compute import best_of_n
+    from planbench_scale.analysis.metrics import pass_at_k_table
+    from planbench_scale.analysis.vote import majority_vote
+
+    by, keys = ["domain", "optimal_length"], ["run", "domain", "optimal_length", "k"]
+    selected = best_of_n(samples, by=by)
+    if selected.empty:
+        return pd.DataFrame(columns=[*keys, "instances", "coverage", "selected", "majority_vote",
+                                     "first_sample"])
+    runs = set(selected["run"].astype(str))
+    chosen = instances.loc[instances["run"].astype(str).isin(runs)]
+    coverage = pass_at_k_table(chosen, by=by).rename(columns={"pass_at_k": "coverage"})
+    votes = majority_vote(samples.loc[samples["run"].astype(str).isin(runs)], by=by)
+    table = selected.rename(columns={"best_of_n": "selected"}).merge(
+        coverage[[*keys, "coverage"]], on=keys, how="left").merge(
+        votes[[*keys, "majority_vote"]], on=keys, how="left")
+    first = coverage.loc[coverage["k"] == 1].set_index(keys[:3])["coverage"]
+    table["first_sample"] = [first.get(tuple(row), float("nan"))
+                             for row in table[keys[:3]].itertuples(index=False)]
+    return table[[*keys, "instances", "coverage", "selected", "majority_vote", "first_sample"]]
