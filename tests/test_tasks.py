@@ -18,7 +18,7 @@ DOMAINS = ("blocksworld", "mystery", "randomized")
 
 
 def test_every_task_is_registered_with_what_it_asks_and_how_it_is_scored():
-    assert {"t1", "t2", "t3", "t7", "t8_1", "t8_2", "t8_3"} <= set(tasks.TASKS)
+    assert {"t1", "t2", "t3", "t4", "t7", "t8_1", "t8_2", "t8_3"} <= set(tasks.TASKS)
     for name, task in tasks.TASKS.items():
         assert task.name == name and task.title and task.asks and task.scored
     with pytest.raises(PlanbenchError, match="unknown task 't9'"):

@@ -1,6 +1,6 @@
 """Tasks: what a run asks of the model and how an answer is scored, behind one protocol and a
 registry (PlanBench's task numbers: t1 plan generation, t2 optimal planning, t3 plan
-verification, t7 plan execution, t8_1..t8_3 goal reformulation).
+verification, t4 plan reuse, t7 plan execution, t8_1..t8_3 goal reformulation).
 
 Every task is scored by the symbolic core, never by the model. An answer's score is an
 `(Extraction, Verdict)` pair, stored in the run's `Sample` rows as for plan generation:
@@ -78,9 +78,11 @@ def _registry() -> dict[str, Task]:
     from planbench_scale.tasks.execution import EXECUTION
     from planbench_scale.tasks.generation import GENERATION, OPTIMAL
     from planbench_scale.tasks.reformulation import REFORMULATIONS
+    from planbench_scale.tasks.reuse import REUSE
     from planbench_scale.tasks.verification import VERIFICATION
 
-    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION, EXECUTION, *REFORMULATIONS)}
+    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION, REUSE, EXECUTION,
+                                *REFORMULATIONS)}
 
 
 TASKS: dict[str, Task] = _registry()
