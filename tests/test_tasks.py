@@ -25,6 +25,25 @@ def test_every_task_is_registered_with_what_it_asks_and_how_it_is_scored():
         tasks.get("t9")
 
 
+def test_the_prompt_command_prints_a_task_prompt(planbench):
+    import gzip
+    import json
+
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    folder, config = planbench / "instances" / "blocksworld", planbench / "configs" / "blocksworld.yaml"
+    printed = CliRunner().invoke(main, ["prompt", "--instance", f"{folder}:instance-2", "--task",
+                                        "t2", "--templates", f"planbench:{config}"])
+    expected = next(json.loads(line)["query"] for line in gzip.open(
+        planbench / "prompts/blocksworld/task_2_plan_optimality.jsonl.gz", "rt")
+        if json.loads(line)["instance_id"] == 2)
+    assert printed.exit_code == 0 and printed.output == expected + "\n"
+    unknown = CliRunner().invoke(main, ["prompt", "--instance", f"{folder}:instance-2", "--task", "t9"])
+    assert unknown.exit_code == 2 and "unknown task 't9'" in unknown.output
+
+
 def test_old_run_configs_read_as_plan_generation():
     old = run_config().to_json()
     del old["settings"]["task"]
