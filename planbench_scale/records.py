@@ -227,7 +227,9 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Sample:
-    """One stored row of a run: one completion, its extraction and its verdict."""
+    """One stored row of a run: one completion, its extraction and its verdict. Runs of a task
+    whose answer is no plan (`Settings.task`) store in `plan`, `valid`, `reason`, `failed_step`
+    and `unmet` what that task's module in `planbench_scale/tasks/` says."""
 
     instance_id: str
     """The `Instance.id`."""
