@@ -12,12 +12,15 @@ from planbench_scale.tasks.verification import zero_shot_prompt
 from planbench_scale.tasks.wording import task_prompt, template_of
 
 READABLE = (Reason.VALID, Reason.INAPPLICABLE, Reason.GOAL_NOT_REACHED)
-"""Verdicts of plans that name only actions of the instance (so they can be shown in words)."""
+"""Verdicts of plans whose actions up to the failing one are the instance's."""
 
 
 def candidate(state, index: int, extraction: Extraction, verdict: Verdict) -> None:
-    """Note an answer's plan for verification (canonical actions), if it can be shown."""
-    if verdict.reason in READABLE and extraction.actions:
+    """Note an answer's plan for verification (canonical actions), if it can be shown: every
+    action of it (after a failing one too) is one of the instance's."""
+    task = domains.task_for(state.instance)
+    if verdict.reason in READABLE and extraction.actions and \
+            all(task.find(a) is not None for a in extraction.actions):
         state.open[index] = tuple(domains.canonical(state.instance, a, "actions")
                                   for a in extraction.actions)
     return None
