@@ -93,7 +93,7 @@ class Prompt:
     style: str = "nl"
     """"nl" (natural language) or "pddl"."""
     shots: int = 0
-    """Number of solved examples in the prompt (0 or 1)."""
+    """Number of solved examples in the prompt (0 or 1; plan verification's prompt has 3)."""
     template: str = "default"
     """Template source: "default" (ours) or "planbench:<config>"."""
 
