@@ -79,6 +79,9 @@ class Settings:
     applicable action is a candidate)."""
     score: str = "valid-prefix"
     """Step score (searches, best-of-n): a name in `score.STEP_SCORES`."""
+    task: str = "t1"
+    """What is asked: a name in the task registry (`tasks.TASKS`); runs recorded before tasks
+    existed read as "t1", plan generation."""
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ class Prompt:
     style: str = "nl"
     """"nl" (natural language) or "pddl"."""
     shots: int = 0
-    """Number of solved examples in the prompt (0 or 1)."""
+    """Number of solved examples in the prompt (0 or 1; plan verification's prompt has 3)."""
     template: str = "default"
     """Template source: "default" (ours) or "planbench:<config>"."""
 
@@ -203,6 +203,10 @@ class Reason(str, enum.Enum):
     """An action whose preconditions do not hold."""
     GOAL_NOT_REACHED = "goal_not_reached"
     """All actions apply but some goal facts are false at the end."""
+    NOT_OPTIMAL = "not_optimal"
+    """Optimal planning (task t2): a valid plan, longer than an optimal one."""
+    WRONG_ANSWER = "wrong_answer"
+    """Tasks whose answer is no plan (verification, execution): the answer is not the right one."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,9 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Sample:
-    """One stored row of a run: one completion, its extraction and its verdict."""
+    """One stored row of a run: one completion, its extraction and its verdict. Runs of a task
+    whose answer is no plan (`Settings.task`) store in `plan`, `valid`, `reason`, `failed_step`
+    and `unmet` what that task's module in `planbench_scale/tasks/` says."""
 
     instance_id: str
     """The `Instance.id`."""

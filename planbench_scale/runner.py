@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from planbench_scale import backends, domains
+from planbench_scale import backends, domains, tasks
 from planbench_scale.domains import blocksworld
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings, environment
 from planbench_scale.errors import PlanbenchError
@@ -36,6 +36,7 @@ def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
     chosen_strategy = strategy(settings.strategy)  # an unknown one is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
+    tasks.check_fit(tasks.get(settings.task), chosen_strategy, chosen)
     chosen_strategy.check(settings, chosen)
     for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
         load_template(settings.templates, domain)

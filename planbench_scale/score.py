@@ -59,9 +59,14 @@ STEP_SCORES: dict[str, StepScore] = {
 oracle), "logprob" (the model's own mean log-probability per token of the plan's lines)."""
 
 
+SELF_VERIFY = "self-verify"
+"""Best-of-n's score that is no step score: the model's own probability that the plan is valid
+(`strategies.self_verification`)."""
+
+
 def needs_logprobs(score: str) -> bool:
     """Whether a step score asks the model for log-probabilities."""
-    return score == "logprob"
+    return score in ("logprob", SELF_VERIFY)
 
 
 def step_score(name: str) -> StepScore:

@@ -86,7 +86,8 @@ def best_of_n_per_instance(samples: pd.DataFrame, ks: Sequence[int] | None = Non
     scoring = metrics.scoring_rows(s)
     keys = ["run", "instance_id"]
     given = s.loc[scoring, [*keys, "parent", "score"]].rename(
-        columns={"parent": "sample_index", "score": "given"})
+        columns={"parent": "sample_index", "score": "given"}).dropna(subset=["given"])
+    # (self-verify writes two scoring rows an answer, one of them scored)
     answers = s.loc[~scoring].merge(given, on=[*keys, "sample_index"], how="left")
     answers["score"] = answers["given"].combine_first(answers["score"])
     answers = answers.sort_values([*keys, "sample_index"], kind="stable")

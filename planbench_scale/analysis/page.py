@@ -109,6 +109,18 @@ SECTIONS = (
      "unsolvable", None),
     ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
     ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks", None),
+    ("Accuracy per task, domain and plan length (first answers; 95% Wilson interval)",
+     "accuracy_by_task", None),
+    ("Plan verification: the validator's kind of the plan shown x the kind the answer claims",
+     "verification_confusion", None),
+    ("Plan verification: the model as verifier of \"valid\", precision and recall against the "
+     "validator; share right on the verdict, the failure type and all counts", "self_verification",
+     None),
+    ("Plan execution: exact resulting states and the mean share of facts right",
+     "execution_share_right", None),
+    ("Best-of-n at equal compute (k answers) per plan length: coverage (the sound verifier "
+     "picks), the answer the run's score selects (self-verify: the model as its own verifier), "
+     "majority vote and the first sample", "selection_vs_verifier", None),
 )
 """The tables shown on the page, in order: heading, table name (every table is also a CSV), and
 for curves the (row, value) columns of a side-by-side view with one column per run and domain."""
@@ -281,7 +293,7 @@ def render_html(runs: Sequence, tables: dict[str, pd.DataFrame], figures: Sequen
                                      and f.stem not in LEAD]
     parts.append("<h2>Tables</h2>")
     for heading, name, curve in SECTIONS:
-        table = tables[name]
+        table = tables.get(name, pd.DataFrame())
         if not table.empty:
             shown = _side_by_side(table, *curve) if curve else table
             parts += [f"<h3>{html.escape(heading)}</h3>", _table(shown, index=bool(curve))]

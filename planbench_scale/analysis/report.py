@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 
 from planbench_scale.analysis import (compute, horizon, ledger, metrics, page, plots, reasoning,
-                                      variance, vote)
+                                      tasks, variance, vote)
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.config import RunConfig
+from planbench_scale.config import RunConfig, Settings
 from planbench_scale.records import Instance
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
@@ -69,6 +69,8 @@ def _label(config: RunConfig, path: Path, scored: bool = False) -> str:
     an oracle."""
     model, settings = config.engine.model, config.settings
     parts = [Path(model).name if model else path.name, settings.strategy]
+    if settings.task != Settings().task:
+        parts.insert(1, f"task {settings.task}")
     if STRATEGIES.get(settings.strategy) and STRATEGIES[settings.strategy].unit == "nodes":
         parts.append(f"{settings.propose} steps")
     if scored:
@@ -240,6 +242,8 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "majority_vote_state": vote.majority_vote(answers, code="state_code"),
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, by=("domain",)),
+        "accuracy_by_task": tasks.accuracy_by_task(runs), **tasks.task_tables(runs),
+        "selection_vs_verifier": tasks.selection_vs_verifier(samples, inst),
     }
 
 

@@ -45,13 +45,22 @@ TEMPLATES = click.option("--templates", default="default", show_default=True, he
 @TEMPLATES
 @click.option("--form", type=click.Choice(["text", "chat"]), default="text", show_default=True,
               help="text: the completion prompt; chat: the system and user messages as JSON.")
-def prompt(spec: str, style: str, shots: int, templates: str, form: str) -> None:
+@click.option("--task", default="t1", show_default=True,
+              help="The task asked (see run --task); --style and --shots apply to t1 only.")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Run seed the task's draws come from (plans to verify, prefixes).")
+def prompt(spec: str, style: str, shots: int, templates: str, form: str, task: str,
+           seed: int) -> None:
     """Print the prompt a model sees for one instance."""
+    from planbench_scale import tasks
+    from planbench_scale.config import Settings
     from planbench_scale.instances import resolve
-    from planbench_scale.text.prompts import render
 
     instance, pool = resolve(spec)
-    rendered = render(instance, style=style, shots=shots, pool=pool, templates=templates)
+    asked = tasks.get(task)
+    asked.check([instance])
+    rendered = asked.prompt(instance, pool, Settings(style=style, shots=shots, templates=templates,
+                                                     task=task, seed=seed))
     click.echo(json.dumps([{"role": r, "content": c} for r, c in rendered.messages], indent=2)
                if form == "chat" else rendered.text)
 

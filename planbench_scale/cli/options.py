@@ -7,7 +7,7 @@ import re
 import click
 
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.score import STEP_SCORES
+from planbench_scale.score import SELF_VERIFY, STEP_SCORES
 from planbench_scale.strategies.search import PROPOSALS
 
 
@@ -55,10 +55,13 @@ def search(function):
             click.option("--propose", type=click.Choice(PROPOSALS), default="sample",
                          show_default=True, help="Step searches: sample each candidate step "
                          "from the model, or take every applicable action."),
-            click.option("--score", type=click.Choice(list(STEP_SCORES)), default="valid-prefix",
-                         show_default=True, help="Step score: valid-prefix (verifier only), "
-                         "goal-count, distance (optimal steps left: an oracle), logprob (the "
-                         "model's own; needs prompt log-probabilities).")]):
+            click.option("--score", type=click.Choice([*STEP_SCORES, SELF_VERIFY]),
+                         default="valid-prefix", show_default=True,
+                         help="Step score: valid-prefix (verifier only), goal-count, distance "
+                         "(optimal steps left: an oracle), logprob (the model's own; needs "
+                         "prompt log-probabilities); best-of-n also self-verify (the model's "
+                         "own probability, in PlanBench's zero-shot verification prompt, that "
+                         "the plan is valid).")]):
         function = option(function)
     return function
 

@@ -11,6 +11,7 @@ from planbench_scale.cli.hosted import reasoning_options
 from planbench_scale.config import EngineConfig, Sampling, Settings
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.strategies import STRATEGIES
+from planbench_scale.tasks import TASKS
 
 
 @click.command("run")
@@ -43,6 +44,9 @@ from planbench_scale.strategies import STRATEGIES
 @click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True)
 @click.option("--templates", default="default", show_default=True,
               help='Prompt templates: "default" or "planbench:PATH" to a PlanBench YAML.')
+@click.option("--task", type=click.Choice(list(TASKS)), default="t1", show_default=True,
+              help="What is asked (PlanBench's tasks): " + "; ".join(
+                  f"{t.name} {t.title}" for t in TASKS.values()) + ".")
 @click.option("--budget-samples", type=click.IntRange(1), default=None,
               help="Most samples per instance, revision rounds included.")
 @click.option("--budget-tokens", type=click.IntRange(1), default=None,

@@ -63,6 +63,9 @@ class Strategy(Protocol):
     """What the report plots its compute against: "samples" (independent answers per
     instance), "rounds" (revision rounds of chains) or "nodes" (a search tree: its result is
     whether any node is a valid plan, its compute the tokens of all its rows)."""
+    reads_plans: bool
+    """Whether it reads the answers as plans (revision feedback, steps, plan scores): then it
+    fits only tasks whose answer is a plan (`tasks.Task.answers_plan`)."""
 
     def check(self, settings: Settings, instances: Sequence[Instance]) -> None:
         """PlanbenchError for settings that cannot work on these instances (before any run)."""

@@ -15,10 +15,9 @@ from planbench_scale.backends import Backend, Request, Result, ScoreRequest
 from planbench_scale.records import (Completion, Extraction, Instance, Sample, Verdict,
                                      compute_tokens)
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import check
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies import InstanceState, Strategy, get
-from planbench_scale.text.prompts import render
+from planbench_scale import tasks
 
 FLUSH_SAMPLES, FLUSH_SECONDS = 256, 1.0
 """Store pending samples once this many are waiting or this long has passed."""
@@ -55,8 +54,8 @@ def run(backend: Backend, instances: Sequence[Instance], writer: RunWriter, sett
     strategy = get(settings.strategy)
     strategy.check(settings, instances)
     progress = Progress(instances=len(instances))
-    states = {i.id: InstanceState(i, render(i, settings.style, settings.shots, pool, settings.templates))
-              for i in instances}
+    task = tasks.get(settings.task)
+    states = {i.id: InstanceState(i, task.prompt(i, pool, settings)) for i in instances}
     for state in states.values():
         strategy.start(state, settings)
     _replay(states, writer, strategy, settings)
@@ -117,6 +116,7 @@ class _Sink:
         self.writer, self.settings, self.strategy = writer, settings, strategy
         self.progress, self.states, self.on_progress = progress, states, on_progress
         self.pending: list[Sample] = []
+        self.task = tasks.get(settings.task)
         self.started = self.flushed = time.perf_counter()
 
     def take(self, state: InstanceState, result: Result) -> None:
@@ -127,8 +127,8 @@ class _Sink:
             if request.round == 0 and index in state.done:  # stored before: only followed up
                 self.strategy.answered(state, index, 0, completion, None, self.settings)
                 continue
-            extraction, verdict = check(state.instance, request.prefix + completion.text,
-                                        self.settings.templates)
+            extraction, verdict = self.task.score(state.instance, request.prefix + completion.text,
+                                                  self.settings)
             score = self.strategy.answered(state, index, request.round, completion,
                                            (extraction, verdict), self.settings)
             self.pending.append(sample_row(state.instance, request, index, completion,

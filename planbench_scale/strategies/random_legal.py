@@ -38,6 +38,7 @@ class RandomLegal:
     name: str = "random-legal"
     replays_text: bool = False
     unit: str = "samples"
+    reads_plans: bool = True
 
     def check(self, settings: Settings, instances) -> None:
         """Refuse a depth limit below an instance's optimal length."""

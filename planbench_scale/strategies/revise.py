@@ -30,6 +30,7 @@ class Revise:
     feedback: Feedback
     replays_text: bool = True
     unit: str = "rounds"
+    reads_plans: bool = True
 
     def check(self, settings: Settings, instances) -> None:
         """Any settings work."""

@@ -18,6 +18,7 @@ class Sample:
     name: str = "sample"
     replays_text: bool = False
     unit: str = "samples"
+    reads_plans: bool = False
 
     def check(self, settings: Settings, instances) -> None:
         """Any settings work."""

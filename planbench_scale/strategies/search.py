@@ -134,6 +134,7 @@ class StepSearch:
     """How many steps are sampled for each expanded node."""
     replays_text: bool = True
     unit: str = "nodes"
+    reads_plans: bool = True
 
     def check(self, settings: Settings, instances) -> None:
         """Refuse settings that cannot work before anything runs."""

@@ -84,6 +84,9 @@ class Template:
     """Extraction only: verbs ("put", "place") whose action depends on where the object goes."""
     place_actions: tuple[tuple[str, str], ...] = ()
     """Extraction only: ("table", action) and ("object", action) for a place verb's destination."""
+    intro_cost: str = ""
+    """The introduction that also states each action's cost (PlanBench's domain_intro_cost, for
+    optimal planning); empty: `intro`."""
 
 
 def render(instance: Instance, style: str = "nl", shots: int = 0, pool: Sequence[Instance] = (),
@@ -206,10 +209,15 @@ def plan_lines(template: Template, vocab: Vocabulary, plan: Sequence[Fact]) -> s
     return "".join(phrase(template, vocab, action) + "\n" for action in plan)
 
 
+def intro_text(template: Template, instance: Instance, intro: str | None = None) -> str:
+    """The domain introduction (`intro`, default the template's) in the instance's vocabulary."""
+    names = dict(vocabulary_of(instance).names)
+    return re.sub(r"\{([a-z-]+)\}", lambda m: names.get(m.group(1), m.group(0)),
+                  template.intro if intro is None else intro)
+
+
 def _nl_text(template: Template, instance: Instance, example: Instance | None) -> str:
-    vocab = vocabulary_of(instance)
-    names = dict(vocab.names)
-    text = re.sub(r"\{([a-z-]+)\}", lambda m: names.get(m.group(1), m.group(0)), template.intro)
+    text = intro_text(template, instance)
     if example is not None:
         text += (_statement(template, example) + template.plan_lead + template.plan_start + "\n"
                  + plan_lines(template, vocabulary_of(example), example.optimal_plan)
@@ -278,7 +286,8 @@ def _planbench_template(path_text: str, domain: str) -> Template:
     else:
         data = {**layout, **{key: config[key] for key in _WORDING if key in config},
                 "intro": config["domain_intro"], "actions": config["actions"],
-                "predicates": config["predicates"]}
+                "predicates": config["predicates"],
+                "intro_cost": config.get("domain_intro_cost") or _cost_intro(path.stem)}
     if "obfuscated" in config["domain_name"]:
         data["object_format"] = "object_{index}"
     else:
@@ -288,6 +297,12 @@ def _planbench_template(path_text: str, domain: str) -> Template:
 
 _WORDING = set(Template.__dataclass_fields__) - {"name", "intro", "actions", "predicates", "objects"}
 """Template fields a PlanBench config may set over PlanBench's layout (our rebuilt configs do)."""
+
+
+def _cost_intro(config: str) -> str:
+    """PlanBench's domain_intro_cost of a config whose shared copy lacks it (text/planbench_cost.yaml)."""
+    data = _read_yaml(resources.files("planbench_scale").joinpath("text/planbench_cost.yaml"))
+    return data.get(config, "")
 
 
 def _template(name: str, data: dict) -> Template:

@@ -1,0 +1,65 @@
+"""best-of-n --score self-verify: the model's probability of "Plan is valid." against "Plan is
+invalid." in PlanBench's zero-shot verification prompt ranks the answers."""
+
+import math
+from dataclasses import replace
+
+import pytest
+
+from planbench_scale import runner
+from planbench_scale.analysis.compute import best_of_n
+from planbench_scale.analysis.report import load_run
+from planbench_scale.config import Sampling, Settings
+from planbench_scale.domains import task_for
+from planbench_scale.instances import generate_set
+from planbench_scale.records import Completion, Extraction, Outcome, Reason, Verdict
+from planbench_scale.store import read_samples
+from planbench_scale.strategies import InstanceState, self_verification
+from planbench_scale.tasks.verification import ASK_ZERO_SHOT
+from planbench_scale.text.prompts import render
+from tests.conftest import run_config
+
+
+@pytest.fixture(scope="module")
+def instances():
+    return generate_set("blocksworld", (3, 4), (2, 4), 1, seed=2)
+
+
+def test_the_probability_of_valid_is_taken_between_the_two_answers(instances):
+    state = InstanceState(instances[0], render(instances[0]))
+    plan = ("(pick-up a)",)
+    self_verification.candidate(state, 0, Extraction(plan, Outcome.PLAN), Verdict(False, Reason.INAPPLICABLE, 0))
+    assert state.open[0] == (("pick-up", "a"),)
+    self_verification.candidate(state, 1, Extraction(("(fly a)",), Outcome.PLAN),
+                                Verdict(False, Reason.UNKNOWN_ACTION, 0))
+    self_verification.candidate(state, 2, Extraction(("(stack a b)", "(fly a)"), Outcome.PLAN),
+                                Verdict(False, Reason.INAPPLICABLE, 0))
+    assert 1 not in state.open and 2 not in state.open  # not shown in words: not verified
+    assert self_verification.answered(state, 0, Completion("v", 9, 0, "scored", logprob=-1.0)) is None
+    p = self_verification.answered(state, 1, Completion("i", 9, 0, "scored", logprob=-2.0))
+    assert p == pytest.approx(1 / (1 + math.exp(-1.0))) and not state.open
+    text = self_verification.prompt(instances[0], (("pick-up", "a"),), Settings()).text
+    assert text.endswith(ASK_ZERO_SHOT) and "[PLAN]\n" in text
+
+
+def test_best_of_n_selects_by_self_verification_with_the_cpu_model(cpu_backend, instances, tmp_path):
+    chosen = instances[:2]
+    settings = Settings(strategy="best-of-n", score="self-verify", k=2, shots=1,
+                        sampling=Sampling(max_tokens=32, temperature=0.8))
+    runner.execute(replace(run_config(), settings=settings), chosen, instances, tmp_path,
+                   show_progress=False, backend=cpu_backend)
+    rows = read_samples(tmp_path)
+    by_id = {i.id: i for i in chosen}
+    answers = rows.loc[rows["sample_index"] < 2]
+    scoring = rows.loc[rows["sample_index"] >= 2]
+    assert len(answers) == 4 and set(scoring["finish_reason"]) <= {"scored"}
+    kinds = {r.value for r in self_verification.READABLE}
+    readable = [reason in kinds and n > 0 and all(task_for(by_id[i]).find(a) is not None
+                                                  for a in str(plan).split("\n"))
+                for i, reason, n, plan in zip(answers["instance_id"], answers["reason"],
+                                              answers["n_actions"], answers["plan"])]
+    assert len(scoring) == 2 * sum(readable) and (scoring["parent"] >= 0).all()
+    probabilities = scoring["score"].dropna()
+    assert len(probabilities) == len(scoring) // 2 and probabilities.between(0, 1).all()
+    table = best_of_n(load_run(tmp_path).samples)
+    assert set(table["k"]) == {1, 2} and table["best_of_n"].between(0, 1).all()
