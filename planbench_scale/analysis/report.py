@@ -21,6 +21,7 @@ from planbench_scale.analysis import (compute, horizon, ledger, metrics, page, p
                                       variance, vote)
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig
+from planbench_scale.interop.answers import verdict_agreement
 from planbench_scale.records import Instance
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
@@ -240,6 +241,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "majority_vote_state": vote.majority_vote(answers, code="state_code"),
         "revision_rounds": rounds,
         "cost": metrics.cost(inst, by=("domain",)),
+        "imported_verdicts": verdict_agreement(runs),
     }
 
 

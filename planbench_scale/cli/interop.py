@@ -1,0 +1,82 @@
+"""Commands that bring in answers made elsewhere (score, import-planbench) and take our sets out
+(export-set). Option parsing and printing only, over `planbench_scale.interop`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from planbench_scale.cli.options import say
+
+
+def prompt_options(function):
+    """How the imported answers were asked: the prompts' style, shots and templates."""
+    for option in reversed([
+            click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl",
+                         show_default=True, help="The prompt style the answers were asked in."),
+            click.option("--shots", type=click.IntRange(0, 1), default=0, show_default=True,
+                         help="Solved examples in the prompts the answers were asked with."),
+            click.option("--templates", default="default", show_default=True,
+                         help='Templates whose words the extractor reads: "default" or '
+                         '"planbench:PATH" to a PlanBench YAML.')]):
+        function = option(function)
+    return function
+
+
+def report_import(imported) -> None:
+    """The lines an import prints: each bad line, then what was stored."""
+    for problem in imported.problems:
+        say(f"warning: {problem} (line left out)")
+    unanswered = f"; {imported.unanswered} instances of the set had no answer" \
+        if imported.unanswered else ""
+    say(f"{imported.run_dir}: {imported.samples} answers stored, {imported.valid} valid, over "
+        f"{imported.instances} instances{unanswered}")
+
+
+@click.command("score")
+@click.argument("answers", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--instances", required=True, type=click.Path(exists=True),
+              help="The instance set the answers are about (a set folder or a PlanBench folder).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="The run folder to create.")
+@click.option("--model", default=None, help="The model that wrote the answers (default: the "
+              "answers' own \"model\" field).")
+@prompt_options
+def score(answers: Path, instances, out, model, style, shots, templates) -> None:
+    """Score ANSWERS made by any tool (JSON lines: instance_id, text, and optionally
+    sample_index, model, reasoning, prompt_tokens, completion_tokens, reasoning_tokens,
+    finish_reason, seed, verdict) into a new run folder: extracted, validated, stored like a
+    run of our own. Bad lines are named by line number and left out.
+
+    Example: planbench-scale score answers.jsonl --instances sets/b0 --out results/mine
+    """
+    from planbench_scale.interop.answers import read_answers_file, score_answers
+
+    report_import(score_answers(lambda: read_answers_file(answers), instances, out,
+                                source=str(answers.resolve()), model=model, style=style,
+                                shots=shots, templates=templates))
+
+
+@click.command("import-planbench")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the runs: OUT/<config>/<model>__<prompt type>.")
+@click.option("--data", "data_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Folder with PlanBench's instances/<config>/ and configs/<config>.yaml "
+              "(default: the folder above RESULTS_DIR, as in PlanBench's repository).")
+def import_planbench_command(results_dir: Path, out: Path, data_dir) -> None:
+    """PlanBench's published results (RESULTS_DIR/<config>/<model>/task_1_plan_generation*.json,
+    `llm_planning_analysis/results` in its repository) as one run folder per model and prompt
+    type, re-scored by our extractor and validator, PlanBench's own verdict kept beside ours.
+
+    Example: planbench-scale import-planbench LLMs-Planning/llm_planning_analysis/results --out results/planbench
+    """
+    from planbench_scale.interop.planbench_results import import_planbench
+
+    for imported in import_planbench(results_dir, out, data_dir, say=say):
+        report_import(imported)
+
+
+COMMANDS = [score, import_planbench_command]
+"""The commands of this module, in the order `--help` lists them."""
