@@ -258,7 +258,7 @@ def read_imported_verdicts(run_dir: str | Path):
     return pd.read_json(path, lines=True, dtype={"instance_id": str})
 
 
-def verdict_agreement(runs) -> "pd.DataFrame":
+def verdict_agreement(runs):
     """Per imported run (report `Run`s) with the producing tool's verdicts: answers compared,
     valid by ours and by theirs, and the share on which the two agree."""
     import pandas as pd
