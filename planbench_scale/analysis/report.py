@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from planbench_scale.analysis import (compute, horizon, ledger, metrics, page, plots, reasoning,
-                                      variance, vote)
+                                      trees, variance, vote)
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig
 from planbench_scale.interop.answers import verdict_agreement
@@ -330,7 +330,7 @@ def _write_report(runs, tables, notes, out: Path) -> Report:
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)  # a value that does not exist: empty cell
         csvs.append(out / f"{name}.csv")
-    figures = draw_figures(tables, out / "figures")
+    figures = draw_figures(tables, out / "figures") + trees.draw_search_trees(runs, out / "figures")
     index = out / "index.html"
     index.write_text(page.render_html(runs, tables, figures, notes))
     return Report(html=index, tables=tuple(csvs), figures=tuple(figures), notes=tuple(notes))
