@@ -11,7 +11,7 @@ from planbench_scale.cli.options import say
 
 
 def prompt_options(function):
-    """How the imported answers were asked: the prompts' style, shots and templates."""
+    """How answers were (or are to be) asked: the prompts' style, shots and templates."""
     for option in reversed([
             click.option("--style", type=click.Choice(["nl", "pddl"]), default="nl",
                          show_default=True, help="The prompt style the answers were asked in."),
@@ -78,5 +78,22 @@ def import_planbench_command(results_dir: Path, out: Path, data_dir) -> None:
         report_import(imported)
 
 
-COMMANDS = [score, import_planbench_command]
+@click.command("export-set")
+@click.argument("instances", type=click.Path(exists=True))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@prompt_options
+def export_set_command(instances, out: Path, style, shots, templates) -> None:
+    """Write the instance set INSTANCES as a Hugging Face dataset folder OUT: one Parquet file
+    (id, domain, vocabulary, sizes, optimal plan, domain and problem PDDL, prompt) and a dataset
+    card, loadable with `datasets.load_dataset("parquet", data_files=...)`.
+
+    Example: planbench-scale export-set sets/b0 hf/b0 --shots 1
+    """
+    from planbench_scale.interop.hf_dataset import DATA_FILE, export_set
+
+    folder = export_set(instances, out, style, shots, templates)
+    say(f"{folder}: {DATA_FILE} and README.md (the dataset card)")
+
+
+COMMANDS = [score, import_planbench_command, export_set_command]
 """The commands of this module, in the order `--help` lists them."""
