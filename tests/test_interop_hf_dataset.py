@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from planbench_scale.cli import main
 from planbench_scale.domains import task_for
 from planbench_scale.instances import load_instances
-from planbench_scale.interop.hf_dataset import DATA_FILE
+from planbench_scale.interop.hf_dataset import DATA_FILE, instance_from_json
 from planbench_scale.symbolic.validate import validate
 from planbench_scale.text.prompts import render
 
@@ -38,6 +38,7 @@ def test_the_dataset_loads_with_datasets_and_holds_the_set(exported, monkeypatch
         if instance.solvable:
             assert validate(task_for(instance), row["optimal_plan"]).valid
         assert row["problem_pddl"].lstrip().startswith("(define")
+        assert instance_from_json(row["instance"]) == instance
     assert not all(rows["solvable"]) and any(rows["solvable"])
 
 

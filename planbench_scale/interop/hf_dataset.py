@@ -4,11 +4,14 @@ dataset card (README.md with YAML front matter naming the data files), so that
 
 One row per instance: its id, domain, vocabulary, object count, optimal length, whether it is
 solvable, the optimal plan (PDDL actions in the instance's vocabulary), the domain and problem
-PDDL, and the prompt (one style and shot count, recorded in the card).
+PDDL, the prompt (one style and shot count, recorded in the card) and the whole Instance
+record as JSON, from which a scorer rebuilds the instance.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,6 +20,7 @@ import pyarrow.parquet as pq
 from planbench_scale import domains
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances, new_folder
+from planbench_scale.records import Instance, instance_from_dict
 from planbench_scale.text.prompts import render
 
 DATA_FILE = "data/test-00000-of-00001.parquet"
@@ -26,8 +30,8 @@ SCHEMA = pa.schema([("id", pa.string()), ("domain", pa.string()), ("vocabulary",
                     ("n_objects", pa.int64()), ("optimal_length", pa.int64()),
                     ("solvable", pa.bool_()), ("optimal_plan", pa.list_(pa.string())),
                     ("domain_pddl", pa.string()), ("problem_pddl", pa.string()),
-                    ("prompt", pa.string())])
-"""The dataset's columns."""
+                    ("prompt", pa.string()), ("instance", pa.string())])
+"""The dataset's columns; "instance" is the Instance record as JSON (`instance_from_json`)."""
 
 
 def dataset_rows(instance_set: str | Path, style: str = "nl", shots: int = 0,
@@ -43,8 +47,14 @@ def dataset_rows(instance_set: str | Path, style: str = "nl", shots: int = 0,
                      "optimal_length": instance.optimal_length, "solvable": instance.solvable,
                      "optimal_plan": [vocabulary.fact(a) for a in instance.optimal_plan],
                      "domain_pddl": domain_pddl, "problem_pddl": problem_pddl,
-                     "prompt": render(instance, style, shots, pool, templates).text})
+                     "prompt": render(instance, style, shots, pool, templates).text,
+                     "instance": json.dumps(asdict(instance))})
     return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def instance_from_json(text: str) -> Instance:
+    """The Instance of a dataset row's "instance" column."""
+    return instance_from_dict(json.loads(text))
 
 
 def card(table: pa.Table, source: str, style: str, shots: int, templates: str) -> str:
