@@ -95,5 +95,33 @@ def export_set_command(instances, out: Path, style, shots, templates) -> None:
     say(f"{folder}: {DATA_FILE} and README.md (the dataset card)")
 
 
-COMMANDS = [score, import_planbench_command, export_set_command]
+@click.command("export-lm-eval")
+@click.argument("instances", type=click.Path(exists=True))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--task", default=None, help="The task's name (default: planbench_scale_<set folder>).")
+@click.option("--k", default=1, show_default=True, type=click.IntRange(1),
+              help="Answers per instance (lm-eval's repeats); pass_at_k is over them.")
+@click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(0))
+@click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(1))
+@click.option("--stop", multiple=True, default=("[PLAN END]",), show_default=True,
+              help="A string that ends an answer (repeatable).")
+@prompt_options
+def export_lm_eval_command(instances, out: Path, task, k, temperature, max_tokens, stop, style,
+                           shots, templates) -> None:
+    """Write an lm-evaluation-harness task folder OUT for the set INSTANCES: the set as a
+    dataset, a YAML task and a process_results hook that calls our scorer (metrics valid and
+    pass_at_k over --k answers an instance).
+
+    Example: planbench-scale export-lm-eval sets/b0 lm/b0 --shots 1 && lm_eval --include_path
+    lm/b0 --tasks planbench_scale_b0 --model local-completions --model_args
+    model=NAME,base_url=http://127.0.0.1:8000/v1/completions
+    """
+    from planbench_scale.interop.lm_eval_task import export_lm_eval
+
+    yaml = export_lm_eval(instances, out, task, k, temperature, max_tokens, stop, style, shots,
+                          templates)
+    say(f"{yaml}: run it with lm_eval --include_path {out} --tasks {yaml.stem} --model ...")
+
+
+COMMANDS = [score, import_planbench_command, export_set_command, export_lm_eval_command]
 """The commands of this module, in the order `--help` lists them."""
