@@ -44,10 +44,12 @@ def report_import(imported) -> None:
               "answers' own \"model\" field).")
 @prompt_options
 def score(answers: Path, instances, out, model, style, shots, templates) -> None:
-    """Score ANSWERS made by any tool (JSON lines: instance_id, text, and optionally
-    sample_index, model, reasoning, prompt_tokens, completion_tokens, reasoning_tokens,
-    finish_reason, seed, verdict) into a new run folder: extracted, validated, stored like a
-    run of our own. Bad lines are named by line number and left out.
+    """Score answers made by any tool into a new run folder.
+
+    ANSWERS holds JSON lines: instance_id, text, and optionally sample_index, model,
+    reasoning, prompt_tokens, completion_tokens, reasoning_tokens, finish_reason, seed, verdict
+    (the tool's own, kept beside ours). They are extracted, validated and stored like a run of
+    our own. Bad lines are named by line number and left out.
 
     Example: planbench-scale score answers.jsonl --instances sets/b0 --out results/mine
     """
@@ -66,9 +68,11 @@ def score(answers: Path, instances, out, model, style, shots, templates) -> None
               help="Folder with PlanBench's instances/<config>/ and configs/<config>.yaml "
               "(default: the folder above RESULTS_DIR, as in PlanBench's repository).")
 def import_planbench_command(results_dir: Path, out: Path, data_dir) -> None:
-    """PlanBench's published results (RESULTS_DIR/<config>/<model>/task_1_plan_generation*.json,
-    `llm_planning_analysis/results` in its repository) as one run folder per model and prompt
-    type, re-scored by our extractor and validator, PlanBench's own verdict kept beside ours.
+    """PlanBench's published results as run folders, one per model and prompt type.
+
+    RESULTS_DIR holds <config>/<model>/task_1_plan_generation*.json (`llm_planning_analysis/results`
+    in PlanBench's repository). The answers are re-scored by our extractor and validator,
+    PlanBench's own verdict kept beside ours.
 
     Example: planbench-scale import-planbench LLMs-Planning/llm_planning_analysis/results --out results/planbench
     """
@@ -83,9 +87,11 @@ def import_planbench_command(results_dir: Path, out: Path, data_dir) -> None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @prompt_options
 def export_set_command(instances, out: Path, style, shots, templates) -> None:
-    """Write the instance set INSTANCES as a Hugging Face dataset folder OUT: one Parquet file
-    (id, domain, vocabulary, sizes, optimal plan, domain and problem PDDL, prompt) and a dataset
-    card, loadable with `datasets.load_dataset("parquet", data_files=...)`.
+    """Write an instance set as a Hugging Face dataset folder.
+
+    OUT gets one Parquet file of INSTANCES (id, domain, vocabulary, sizes, optimal plan, domain
+    and problem PDDL, prompt, the Instance record) and a dataset card, loadable with
+    `datasets.load_dataset("parquet", data_files=...)`.
 
     Example: planbench-scale export-set sets/b0 hf/b0 --shots 1
     """
@@ -108,9 +114,10 @@ def export_set_command(instances, out: Path, style, shots, templates) -> None:
 @prompt_options
 def export_lm_eval_command(instances, out: Path, task, k, temperature, max_tokens, stop, style,
                            shots, templates) -> None:
-    """Write an lm-evaluation-harness task folder OUT for the set INSTANCES: the set as a
-    dataset, a YAML task and a process_results hook that calls our scorer (metrics valid and
-    pass_at_k over --k answers an instance).
+    """Write an lm-evaluation-harness task folder for an instance set.
+
+    OUT gets INSTANCES as a dataset, a YAML task and a process_results hook that calls our
+    scorer (metrics valid and pass_at_k over --k answers an instance).
 
     Example: planbench-scale export-lm-eval sets/b0 lm/b0 --shots 1 && lm_eval --include_path
     lm/b0 --tasks planbench_scale_b0 --model local-completions --model_args

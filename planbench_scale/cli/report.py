@@ -45,8 +45,10 @@ def print_report(result) -> None:
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 def trees_command(run_dir: Path, out_dir: Path) -> None:
-    """Write each instance's search tree of the step search in RUN_DIR (beam, dvts) as
-    OUT_DIR/<instance>.graphml and .dot: per node its step, score, validity and tokens.
+    """Write a step search's trees as GraphML and DOT.
+
+    One tree per instance of the beam or dvts run in RUN_DIR, as OUT_DIR/<instance>.graphml
+    and .dot: per node its step, score, validity and tokens.
 
     Example: planbench-scale trees results/beam trees/ && dot -Tsvg trees/ID.dot > ID.svg
     """
