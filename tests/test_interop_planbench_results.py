@@ -64,7 +64,7 @@ def test_result_files_become_runs_with_eval_extractor_verdicts(planbench, result
     assert "no instance set sokoban" in result.output
     script = eval_extractor()
     for config, model, kind, _ in CASES:
-        run = out / config / f"{model}__{kind}"
+        run = out / f"{config}__{model}__{kind}"
         rows = [{**a, "config": config} for a in read_gz(
             planbench / "responses" / config / f"{model}__{kind}.jsonl.gz", 40)]
         checked = script.extract_all(rows, script.load_sets({config}, planbench))

@@ -57,13 +57,18 @@ def score(answers: Path, instances, out, model, style, shots, templates) -> None
 
     report_import(score_answers(lambda: read_answers_file(answers), instances, out,
                                 source=str(answers.resolve()), model=model, style=style,
-                                shots=shots, templates=templates))
+                                shots=shots, templates=templates, on_progress=_every(10_000)))
+
+
+def _every(count: int):
+    """A progress callback saying how many answers are stored, every `count` of them."""
+    return lambda stored: say(f"{stored} answers stored") if stored % count == 0 else None
 
 
 @click.command("import-planbench")
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the runs: OUT/<config>/<model>__<prompt type>.")
+              help="Folder for the runs: OUT/<config>__<model>__<prompt type> (folder names the report tells apart).")
 @click.option("--data", "data_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Folder with PlanBench's instances/<config>/ and configs/<config>.yaml "
               "(default: the folder above RESULTS_DIR, as in PlanBench's repository).")

@@ -4,7 +4,7 @@ PlanBench (karthikv792/LLMs-Planning) writes `llm_planning_analysis/results/<con
 task_1_plan_generation<variant>.json`: {"task", "engine", "prompt_type", "domain", "instances":
 [{"instance_id", "query", "llm_raw_response", "extracted_llm_plan", "ground_truth_plan",
 "llm_correct" (older files: "correct"), ...}]}. Each plan-generation file becomes one run folder
-OUT/<config>/<model>__<type> (type "t1", "t1_zero_shot", "t1_pddl", ... as PlanBench's
+OUT/<config>__<model>__<type> (type "t1", "t1_zero_shot", "t1_pddl", ... as PlanBench's
 prompt files name them), its answers re-scored by our extractor and validator, PlanBench's own
 verdict kept beside ours (`answers.VERDICTS`). The instances and templates come from a folder
 laid out as PlanBench's `llm_planning_analysis` (instances/<config>/, configs/<config>.yaml).
@@ -105,7 +105,7 @@ def read_result_file(result: ResultFile) -> Iterator[Line]:
 
 def import_planbench(results_dir: str | Path, out: str | Path, data_dir: str | Path | None = None,
                      say: Callable[[str], None] = print) -> Iterator[Imported]:
-    """One run folder OUT/<config>/<model>__<type> per result file under `results_dir`, each
+    """One run folder OUT/<config>__<model>__<type> per result file under `results_dir`, each
     yielded when stored; `data_dir` holds instances/ and configs/ (default: the folder above
     `results_dir`, as in PlanBench's repository). A file whose config has no instance set is
     skipped, said so."""
@@ -116,7 +116,7 @@ def import_planbench(results_dir: str | Path, out: str | Path, data_dir: str | P
         if folder is None:
             say(f"note: {result.path}: no instance set {result.config} in {data / 'instances'}; skipped")
             continue
-        run_dir = Path(out) / result.config / f"{result.model}__{result.prompt_type}"
+        run_dir = Path(out) / f"{result.config}__{result.model}__{result.prompt_type}"
         yield score_answers(lambda r=result: read_result_file(r), folder, run_dir,
                             source=str(result.path.resolve()), model=result.model,
                             style=result.style, shots=result.shots, templates=templates)
