@@ -77,6 +77,10 @@ def test_bad_lines_are_named_and_the_rest_kept(planbench, tmp_path):
     assert [i.id for i in read_instances(out)] == [f"blocksworld/instance-{r['instance_id']}" for r in rows]
     config = read_config(out)
     assert (config.engine.engine, config.engine.model) == (ENGINE, "gpt-4_chat")
+    again = CliRunner().invoke(main, ["score", str(answers), "--instances",
+                                      str(planbench / "instances" / "blocksworld"), "--out", str(out)])
+    assert again.exit_code == 2 and "already holds a run" in again.output
+    assert len(read_samples(out, ["valid"])) == 3
     assert config.engine.source == str(answers.resolve())
 
 

@@ -200,6 +200,8 @@ def score_answers(lines: Callable[[], Iterable[Line]], instances: str | Path, ou
     """Extract, validate and store the answers `lines()` gives (called twice) about the set in
     `instances` into the new run folder `out`; `source` says where they came from, `style`,
     `shots` and `templates` how they were asked (the prompts' hashes and the extractor's words)."""
+    if (Path(out) / "config.json").exists():
+        raise PlanbenchError(f"{out} already holds a run: imported answers go into a new folder")
     pool = load_instances(instances)
     for domain in {i.domain for i in pool}:
         load_template(templates, domain)
