@@ -105,10 +105,10 @@ def draw_tree(graph: nx.DiGraph, title: str, stem: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    layers = nx.DiGraph(graph)
-    for node in layers:
-        layers.nodes[node]["layer"] = -layers.nodes[node]["depth"]
-    position = nx.multipartite_layout(layers, subset_key="layer", align="horizontal")
+    layers: dict[int, list[int]] = {}  # each depth's nodes in depth-first order: no crossings
+    for node in nx.dfs_preorder_nodes(graph, -1):
+        layers.setdefault(-graph.nodes[node]["depth"], []).append(node)
+    position = nx.multipartite_layout(graph, subset_key=layers, align="horizontal")
     colors = ["tab:green" if d["valid"] else "tab:red" if not d["alive"] else "tab:blue"
               for _, d in graph.nodes(data=True)]
     figure, axes = plt.subplots(figsize=(8, 4.5))
