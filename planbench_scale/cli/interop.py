@@ -1,5 +1,5 @@
-"""Commands that bring in answers made elsewhere (score, import-planbench) and take our sets out
-(export-set). Option parsing and printing only, over `planbench_scale.interop`."""
+"""Commands that bring in answers made elsewhere (score, import-planbench, import-inspect) and
+take our sets out (export-set, export-lm-eval). Option parsing and printing only, over `planbench_scale.interop`."""
 
 from __future__ import annotations
 
@@ -87,6 +87,25 @@ def import_planbench_command(results_dir: Path, out: Path, data_dir) -> None:
         report_import(imported)
 
 
+@click.command("import-inspect")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--instances", required=True, type=click.Path(exists=True),
+              help="The instance set the eval ran on (sample ids are its instance ids).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="The run folder to create.")
+@prompt_options
+def import_inspect_command(log: Path, instances, out, style, shots, templates) -> None:
+    """An inspect_ai eval log (.eval or .json) as a run folder.
+
+    Each sample is one answer (its id the instance, its epoch the sample index), re-scored by
+    our extractor and validator; its first scorer's value is kept as the imported verdict.
+
+    Example: planbench-scale import-inspect logs/2026-...eval --instances sets/b0 --out results/inspect
+    """
+    from planbench_scale.interop.inspect_log import import_inspect
+
+    report_import(import_inspect(log, instances, out, style, shots, templates))
+
+
 @click.command("export-set")
 @click.argument("instances", type=click.Path(exists=True))
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
@@ -135,5 +154,6 @@ def export_lm_eval_command(instances, out: Path, task, k, temperature, max_token
     say(f"{yaml}: run it with lm_eval --include_path {out} --tasks {yaml.stem} --model ...")
 
 
-COMMANDS = [score, import_planbench_command, export_set_command, export_lm_eval_command]
+COMMANDS = [score, import_planbench_command, import_inspect_command, export_set_command,
+            export_lm_eval_command]
 """The commands of this module, in the order `--help` lists them."""
