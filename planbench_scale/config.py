@@ -129,6 +129,9 @@ class EngineConfig:
     """Its attention width: heads x head size (d_attn of Kaplan et al. 2020), where known."""
     price_cached_in: float | None = None
     """USD per million prompt tokens served from the prefix cache (None: --price-in)."""
+    source: str | None = None
+    """Engine "import": where the answers were read from (a file or folder made by another
+    tool: an answers file, PlanBench's results, an inspect log); None for a live run."""
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import re
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from planbench_scale.errors import PlanbenchError
+from planbench_scale.interop.planbench_results import sources
 from planbench_scale.text.extract import extract
 from planbench_scale.text.prompts import load_template
 from planbench_scale.instances import load_instances
@@ -53,19 +53,6 @@ def read_answers(responses_dir: Path) -> list[dict]:
         with gzip.open(path, "rt") as lines:
             rows += [json.loads(line) for line in lines if line.strip()]
     return rows
-
-
-def sources(config: str, data_dir: Path) -> tuple[Path | None, str]:
-    """The instance set folder a config's answers are about, and the templates they were asked in."""
-    folder = data_dir / "instances" / config
-    if not folder.is_dir() and config.startswith("random_"):
-        folder = data_dir / "instances" / config[len("random_"):]
-    for name in (config, re.sub(r"_3$", "", config)):
-        for candidate in (data_dir / "configs" / f"{name}.yaml",
-                          *(Path(str(f)) for f in domains.template_files(name))):
-            if candidate.is_file():
-                return (folder if folder.is_dir() else None), f"planbench:{candidate}"
-    return (folder if folder.is_dir() else None), "default"
 
 
 def load_sets(configs: set[str], data_dir: Path) -> dict[str, tuple[dict, str]]:

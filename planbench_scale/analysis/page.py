@@ -107,6 +107,8 @@ SECTIONS = (
      "dollars", None),
     ("Unsolvable instances: accuracy on solvable ones, no-plan recall and false no-plan rate",
      "unsolvable", None),
+    ("Imported answers: valid by our validator and by the tool that made them (PlanBench's "
+     "own verdict for its results), and how often the two agree", "imported_verdicts", None),
     ("Accuracy per optimal plan length (first sample)", "accuracy_by_length", None),
     ("Accuracy per number of blocks (first sample)", "accuracy_by_blocks", None),
     ("Accuracy per task, domain and plan length (first answers; 95% Wilson interval)",

@@ -18,9 +18,10 @@ import pandas as pd
 import pyarrow as pa
 
 from planbench_scale.analysis import (compute, horizon, ledger, metrics, page, plots, reasoning,
-                                      tasks, variance, vote)
+                                      tasks, trees, variance, vote)
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig, Settings
+from planbench_scale.interop.answers import verdict_agreement
 from planbench_scale.records import Instance
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
@@ -244,6 +245,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "cost": metrics.cost(inst, by=("domain",)),
         "accuracy_by_task": tasks.accuracy_by_task(runs), **tasks.task_tables(runs),
         "selection_vs_verifier": tasks.selection_vs_verifier(samples, inst),
+        "imported_verdicts": verdict_agreement(runs),
     }
 
 
@@ -332,7 +334,7 @@ def _write_report(runs, tables, notes, out: Path) -> Report:
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)  # a value that does not exist: empty cell
         csvs.append(out / f"{name}.csv")
-    figures = draw_figures(tables, out / "figures")
+    figures = draw_figures(tables, out / "figures") + trees.draw_search_trees(runs, out / "figures")
     index = out / "index.html"
     index.write_text(page.render_html(runs, tables, figures, notes))
     return Report(html=index, tables=tuple(csvs), figures=tuple(figures), notes=tuple(notes))

@@ -13,12 +13,12 @@ import sys
 import click
 
 from planbench_scale import __version__
-from planbench_scale.cli import answers, batch, report, runs, sets
+from planbench_scale.cli import answers, batch, interop, report, runs, sets
 from planbench_scale.errors import PlanbenchError
 
 SECTIONS = (("Instance sets", sets.COMMANDS), ("One answer", answers.COMMANDS),
             ("Runs", [*runs.COMMANDS, batch.batch_commands(runs.run)]),
-            ("Reports", report.COMMANDS))
+            ("Answers made elsewhere", interop.COMMANDS), ("Reports", report.COMMANDS))
 """The command groups, in the order `--help` lists them."""
 
 

@@ -41,5 +41,25 @@ def print_report(result) -> None:
                f"{len(result.figures)} figure files)")
 
 
-COMMANDS = [report_command]
+@click.command("trees")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def trees_command(run_dir: Path, out_dir: Path) -> None:
+    """Write a step search's trees as GraphML and DOT.
+
+    One tree per instance of the beam or dvts run in RUN_DIR, as OUT_DIR/<instance>.graphml
+    and .dot: per node its step, score, validity and tokens.
+
+    Example: planbench-scale trees results/beam trees/ && dot -Tsvg trees/ID.dot > ID.svg
+    """
+    from planbench_scale.analysis.trees import is_search, write_trees
+    from planbench_scale.errors import PlanbenchError
+
+    if not is_search(run_dir):
+        raise PlanbenchError(f"{run_dir} is not a step search (beam, dvts): it has no trees")
+    written = write_trees(run_dir, out_dir)
+    click.echo(f"{out_dir}: {len(written) // 2} trees (GraphML and DOT)", err=True)
+
+
+COMMANDS = [report_command, trees_command]
 """The commands of this module, in the order `--help` lists them."""
