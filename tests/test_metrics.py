@@ -169,3 +169,10 @@ def test_compute_counts_computed_prompt_tokens_and_generated_ones():
     inst = metrics.per_instance(frame).iloc[0]
     assert inst["rows"] == 3 and inst["compute"] == 126
     assert list(metrics.row_compute(frame.assign(cost=[0.5, 0.25, 1.0]))) == [0.5, 0.25, 1.0]
+
+
+def test_pass_at_k_table_of_no_sampled_instances_is_empty_not_an_error():
+    empty = pd.DataFrame(columns=["run", "domain", "optimal_length", "n", "c"])
+    table = metrics.pass_at_k_table(empty)
+    assert table.empty and list(table.columns) == ["run", "domain", "optimal_length", "k",
+                                                   "instances", "pass_at_k"]

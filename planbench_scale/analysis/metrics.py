@@ -168,6 +168,8 @@ def pass_at_k_table(instances: pd.DataFrame, by: Sequence[str] = ("domain", "opt
     Columns: run, *by, k, instances, pass_at_k; NaN where any instance has fewer than k samples.
     """
     keys = ["run", *by]
+    if instances.empty and ks is None:  # no sampled instances (only step searches): no rows
+        return pd.DataFrame(columns=[*keys, "k", "instances", "pass_at_k"])
     ks = list(ks) if ks is not None else k_values(int(instances["n"].max()))
     n, c = instances["n"].to_numpy(), instances["c"].to_numpy()
     parts = [instances[keys].assign(k=k, value=pass_at_k_many(n, c, k)) for k in ks]
