@@ -50,6 +50,7 @@ def installed(tmp_path_factory):
     source = root / "source"
     shutil.copytree(ROOT / "planbench_scale", source / "planbench_scale",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "domains", source / "domains")  # shipped as planbench_scale.domain_data
     shutil.copy(ROOT / "pyproject.toml", source)
     target = root / "site-packages"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation",

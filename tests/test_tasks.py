@@ -15,7 +15,7 @@ from planbench_scale.strategies import STRATEGIES
 from tests.conftest import run_config
 
 DOMAINS = ("blocksworld", "mystery", "randomized", "logistics")
-SIZES = {"logistics": ((5, 6), (4, 5))}
+SIZES = {"logistics": ((5, 7), (3, 4))}
 """Objects and steps of a domain's small set where the Blocksworld ones do not fit."""
 
 

@@ -120,9 +120,9 @@ def _wins(counts: np.ndarray, a: int, n: int, k: int, p: float) -> float:
 def _bounded(counts: np.ndarray, bounds: np.ndarray, p: float, most: int) -> np.ndarray:
     """The pmf of the summed draws of classes each held to at most its bound, up to `most`."""
     poly = np.ones(1)
-    groups = pd.Series(1, index=pd.MultiIndex.from_arrays([counts, bounds])).groupby(level=[0, 1])
-    for (m, bound), size in groups.size().items():
-        pmf = binom.pmf(np.arange(min(bound, most) + 1), m, p)
+    pairs, sizes = np.unique(np.stack([counts, bounds]), axis=1, return_counts=True)
+    for (m, bound), size in zip(pairs.T, sizes):
+        pmf = binom.pmf(np.arange(min(int(bound), most) + 1), m, p)
         poly = _truncated(poly, _power(pmf, int(size), most), most)
     return poly
 
