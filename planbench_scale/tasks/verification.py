@@ -113,9 +113,11 @@ def drawn_plan(instance: Instance, seed: int, kind: str | None = None) -> tuple[
 
 def examples(instance: Instance, pool: Sequence[Instance], seed: int
              ) -> list[tuple[Instance, tuple[Fact, ...]]]:
-    """Three solved examples: other solvable instances of the pool drawn with replacement (as
-    PlanBench does), one plan of each kind, in a random order."""
-    others = sorted((p for p in pool if p.id != instance.id and p.solvable),
+    """Three solved examples: other solvable instances of the pool in the instance's domain and
+    vocabulary, drawn with replacement (as PlanBench does), one plan of each kind, in a random
+    order."""
+    others = sorted((p for p in pool if p.id != instance.id and p.solvable
+                     and (p.domain, p.vocabulary) == (instance.domain, instance.vocabulary)),
                     key=lambda p: natural_key(p.id))
     if not others:
         raise PlanbenchError(f"no examples for {instance.id}: the pool holds no other "
