@@ -81,7 +81,8 @@ class Logistics:
         ends = {fact[1]: fact[2] for fact in instance.goal if fact[0] == "at"}
         if not carried:
             return None
-        landed = [("at", p, rng.choice([l for l in places if l != ends.get(p)])) for _, p, _ in carried]
+        landed = [("at", p, rng.choice([place for place in places if place != ends.get(p)]))
+                  for _, p, _ in carried]
         return tuple(sorted(landed)), tuple(carried)
 
     def unsolvable(self, sizes, count, seed):
