@@ -51,6 +51,23 @@ def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int
         [replace(i, vocabulary=vocabulary) for i in instances]
 
 
+def generalization_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
+                       per_step: int = 20, seed: int = 0, progress: domains.Progress | None = None,
+                       time_limit: float = 20.0, vocabulary: str | None = None) -> list[Instance]:
+    """A generalization set of the domain called `domain` (PlanBench's t5: instances whose plans
+    share one pattern, see Patterned.generalization), spelled in `vocabulary` instead of its
+    default; a domain without a generalization generator is refused by name."""
+    family = domains.get(domain)
+    if not hasattr(family, "generalization"):
+        with_one = ", ".join(n for n, d in domains.DOMAINS.items() if hasattr(d, "generalization"))
+        raise PlanbenchError(f"domain {domain} has no generalization generator (domains with one: "
+                             f"{with_one})")
+    if vocabulary is not None:
+        family.vocabulary(vocabulary)  # an unknown name fails before any search
+    instances = family.generalization(sizes, steps, per_step, seed, progress, time_limit)
+    return instances if vocabulary is None else [replace(i, vocabulary=vocabulary) for i in instances]
+
+
 def new_folder(out: str | Path) -> Path:
     """`out` created as an empty folder for a set (a new or empty one), or why it cannot be."""
     out = Path(out)

@@ -17,7 +17,8 @@ from planbench_scale import backends, domains, tasks
 from planbench_scale.domains import blocksworld
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Settings, environment
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.instances import MANIFEST, generate_set, load_instances, new_folder, write_set
+from planbench_scale.instances import (MANIFEST, generalization_set, generate_set, load_instances,
+                                      new_folder, write_set)
 from planbench_scale.records import Instance
 from planbench_scale.store import RunWriter
 from planbench_scale.strategies import get as strategy
@@ -252,9 +253,10 @@ def describe(settings: Settings) -> str:
 def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int, int],
                   per_step: int, seed: int, partial_goals: bool, out: str | Path, say=print,
                   time_limit: float = 20.0, unsolvable: float = 0.0,
-                  vocabulary: str | None = None) -> None:
+                  vocabulary: str | None = None, generalization: bool = False) -> None:
     """One set per domain (DIR/<domain>/ when there are several), the same problems in each,
-    spelled in `vocabulary` when one is given.
+    spelled in `vocabulary` when one is given; generalization sets (`instances.generalization_set`)
+    with `generalization`.
 
     Every option and folder is checked (and the folders made) before anything is generated;
     folders left empty by a failure are removed."""
@@ -268,9 +270,13 @@ def generate_sets(names: Sequence[str], sizes: tuple[int, int], steps: tuple[int
             new_folder(folder)
         for name, folder in folders.items():
             say(f"{name}: generating into {folder}")
-            instances = generate_set(name, sizes, steps, per_step, seed, partial_goals,
-                                     lambda message: say(f"  {message}"), time_limit, unsolvable,
-                                     vocabulary)
+            def report(message):
+                say(f"  {message}")
+
+            instances = generalization_set(name, sizes, steps, per_step, seed, report, time_limit,
+                                           vocabulary) if generalization else generate_set(
+                name, sizes, steps, per_step, seed, partial_goals, report, time_limit, unsolvable,
+                vocabulary)
             write_set(instances, folder)
             impossible = sum(not i.solvable for i in instances)
             say(f"{name}: wrote {len(instances)} instances to {folder}"

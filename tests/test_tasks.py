@@ -10,17 +10,19 @@ from planbench_scale import runner, tasks
 from planbench_scale.analysis.report import build_report
 from planbench_scale.config import EngineConfig, Sampling, Settings, run_config_from_json
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.instances import generate_set, write_set
+from planbench_scale.instances import generalization_set, generate_set, write_set
 from planbench_scale.strategies import STRATEGIES
 from tests.conftest import run_config
 
 DOMAINS = ("blocksworld", "mystery", "randomized", "logistics")
 SIZES = {"logistics": ((5, 7), (3, 4))}
 """Objects and steps of a domain's small set where the Blocksworld ones do not fit."""
+GENERALIZATION_SIZES = {"logistics": ((6, 6), (3, 4))}
+"""Objects and steps of a domain's small generalization set (Blocksworld: 3-4 blocks, 4-6 steps)."""
 
 
 def test_every_task_is_registered_with_what_it_asks_and_how_it_is_scored():
-    assert {"t1", "t2", "t3", "t4", "t7", "t8_1", "t8_2", "t8_3"} <= set(tasks.TASKS)
+    assert {"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8_1", "t8_2", "t8_3"} <= set(tasks.TASKS)
     for name, task in tasks.TASKS.items():
         assert task.name == name and task.title and task.asks and task.scored
     with pytest.raises(PlanbenchError, match="unknown task 't9'"):
@@ -55,8 +57,12 @@ def test_old_run_configs_read_as_plan_generation():
 @pytest.fixture(scope="module")
 def small_set(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sets")
-    return {d: write_set(generate_set(d, *SIZES.get(d, ((3, 4), (2, 4))), 1, seed=1), folder / d)
+    sets = {d: write_set(generate_set(d, *SIZES.get(d, ((3, 4), (2, 4))), 1, seed=1), folder / d)
             for d in DOMAINS}
+    sets.update({f"{d} generalization": write_set(generalization_set(
+        d, *GENERALIZATION_SIZES.get(d, ((3, 4), (4, 6))), 1, seed=1), folder / f"{d}-generalization")
+        for d in DOMAINS})
+    return sets
 
 
 def refused(small_set, settings, folder=None):
@@ -80,21 +86,40 @@ def test_a_strategy_that_reads_plans_does_not_fit_a_task_that_answers_none(small
 
 def test_a_task_that_shows_a_plan_refuses_unsolvable_instances(small_set, tmp_path):
     folder = write_set(generate_set("blocksworld", (3, 3), (2, 2), 1, unsolvable=0.5), tmp_path / "u")
-    for name in ("t2", "t3", "t7", "t8_1"):
+    for name in ("t2", "t3", "t6", "t7", "t8_1"):
         assert "is unsolvable" in refused(small_set, Settings(task=name), folder)
     runner.plan_run(Settings(task="t1"), EngineConfig("vllm", "m"), folder, resolve=lambda e: e)
 
 
-def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_set, tmp_path):
+def test_plan_generalization_refuses_a_set_that_is_not_of_one_pattern(small_set):
+    message = refused(small_set, Settings(task="t5"))
+    assert "is not of one" in message and "generate --generalization" in message
+    runner.plan_run(Settings(task="t5"), EngineConfig("vllm", "m"),
+                    small_set["blocksworld generalization"], resolve=lambda e: e)
+
+
+def asked(name: str, small_set) -> tuple[list, list]:
+    """(instances, pool) a task is asked of in the run below: two of each domain's small set,
+    or of its generalization set for t5."""
     from planbench_scale.instances import load_instances
+
+    kind = " generalization" if name == "t5" else ""
+    pools = [load_instances(small_set[d + kind]) for d in DOMAINS]
+    return [i for pool in pools for i in pool[:2]], [i for pool in pools for i in pool]
+
+
+def task_settings(name: str) -> Settings:
+    """The settings of the run of task `name` (t3_1 is to read `plans_from` a run made before it)."""
+    return Settings(task=name, k=2, sampling=Sampling(max_tokens=16, temperature=0.7))
+
+
+def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_set, tmp_path):
     from planbench_scale.store import read_samples
 
-    instances = [i for d in DOMAINS for i in load_instances(small_set[d])[:2]]
-    pools = [i for d in DOMAINS for i in load_instances(small_set[d])]
     runs = []
     for name in tasks.TASKS:
-        settings = Settings(task=name, k=2, sampling=Sampling(max_tokens=16, temperature=0.7))
-        config = replace(run_config(), settings=settings)
+        instances, pools = asked(name, small_set)
+        config = replace(run_config(), settings=task_settings(name))
         runner.execute(config, instances, pools, tmp_path / name, show_progress=False,
                        backend=cpu_backend)
         rows = read_samples(tmp_path / name)
@@ -108,6 +133,6 @@ def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_s
 
     by_task = pd.read_csv(tmp_path / "report" / "accuracy_by_task.csv")
     assert set(by_task["task"]) == set(tasks.TASKS)
-    assert by_task.groupby("task")["answers"].sum().eq(2 * len(instances)).all()
+    assert by_task.groupby("task")["answers"].sum().eq(2 * len(instances)).all()  # 8 of each task
     confusion = pd.read_csv(tmp_path / "report" / "verification_confusion.csv")
     assert confusion["answers"].sum() == 2 * len(instances)

@@ -30,11 +30,15 @@ from planbench_scale.errors import PlanbenchError
               help="Seconds the optimal search may take per drawn instance before it is skipped.")
 @click.option("--unsolvable", default=0.0, show_default=True, type=click.FloatRange(0, 1, max_open=True),
               help="Fraction of the set whose goal no state satisfies (right answer: no plan), marked in the manifest.")
+@click.option("--generalization", is_flag=True,
+              help="A generalization set (PlanBench's t5): plans of one pattern (Blocksworld: one tower "
+                   "from the table; Logistics: packages gathered at airports and flown on).")
 @click.option("--vocabulary", default=None,
               help="Spell the set in this vocabulary of the domain, e.g. randomized:SEED (random names).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="New (or empty) folder to write domain.pddl, one problem PDDL per instance and manifest.jsonl.")
-def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, vocabulary, out):
+def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, unsolvable, generalization,
+             vocabulary, out):
     """Generate an instance set stratified by optimal plan length.
 
     Initial and goal states are drawn uniformly over all states of the object count, goals are
@@ -42,8 +46,11 @@ def generate(names, sizes, steps, per_step, seed, partial_goals, time_limit, uns
 
     Example: planbench-scale generate --domain mystery --objects 3-20 --steps 2-40 --per-step 20 --out sets/m0
     """
+    if generalization and (partial_goals or unsolvable):
+        raise PlanbenchError("--generalization sets have full goals and a plan each: no "
+                             "--partial-goals, no --unsolvable")
     runner.generate_sets(names, options.span(sizes), options.span(steps), per_step, seed, partial_goals, out,
-                         options.say, time_limit, unsolvable, vocabulary)
+                         options.say, time_limit, unsolvable, vocabulary, generalization)
 
 
 @click.command("import")

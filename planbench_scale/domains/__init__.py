@@ -94,6 +94,27 @@ class Domain(Protocol):
         """The optimal number of steps from a reachable `state` (canonical facts) to the goal
         of `instance`: the oracle step score."""
 
+    def solve(self, instance: Instance) -> tuple[Fact, ...]:
+        """A certified optimal plan (canonical actions) from the instance's own initial state,
+        one a task changed too (replanning)."""
+
+
+class Patterned(Domain, Protocol):
+    """A domain with what PlanBench's generalization and replanning tasks draw on; domains
+    without these (the data-only ones) are refused by generalization by name, and replanning
+    gives them PlanBench's generic unexpected event."""
+
+    def generalization(self, sizes: tuple[int, int], steps: tuple[int, int], per_step: int,
+                       seed: int, progress: Progress | None = None,
+                       time_limit: float = 20.0) -> list[Instance]:
+        """A generalization set: instances whose plans share one pattern (ids holding
+        "generalization"), `per_step` per step count in `steps`, certified optimal plans."""
+
+    def unexpected(self, instance: Instance, state: tuple[Fact, ...], rng) -> tuple | None:
+        """PlanBench's domain-specific unexpected event at a `state` a plan of `instance`
+        passes, drawn with `rng` (a random.Random): (facts that became true, facts that became
+        false), or None where this state admits none."""
+
 
 FAMILIES = (blocksworld, logistics)
 """Domain packages: each defines DOMAINS and load_planbench(folder)."""

@@ -105,6 +105,16 @@ class FolderDomain:
         raise PlanbenchError(f"domain {self.name} has no generator: make a set of its problem "
                              f"files with `planbench-scale import --domain {self.name} --out SET`")
 
+    def solve(self, instance: Instance) -> tuple[Fact, ...]:
+        """Fast Downward's optimal plan from the instance's initial state, canonical; a
+        SearchLimit past its bounds."""
+        from planbench_scale.domains import canonical
+
+        vocab = self.vocabulary(instance.vocabulary)
+        plan = fast_downward.optimal_plan(self.domain_pddl(vocab), problem_pddl(
+            instance.id, vocab, instance), DISTANCE_TIME_LIMIT, DISTANCE_MEMORY_MB)
+        return tuple(canonical(instance, action, "actions") for action in plan)
+
     def unsolvable(self, sizes, count, seed) -> list[Instance]:
         """None asked, none made; asking for some is refused (no generator)."""
         if count:

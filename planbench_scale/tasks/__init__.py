@@ -1,6 +1,7 @@
 """Tasks: what a run asks of the model and how an answer is scored, behind one protocol and a
 registry (PlanBench's task numbers: t1 plan generation, t2 optimal planning, t3 plan
-verification, t4 plan reuse, t7 plan execution, t8_1..t8_3 goal reformulation).
+verification, t4 plan reuse, t5 plan generalization, t6 replanning, t7 plan execution,
+t8_1..t8_3 goal reformulation).
 
 Every task is scored by the symbolic core, never by the model. An answer's score is an
 `(Extraction, Verdict)` pair, stored in the run's `Sample` rows as for plan generation:
@@ -76,13 +77,15 @@ def need_solvable(task: Task, instances: Sequence[Instance]) -> None:
 
 def _registry() -> dict[str, Task]:
     from planbench_scale.tasks.execution import EXECUTION
+    from planbench_scale.tasks.generalization import GENERALIZATION_TASK
     from planbench_scale.tasks.generation import GENERATION, OPTIMAL
     from planbench_scale.tasks.reformulation import REFORMULATIONS
+    from planbench_scale.tasks.replanning import REPLANNING
     from planbench_scale.tasks.reuse import REUSE
     from planbench_scale.tasks.verification import VERIFICATION
 
-    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION, REUSE, EXECUTION,
-                                *REFORMULATIONS)}
+    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION,
+                                REUSE, GENERALIZATION_TASK, REPLANNING, EXECUTION, *REFORMULATIONS)}
 
 
 TASKS: dict[str, Task] = _registry()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from planbench_scale.domains.blocksworld import states, vocab as vocabularies
-from planbench_scale.domains.blocksworld.generate import generate_set, unsolvable_set
+from planbench_scale.domains.blocksworld.generate import generalization_set, generate_set, unsolvable_set
 from planbench_scale.domains.blocksworld.planbench_import import load_planbench
 from planbench_scale.domains.folder import data_root
 from planbench_scale.symbolic.pddl import rename
@@ -69,6 +69,27 @@ class Blocksworld:
     def unsolvable(self, sizes, count, seed):
         """Instances with impossible goals (see `generate.unsolvable_set`)."""
         return unsolvable_set(self.vocabulary(None, seed), sizes, count, seed)
+
+    def generalization(self, sizes, steps, per_step, seed, progress=None, time_limit=20.0):
+        """PlanBench's generalization set: one tower of every block, built from the table (see
+        `generate.generalization_set`)."""
+        return generalization_set(self.vocabulary(None, seed), sizes, steps, per_step, seed)
+
+    def solve(self, instance):
+        """A certified optimal plan from the instance's initial state (the hand empty)."""
+        return states.optimal_plan(instance.objects, instance.init, instance.goal)
+
+    def unexpected(self, instance, state, rng):
+        """PlanBench's unexpected event of Blocksworld replanning: the block held lands on a
+        clear block drawn with `rng`, (facts that became true, facts that became false); None
+        where no block is held."""
+        held = [fact[1] for fact in state if fact[0] == "holding"]
+        clear = sorted(fact[1] for fact in state if fact[0] == "clear")
+        if not held or not clear:
+            return None
+        block, below = held[0], rng.choice(clear)
+        return (("clear", block), ("handempty",), ("on", block, below)), \
+            (("clear", below), ("holding", block))
 
     def distance(self, instance, state):
         """Optimal steps left from a state of canonical facts (see `states.distance`)."""

@@ -9,6 +9,7 @@ moves whole blocks, two actions per move, so only even step counts exist.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Callable
@@ -115,6 +116,41 @@ def unsolvable_set(vocab: Vocabulary, blocks: tuple[int, int], count: int,
             raise AssertionError(f"not unsolvable: {goal}")  # a bug in _impossible
         instances.append(Instance(f"{vocab.domain}-b{n:02d}-unsolvable-{number:04d}", vocab.domain,
                                   vocab.name, names, init, goal, (), instance_seed, solvable=False))
+    return instances
+
+
+GENERALIZATION = "generalization"
+"""The word in the ids of every family's generalization sets (PlanBench names its own generated
+problems BW-generalization-N and LG-generalization)."""
+
+
+def generalization_set(vocab: Vocabulary, blocks: tuple[int, int], steps: tuple[int, int],
+                       per_step: int, seed: int = 0) -> list[Instance]:
+    """PlanBench's Blocksworld generalization set: every block clear on the table, the goal one
+    tower of all of them in a random order, so that every plan follows one pattern (pick up and
+    stack each block, bottom up: 2(n-1) steps for n blocks). `per_step` towers (fewer where n
+    blocks have fewer orders) per block count in `blocks` whose step count lies in `steps`, each
+    plan certified by the optimal search; the draws depend only on the seed."""
+    rng = random.Random(f"{GENERALIZATION}-{seed}")
+    sizes = [n for n in range(max(blocks[0], 2), blocks[1] + 1) if steps[0] <= 2 * (n - 1) <= steps[1]]
+    if not sizes or blocks[1] > MAX_BLOCKS or per_step < 1:
+        raise PlanbenchError(f"no generalization set of {blocks[0]}-{blocks[1]} blocks (at most "
+                             f"{MAX_BLOCKS}) has {steps[0]}-{steps[1]} steps: n blocks take 2(n-1)")
+    instances = []
+    for n in sizes:
+        names = block_names(n)
+        init = bw.state_facts(names, (bw.TABLE,) * n)
+        towers: list[tuple[str, ...]] = []
+        while len(towers) < min(per_step, math.factorial(n)):
+            tower = tuple(rng.sample(names, n))  # top first
+            if tower not in towers:
+                towers.append(tower)
+        for number, tower in enumerate(towers):
+            goal = tuple(sorted(("on", upper, lower) for upper, lower in zip(tower, tower[1:])))
+            plan = bw.optimal_plan(names, init, goal)
+            instances.append(Instance(f"{vocab.domain}-{GENERALIZATION}-b{n:02d}-s{len(plan):02d}-"
+                                      f"{number:04d}", vocab.domain, vocab.name, names, init, goal,
+                                      plan, seed))
     return instances
 
 

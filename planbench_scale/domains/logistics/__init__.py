@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from planbench_scale.domains.logistics import vocab as vocabularies
 from planbench_scale.domains.logistics.vocab import schema_text
-from planbench_scale.domains.logistics.generate import canonical_plan, generate_set
+from planbench_scale.domains.logistics.generate import canonical_plan, generalization_set, generate_set
 from planbench_scale.domains.logistics.planbench_import import load_planbench
 from planbench_scale.domains.folder import data_root
 from planbench_scale.errors import PlanbenchError
@@ -61,6 +61,29 @@ class Logistics:
             raise PlanbenchError("Logistics goals name where each package ends: no --partial-goals")
         return generate_set(self.vocabulary(None, seed), sizes, steps, per_step, seed, progress,
                             time_limit)
+
+    def generalization(self, sizes, steps, per_step, seed, progress=None, time_limit=20.0):
+        """A set of one plan pattern: packages gathered at airports and flown on (see
+        `generate.generalization_set`)."""
+        return generalization_set(self.vocabulary(None, seed), sizes, steps, per_step, seed,
+                                  progress, time_limit)
+
+    def solve(self, instance):
+        """A certified optimal plan from the instance's initial state (our A*, else Fast Downward)."""
+        return canonical_plan(instance.objects, instance.init, instance.goal)
+
+    def unexpected(self, instance, state, rng):
+        """PlanBench's unexpected event of Logistics replanning: every package in a vehicle
+        ends at a location drawn with `rng` that is not its goal, (facts that became true,
+        facts that became false); None where no package is in a vehicle."""
+        carried = sorted(fact for fact in state if fact[0] == "in")
+        places = sorted(fact[1] for fact in state if fact[0] == "location")
+        ends = {fact[1]: fact[2] for fact in instance.goal if fact[0] == "at"}
+        if not carried:
+            return None
+        landed = [("at", p, rng.choice([place for place in places if place != ends.get(p)]))
+                  for _, p, _ in carried]
+        return tuple(sorted(landed)), tuple(carried)
 
     def unsolvable(self, sizes, count, seed):
         """Logistics has no unsolvable problems of PlanBench's shape: asking for some is refused."""

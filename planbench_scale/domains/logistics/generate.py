@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 
+from planbench_scale.domains.blocksworld.generate import GENERALIZATION
 from planbench_scale.domains.logistics.search import optimal_plan
 from planbench_scale.domains.logistics.vocab import LOGISTICS, schema_text
 from planbench_scale.errors import PlanbenchError
@@ -97,6 +98,60 @@ def generate_set(vocab, sizes: tuple[int, int], steps: tuple[int, int],
     short = {s: len(b) for s, b in buckets.items() if len(b) < per_step}
     say(f"{len(buckets) - len(short)} of {len(buckets)} step counts filled after {draws} draws"
         + (f"; short: {', '.join(f'{s} ({k}/{per_step})' for s, k in short.items())}" if short else ""))
+    return [instance for length in sorted(buckets) for instance in buckets[length]]
+
+
+def generalization_problem(cities: int, locations: int, seed: int):
+    """(objects, init facts, goal facts) of the generalization pattern, in the spirit of
+    PlanBench's LG-generalization problems: one truck per city at a random location of it, one
+    airplane per city at its airport, one package at every other location, and the goal every
+    package at the airport of the next city along a random round of the cities (its own with
+    one city). Every plan then follows one pattern: each truck gathers its city's packages at
+    the airport, each airplane flies them on."""
+    rng = random.Random(seed)
+    names, init, _ = random_problem((cities, locations, 0, cities), seed)
+    round_ = rng.sample(range(cities), cities)
+    after = {c: round_[(round_.index(c) + 1) % cities] for c in range(cities)}
+    init = [f for f in init if f[0] != "at"]
+    init += [("at", f"t{c}", f"l{c}-{rng.randrange(locations)}") for c in range(cities)]
+    init += [("at", f"a{c}", f"l{c}-0") for c in range(cities)]
+    packages = [(c, j) for c in range(cities) for j in range(1, locations)]
+    init += [f for i, (c, j) in enumerate(packages) for f in (("obj", f"p{i}"), ("at", f"p{i}", f"l{c}-{j}"))]
+    goal = [("at", f"p{i}", f"l{after[c]}-0") for i, (c, _) in enumerate(packages)]
+    return (*names, *(f"p{i}" for i in range(len(packages)))), tuple(sorted(init)), tuple(sorted(goal))
+
+
+def generalization_set(vocab, sizes: tuple[int, int], steps: tuple[int, int], per_step: int,
+                       seed: int, progress=None, time_limit: float = 20.0) -> list[Instance]:
+    """`per_step` instances of the generalization pattern (`generalization_problem`) for every
+    step count in `steps`, of `sizes` objects, with certified optimal plans; a step count still
+    short after PATIENCE draws in a row that filled nothing is reported and left short."""
+    say = progress or (lambda message: None)
+    shapes = [(c, m) for c in range(1, MAX_CITIES + 1) for m in range(2, MAX_LOCATIONS + 1)
+              if c * (m - 1) <= MAX_PACKAGES and sizes[0] <= c * (2 * m + 2) <= sizes[1]]
+    if not shapes or not 1 <= steps[0] <= steps[1] or per_step < 1:
+        raise PlanbenchError(f"no Logistics generalization problem has {sizes[0]}-{sizes[1]} "
+                             f"objects (c cities of m locations have c(2m+2), from 6)")
+    buckets = {length: [] for length in range(steps[0], steps[1] + 1)}
+    rng, seen, idle = random.Random(f"{GENERALIZATION}-{seed}"), set(), 0
+    while idle < PATIENCE and any(len(b) < per_step for b in buckets.values()):
+        shape, instance_seed = rng.choice(shapes), rng.getrandbits(31)
+        names, init, goal = generalization_problem(*shape, instance_seed)
+        idle += 1
+        if (init, goal) in seen:
+            continue
+        seen.add((init, goal))
+        longest = max(s for s, b in buckets.items() if len(b) < per_step)
+        plan = _certified(names, init, goal, time_limit, say, longest)
+        bucket = buckets.get(len(plan)) if plan is not None else None
+        if bucket is not None and len(bucket) < per_step:
+            idle = 0
+            bucket.append(Instance(f"{vocab.domain}-{GENERALIZATION}-o{len(names):02d}-s{len(plan):02d}-"
+                                   f"{len(bucket):04d}", vocab.domain, vocab.name, names, init,
+                                   goal, plan, instance_seed))
+    short = {s: len(b) for s, b in buckets.items() if len(b) < per_step}
+    if short:
+        say(f"generalization set short of step counts: {', '.join(f'{s} ({k}/{per_step})' for s, k in short.items())}")
     return [instance for length in sorted(buckets) for instance in buckets[length]]
 
 
