@@ -135,3 +135,42 @@ def test_a_token_budget_stops_at_computed_tokens(tmp_path, cpu_backend):
         spent = (chain["computed_tokens"] + chain["completion_tokens"]).cumsum().tolist()
         assert all(before < 150 for before in spent[:-1])  # every round but the last was allowed
         assert spent[-1] >= 150 or chain["valid"].iloc[-1] or len(spent) == 7
+
+
+class Replies:
+    """A backend that answers every request with one fixed text and notes what it was asked."""
+
+    model = "replies"
+
+    def __init__(self, text):
+        self.text, self.asked = text, []
+
+    def generate(self, requests, sampling):
+        from planbench_scale.backends import Result
+
+        for request in requests:
+            self.asked.append((request.prompt.instance_id, request.first, request.round))
+            yield Result(request, tuple(said(self.text) for _ in range(request.n)))
+
+
+def test_a_resumed_optimal_planning_chain_revises_a_valid_but_longer_plan(tmp_path):
+    """t2 judges by optimality: a stored valid plan twice the optimal length leaves its chain
+    open on resume (plan generation's check would have closed it as valid)."""
+    from planbench_scale.backends import Request
+    from planbench_scale.strategies.loop import sample_row
+    from planbench_scale.tasks import get as task
+
+    settings = Settings(strategy="revise", k=1, rounds=2, task="t2")
+    detour = sexprs(("pick-up", "a"), ("put-down", "a"), *SHORT.optimal_plan)
+    extraction, verdict = task("t2").score(SHORT, detour, settings)
+    assert check(SHORT, detour)[1].valid and not verdict.valid
+    row = sample_row(SHORT, Request(render(SHORT), 1, 0), 0, said(detour), extraction, verdict,
+                     "revise")
+    with store(tmp_path, settings) as writer:
+        writer.append([row])
+    backend = Replies(sexprs(*SHORT.optimal_plan))
+    with store(tmp_path, settings) as writer:
+        run(backend, [SHORT], writer, settings, INSTANCES)
+    assert backend.asked == [(SHORT.id, 0, 1)]
+    frame = read_samples(tmp_path).sort_values("round")
+    assert frame["valid"].tolist() == [False, True]

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from planbench_scale.backends import ScoreRequest
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import (SELF_VERIFY, check, check_score, needs_logprobs, state_after,
+from planbench_scale.score import (SELF_VERIFY, check_score, needs_logprobs, state_after,
                                    step_score)
 from planbench_scale.strategies.sample import SAMPLE
-from planbench_scale.strategies import self_verification
+from planbench_scale.strategies import scored_answer, self_verification
 from planbench_scale.strategies.search import ALIVE
 from planbench_scale.tasks.verification import SAYS
 
@@ -62,7 +62,7 @@ class BestOfN:
         if index >= settings.k:  # a scoring row
             state.open.pop(index - settings.k, None)
             return answer.logprob / max(answer.logprob_tokens, 1)
-        extraction, verdict = scored or check(state.instance, answer.text, settings.templates)
+        extraction, verdict = scored_answer(state, answer.text, scored, settings)
         if settings.score == SELF_VERIFY:
             return self_verification.candidate(state, index, extraction, verdict)
         if verdict.reason not in ALIVE:

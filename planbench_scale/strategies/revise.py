@@ -14,7 +14,7 @@ from typing import Callable
 from planbench_scale.backends import Request, derive_seed
 from planbench_scale.records import Extraction, Instance, Verdict
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import check
+from planbench_scale.strategies import scored_answer
 from planbench_scale.text.feedback import SELF_REVISE_TEXT, feedback_text
 from planbench_scale.text.prompts import revision_prompt
 
@@ -52,7 +52,7 @@ class Revise:
         wanted, prompt = state.open.get(index, (None, None))
         if wanted != round_:
             return
-        extraction, verdict = scored or check(state.instance, answer.text, settings.templates)
+        extraction, verdict = scored_answer(state, answer.text, scored, settings)
         if verdict.valid or round_ >= settings.rounds:
             del state.open[index]
             return
