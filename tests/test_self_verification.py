@@ -28,12 +28,10 @@ def instances():
 def test_the_probability_of_valid_is_taken_between_the_two_answers(instances):
     state = InstanceState(instances[0], render(instances[0]))
     plan = ("(pick-up a)",)
-    self_verification.candidate(state, 0, Extraction(plan, Outcome.PLAN), Verdict(False, Reason.INAPPLICABLE, 0))
+    self_verification.candidate(state, 0, Extraction(plan, Outcome.PLAN))
     assert state.open[0] == (("pick-up", "a"),)
-    self_verification.candidate(state, 1, Extraction(("(fly a)",), Outcome.PLAN),
-                                Verdict(False, Reason.UNKNOWN_ACTION, 0))
-    self_verification.candidate(state, 2, Extraction(("(stack a b)", "(fly a)"), Outcome.PLAN),
-                                Verdict(False, Reason.INAPPLICABLE, 0))
+    self_verification.candidate(state, 1, Extraction(("(fly a)",), Outcome.PLAN))
+    self_verification.candidate(state, 2, Extraction(("(stack a b)", "(fly a)"), Outcome.PLAN))
     assert 1 not in state.open and 2 not in state.open  # not shown in words: not verified
     assert self_verification.answered(state, 0, Completion("v", 9, 0, "scored", logprob=-1.0)) is None
     p = self_verification.answered(state, 1, Completion("i", 9, 0, "scored", logprob=-2.0))
@@ -44,8 +42,8 @@ def test_the_probability_of_valid_is_taken_between_the_two_answers(instances):
 
 def test_best_of_n_selects_by_self_verification_with_the_cpu_model(cpu_backend, instances, tmp_path):
     chosen = instances[:2]
-    settings = Settings(strategy="best-of-n", score="self-verify", k=2, shots=1,
-                        sampling=Sampling(max_tokens=32, temperature=0.8))
+    settings = Settings(strategy="best-of-n", score="self-verify", self_verify="probability",
+                        k=2, shots=1, sampling=Sampling(max_tokens=32, temperature=0.8))
     runner.execute(replace(run_config(), settings=settings), chosen, instances, tmp_path,
                    show_progress=False, backend=cpu_backend)
     rows = read_samples(tmp_path)
@@ -53,11 +51,9 @@ def test_best_of_n_selects_by_self_verification_with_the_cpu_model(cpu_backend, 
     answers = rows.loc[rows["sample_index"] < 2]
     scoring = rows.loc[rows["sample_index"] >= 2]
     assert len(answers) == 4 and set(scoring["finish_reason"]) <= {"scored"}
-    kinds = {r.value for r in self_verification.READABLE}
-    readable = [reason in kinds and n > 0 and all(task_for(by_id[i]).find(a) is not None
-                                                  for a in str(plan).split("\n"))
-                for i, reason, n, plan in zip(answers["instance_id"], answers["reason"],
-                                              answers["n_actions"], answers["plan"])]
+    readable = [n > 0 and all(task_for(by_id[i]).find(a) is not None
+                              for a in str(plan).split("\n"))
+                for i, n, plan in zip(answers["instance_id"], answers["n_actions"], answers["plan"])]
     assert len(scoring) == 2 * sum(readable) and (scoring["parent"] >= 0).all()
     probabilities = scoring["score"].dropna()
     assert len(probabilities) == len(scoring) // 2 and probabilities.between(0, 1).all()

@@ -27,7 +27,7 @@ from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
-           "completion_tokens", "valid", "plan", "parent", "score", "finish_reason",
+           "completion_tokens", "valid", "plan", "parent", "depth", "score", "finish_reason",
            "cached_tokens", "computed_tokens", "schema_version")
 """The sample columns the report reads (never the large text column)."""
 
@@ -245,6 +245,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "cost": metrics.cost(inst, by=("domain",)),
         "accuracy_by_task": tasks.accuracy_by_task(runs), **tasks.task_tables(runs),
         "selection_vs_verifier": tasks.selection_vs_verifier(samples, inst),
+        "verification_calls": tasks.verification_calls(runs),
         "imported_verdicts": verdict_agreement(runs),
     }
 

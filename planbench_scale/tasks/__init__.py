@@ -1,6 +1,6 @@
 """Tasks: what a run asks of the model and how an answer is scored, behind one protocol and a
 registry (PlanBench's task numbers: t1 plan generation, t2 optimal planning, t3 plan
-verification, t4 plan reuse, t7 plan execution, t8_1..t8_3 goal reformulation).
+verification, t3_1 verification of a run's plans, t4 plan reuse, t7 plan execution, t8_1..t8_3 goal reformulation).
 
 Every task is scored by the symbolic core, never by the model. An answer's score is an
 `(Extraction, Verdict)` pair, stored in the run's `Sample` rows as for plan generation:
@@ -33,8 +33,9 @@ class Task(Protocol):
     """Whether the answer is a plan of the instance itself (then revision and step searches,
     which read and extend plans, fit the task)."""
 
-    def check(self, instances: Sequence[Instance]) -> None:
-        """PlanbenchError when the task cannot be asked of these instances."""
+    def check(self, instances: Sequence[Instance], settings) -> None:
+        """PlanbenchError when the task cannot be asked of these instances under a run's
+        settings."""
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
         """The prompt for `instance` (examples come from `pool`) under a run's settings."""
@@ -54,7 +55,7 @@ def get(name: str) -> Task:
     return TASKS[name]
 
 
-def check_fit(task: Task, strategy, instances: Sequence[Instance]) -> None:
+def check_fit(task: Task, strategy, instances: Sequence[Instance], settings) -> None:
     """PlanbenchError, before any model is loaded, when a strategy or the instances do not fit
     the task: a strategy that reads plans on a task whose answer is no plan."""
     from planbench_scale.strategies import STRATEGIES
@@ -63,7 +64,7 @@ def check_fit(task: Task, strategy, instances: Sequence[Instance]) -> None:
         fitting = ", ".join(s.name for s in STRATEGIES.values() if not s.reads_plans)
         raise PlanbenchError(f"strategy {strategy.name} reads and extends plans; task {task.name} "
                              f"({task.title}) answers no plan: use --strategy {fitting}")
-    task.check(instances)
+    task.check(instances, settings)
 
 
 def need_solvable(task: Task, instances: Sequence[Instance]) -> None:
@@ -79,10 +80,10 @@ def _registry() -> dict[str, Task]:
     from planbench_scale.tasks.generation import GENERATION, OPTIMAL
     from planbench_scale.tasks.reformulation import REFORMULATIONS
     from planbench_scale.tasks.reuse import REUSE
-    from planbench_scale.tasks.verification import VERIFICATION
+    from planbench_scale.tasks.verification import RUN_PLAN_VERIFICATION, VERIFICATION
 
     return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION, REUSE, EXECUTION,
-                                *REFORMULATIONS)}
+                                *REFORMULATIONS, RUN_PLAN_VERIFICATION)}
 
 
 TASKS: dict[str, Task] = _registry()

@@ -33,7 +33,7 @@ class Reuse:
     answers_plan: bool = False
     """The goal is another than the instance's: revision and searches do not fit."""
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
