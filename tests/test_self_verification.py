@@ -14,7 +14,8 @@ from planbench_scale.domains import task_for
 from planbench_scale.instances import generate_set
 from planbench_scale.records import Completion, Extraction, Outcome, Reason, Verdict
 from planbench_scale.store import read_samples
-from planbench_scale.strategies import InstanceState, self_verification
+from planbench_scale.errors import PlanbenchError
+from planbench_scale.strategies import InstanceState, get, self_verification
 from planbench_scale.tasks.verification import ASK_ZERO_SHOT
 from planbench_scale.text.prompts import render
 from tests.conftest import run_config
@@ -59,3 +60,35 @@ def test_best_of_n_selects_by_self_verification_with_the_cpu_model(cpu_backend, 
     assert len(probabilities) == len(scoring) // 2 and probabilities.between(0, 1).all()
     table = best_of_n(load_run(tmp_path).samples)
     assert set(table["k"]) == {1, 2} and table["best_of_n"].between(0, 1).all()
+
+
+def test_verdict_mode_selects_the_first_answer_the_model_calls_valid_and_charges_its_calls(
+        instances, tmp_path):
+    """Two answers, the same inapplicable plan: the model calls the first invalid and the second
+    valid, so the second is selected (and is wrong, as the validator says); the verification
+    calls are rows k + i with their answer as parent, counted in compute, not as answers."""
+    from planbench_scale.analysis import metrics
+    from planbench_scale.store import RunWriter
+    from planbench_scale.strategies.loop import run
+    from tests.conftest import Scripted
+
+    instance = instances[0]
+    settings = Settings(strategy="best-of-n", score="self-verify", k=2)
+    assert not get("best-of-n").asks_logprobs(settings)
+    backend = Scripted("(stack a b)\n(pick-up a)", ["Plan is invalid.", "Plan is valid."])
+    with RunWriter(tmp_path, replace(run_config(), settings=settings), [instance]) as writer:
+        run(backend, [instance], writer, settings, instances)
+    rows = read_samples(tmp_path).sort_values("sample_index")
+    assert rows[["sample_index", "parent", "score"]].fillna(-9).values.tolist() == [
+        [0, -1, -9], [1, -1, -9], [2, 0, 0.0], [3, 1, 1.0]]
+    assert rows["reason"].tolist()[2:] == ["wrong_answer", "valid"]
+    assert rows["plan"].iloc[2] == rows["plan"].iloc[0]  # the call's row holds the plan verified
+    samples = load_run(tmp_path).samples
+    per = metrics.per_instance(samples).iloc[0]
+    assert (per["n"], per["c"], per["compute"]) == (2, 0, 4 * 15)
+
+
+def test_an_unknown_self_verification_mode_is_refused(instances):
+    with pytest.raises(PlanbenchError, match="unknown --self-verify 'vote'"):
+        get("best-of-n").check(Settings(strategy="best-of-n", score="self-verify",
+                                        self_verify="vote"), instances)
