@@ -12,6 +12,10 @@ whether the answer is right on all counts it is scored on (`grade`), `reason` th
 answer claims ("valid", "inapplicable", "goal_not_reached"; "wrong_answer" for an answer that
 says invalid without a reason, or, with outcome "no_plan", for one that gives no verdict),
 `failed_step` the step it names (0-based) and `unmet` the facts it names.
+
+t3_1 (`RunPlanVerification`) asks the same of plans another run stored (`run_plans`), and the
+model's verification calls in the loop (`strategies.self_verification`) are scored the same way
+(`judged`) against the validator's verdict on the plan they verify.
 """
 
 from __future__ import annotations
