@@ -92,3 +92,26 @@ def test_an_unknown_self_verification_mode_is_refused(instances):
     with pytest.raises(PlanbenchError, match="unknown --self-verify 'vote'"):
         get("best-of-n").check(Settings(strategy="best-of-n", score="self-verify",
                                         self_verify="vote"), instances)
+
+
+def test_verdict_mode_and_the_self_critic_with_the_cpu_model(cpu_backend, instances, tmp_path):
+    """The model writes its verification answers: every readable answer gets one call (row
+    k + i), stored as a verdict on that answer's plan; the self critic's chains each answer
+    and are criticized in turn."""
+    chosen = instances[:2]
+    sampling = Sampling(max_tokens=24, temperature=0.8)
+    settings = Settings(strategy="best-of-n", score="self-verify", k=2, shots=1, sampling=sampling)
+    runner.execute(replace(run_config(), settings=settings), chosen, instances, tmp_path / "b",
+                   show_progress=False, backend=cpu_backend)
+    rows = read_samples(tmp_path / "b")
+    calls = rows.loc[rows["sample_index"] >= 2]
+    answers = rows.loc[rows["sample_index"] < 2].set_index(["instance_id", "sample_index"])
+    assert set(calls["finish_reason"]) <= {"stop", "length"} and set(calls["score"]) <= {0.0, 1.0}
+    for call in calls.itertuples():
+        assert call.plan == answers.loc[(call.instance_id, call.parent), "plan"]
+    critic = Settings(strategy="revise", critic="self", k=1, rounds=1, shots=1, sampling=sampling)
+    runner.execute(replace(run_config(), settings=critic), chosen, instances, tmp_path / "r",
+                   show_progress=False, backend=cpu_backend)
+    rows = read_samples(tmp_path / "r")
+    assert set(rows.loc[rows["sample_index"] == 1, "parent"]) <= {0}
+    assert (rows.loc[rows["sample_index"] == 0, "round"] == 0).sum() == 2
