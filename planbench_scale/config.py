@@ -82,6 +82,15 @@ class Settings:
     task: str = "t1"
     """What is asked: a name in the task registry (`tasks.TASKS`); runs recorded before tasks
     existed read as "t1", plan generation."""
+    plans_from: str | None = None
+    """Task t3_1: the run folder (resolved) whose stored plans are verified (None: none)."""
+    self_verify: str = "verdict"
+    """best-of-n --score self-verify: "verdict" (the model writes its verification answer and
+    t3's reader reads its verdict) or "probability" (its probability of "Plan is valid.", which
+    needs log-probabilities); runs recorded before the setting read as "probability"."""
+    critic: str = "validator"
+    """revise: who tells a chain what is wrong, "validator" (the symbolic verdict) or "self"
+    (the model's own verification answer; the chain stops when the model calls its plan valid)."""
 
 
 @dataclass(frozen=True)
@@ -203,9 +212,12 @@ def run_config_from_json(data: dict) -> RunConfig:
 
 
 def _upgrade_settings(settings: dict) -> dict:
-    """Settings stored before `beam_width` (they have `branch`): beam had k kept nodes with
+    """Settings stored before `self_verify` with the self-verify score ranked by probability.
+    Settings stored before `beam_width` (they have `branch`): beam had k kept nodes with
     `branch` steps each, dvts k subtrees of `branch` steps each, both now k steps a depth in
     all; `depth` (then 20 by default) only mattered to searches and random walks."""
+    if settings.get("score") == "self-verify":
+        settings.setdefault("self_verify", "probability")
     branch = settings.pop("branch", None)
     strategy = settings.get("strategy", "sample")
     if branch is not None and strategy in ("beam", "dvts"):

@@ -37,7 +37,7 @@ def plan_run(settings: Settings, engine: EngineConfig, instances: str | Path,
     chosen_strategy = strategy(settings.strategy)  # an unknown one is refused before any work
     pool = load_instances(instances)
     chosen = pool[:limit]
-    tasks.check_fit(tasks.get(settings.task), chosen_strategy, chosen)
+    tasks.check_fit(tasks.get(settings.task), chosen_strategy, chosen, settings)
     chosen_strategy.check(settings, chosen)
     for domain in {i.domain for i in chosen}:  # so are templates that cannot be read
         load_template(settings.templates, domain)

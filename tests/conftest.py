@@ -43,3 +43,28 @@ def run_config(model: str = "m", strategy: str = "sample", k: int = 1, parameter
     return RunConfig(Settings(strategy=strategy, k=k, **settings),
                      EngineConfig("vllm", model, parameters=parameters), InstanceSource("set"),
                      environment())
+
+
+class Scripted:
+    """A backend whose answers are written beforehand: every answer request gets `answer`,
+    verification calls (`Request.verifies`) get `verdicts` in turn; it notes what it was asked
+    as (instance id, first sample index, round, whether a verification call)."""
+
+    model = "scripted"
+
+    def __init__(self, answer: str, verdicts=()):
+        self.answer, self.verdicts, self.asked = answer, list(verdicts), []
+
+    def generate(self, requests, sampling):
+        from planbench_scale.backends import Result
+        from planbench_scale.records import Completion
+
+        for request in requests:
+            self.asked.append((request.prompt.instance_id, request.first, request.round,
+                               bool(request.verifies)))
+            text = self.verdicts.pop(0) if request.verifies else self.answer
+            yield Result(request, tuple(Completion(text, 10, 5, "stop", computed_tokens=10)
+                                        for _ in range(request.n)))
+
+    def require_logprobs(self):
+        raise AssertionError("a scripted backend has no log-probabilities")

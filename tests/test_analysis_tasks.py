@@ -83,3 +83,38 @@ def test_selection_by_self_verification_beside_coverage_majority_and_first_sampl
     assert table.loc[2, "majority_vote"] == 0.0  # x's two plans tie: the first seen, invalid
     assert table.loc[1, "selected"] == table.loc[1, "first_sample"] == 0.25
     assert (table["first_sample"] == 0.25).all()
+
+
+def test_accuracy_per_task_places_replanning_and_reuse_at_the_length_asked(tmp_path):
+    """t6 rows sit at the re-plan's optimal length, t4's at the reused prefix's, t1's at the
+    instance's own."""
+    from types import SimpleNamespace
+
+    from planbench_scale.analysis.tasks import accuracy_by_task
+    from planbench_scale.config import Settings
+    from dataclasses import replace
+
+    from conftest import run_config
+    from planbench_scale.store import RunWriter
+    from planbench_scale.tasks import get
+    from planbench_scale.tasks.replanning import replanned
+    from planbench_scale.tasks.reuse import reuse_prefix
+
+    instances = generate_set("blocksworld", (4, 4), (6, 8), 2, seed=3)
+    samples = pd.DataFrame([dict(run="r", instance_id=i.id, round=0, domain=i.domain,
+                                 optimal_length=i.optimal_length, valid=True,
+                                 finish_reason="stop", parent=-1, depth=0) for i in instances])
+    wanted = {"t1": [i.optimal_length for i in instances],
+              "t6": [replanned(i, 0)[1].optimal_length for i in instances],
+              "t4": [reuse_prefix(i, 0) for i in instances]}
+    assert wanted["t6"] != wanted["t1"] and wanted["t4"] != wanted["t1"]
+    for task, lengths in wanted.items():
+        config = replace(run_config(), settings=Settings(task=task))
+        with RunWriter(tmp_path / task, config, instances):
+            pass
+        run = SimpleNamespace(name="r", path=tmp_path / task, samples=samples, config=config)
+        table = accuracy_by_task([run])
+        expected = pd.Series(lengths).value_counts().sort_index()
+        assert table.set_index("optimal_length")["answers"].sort_index().tolist() == expected.tolist()
+        assert table["optimal_length"].sort_values().tolist() == sorted(set(lengths)), task
+        assert get(task).name == task

@@ -30,3 +30,14 @@ def test_feedback_for_a_missed_goal_and_for_no_plan():
     assert feedback_text(SHORT, extraction, verdict).startswith("No plan was found")
 
 
+
+
+def test_feedback_for_a_valid_plan_longer_than_optimal():
+    from planbench_scale.config import Settings
+    from planbench_scale.tasks import get
+
+    extraction, verdict = get("t2").score(
+        SHORT, "(pick-up a)\n(put-down a)\n(pick-up a)\n(stack a b)", Settings(task="t2"))
+    assert feedback_text(SHORT, extraction, verdict) == (
+        "The plan reaches the goal in 4 steps, but a plan with fewer steps exists. Please give "
+        "a shorter plan.")

@@ -13,6 +13,7 @@ from planbench_scale.score import check
 from planbench_scale.strategies import STRATEGIES, InstanceState, get
 from planbench_scale.strategies.loop import run
 from planbench_scale.text.feedback import SELF_REVISE_TEXT
+from tests.conftest import Scripted
 
 INSTANCES = generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0)
 SHORT = INSTANCES[0]  # pick-up a, stack a b (a = red, b = blue, c = orange)
@@ -135,3 +136,67 @@ def test_a_token_budget_stops_at_computed_tokens(tmp_path, cpu_backend):
         spent = (chain["computed_tokens"] + chain["completion_tokens"]).cumsum().tolist()
         assert all(before < 150 for before in spent[:-1])  # every round but the last was allowed
         assert spent[-1] >= 150 or chain["valid"].iloc[-1] or len(spent) == 7
+
+
+def test_a_resumed_optimal_planning_chain_revises_a_valid_but_longer_plan(tmp_path):
+    """t2 judges by optimality: a stored valid plan twice the optimal length leaves its chain
+    open on resume (plan generation's check would have closed it as valid)."""
+    from planbench_scale.backends import Request
+    from planbench_scale.strategies.loop import sample_row
+    from planbench_scale.tasks import get as task
+
+    settings = Settings(strategy="revise", k=1, rounds=2, task="t2")
+    detour = sexprs(("pick-up", "a"), ("put-down", "a"), *SHORT.optimal_plan)
+    extraction, verdict = task("t2").score(SHORT, detour, settings)
+    assert check(SHORT, detour)[1].valid and not verdict.valid
+    row = sample_row(SHORT, Request(render(SHORT), 1, 0), 0, said(detour), extraction, verdict,
+                     "revise")
+    with store(tmp_path, settings) as writer:
+        writer.append([row])
+    backend = Scripted(sexprs(*SHORT.optimal_plan))
+    with store(tmp_path, settings) as writer:
+        run(backend, [SHORT], writer, settings, INSTANCES)
+    assert backend.asked == [(SHORT.id, 0, 1, False)]
+    frame = read_samples(tmp_path).sort_values("round")
+    assert frame["valid"].tolist() == [False, True]
+
+
+def test_the_self_critic_revises_with_its_own_critique_and_stops_when_it_calls_the_plan_valid(
+        tmp_path):
+    """An inapplicable plan each round; the model calls it invalid once (its critique is the
+    next round's feedback), then valid: the chain stops though the validator disagrees. Its
+    verification calls are rows k + chain of their round, and a resume asks nothing again."""
+    settings = Settings(strategy="revise", k=1, rounds=3, critic="self")
+    critique = "Plan is invalid. The red block is not clear at step 1."
+    backend = Scripted("(stack a b)", [critique, "Plan is valid."])
+    with store(tmp_path, settings) as writer:
+        run(backend, [SHORT], writer, settings, INSTANCES)
+    assert backend.asked == [(SHORT.id, 0, 0, False), (SHORT.id, 1, 0, True),
+                             (SHORT.id, 0, 1, False), (SHORT.id, 1, 1, True)]
+    frame = read_samples(tmp_path).sort_values(["round", "sample_index"])
+    assert frame[["sample_index", "round", "parent"]].values.tolist() == [
+        [0, 0, -1], [1, 0, 0], [0, 1, -1], [1, 1, 0]]
+    calls = frame.loc[frame["sample_index"] == 1]
+    assert calls["reason"].tolist() == ["inapplicable", "valid"]
+    assert calls["plan"].tolist() == ["(stack a b)"] * 2 and not frame["valid"].iloc[3]
+    assert calls["valid"].tolist() == [False, False]  # step 1 named, but not the unmet facts
+    again = Scripted("unused")
+    with store(tmp_path, settings) as writer:
+        assert run(again, [SHORT], writer, settings, INSTANCES).samples == 0
+    assert again.asked == []
+
+
+def test_the_self_critic_sees_its_critique_and_an_unshowable_plan_gets_self_revise_words():
+    settings = Settings(strategy="revise", k=2, rounds=2, critic="self")
+    revise, state = get("revise"), InstanceState(SHORT, render(SHORT))
+    revise.start(state, settings)
+    revise.answered(state, 0, 0, said("(stack a b)"), None, settings)
+    revise.answered(state, 1, 0, said("(fly a)"), None, settings)
+    assert state.open[0][3] == (("stack", "a", "b"),) and state.open[1][0] == 1
+    assert state.open[1][1].text.endswith(SELF_REVISE_TEXT + "\n")
+    revise.answered(state, 2, 0, said("Plan is invalid. Stack needs a held block."), None, settings)
+    assert state.open[0][0] == 1
+    assert state.open[0][1].text.endswith("Plan is invalid. Stack needs a held block.\n"
+                                          "Please give a corrected plan.\n")
+    with pytest.raises(PlanbenchError, match="self-revise gives none"):
+        get("self-revise").check(settings, [SHORT])

@@ -108,9 +108,19 @@ def asked(name: str, small_set) -> tuple[list, list]:
     return [i for pool in pools for i in pool[:2]], [i for pool in pools for i in pool]
 
 
-def task_settings(name: str) -> Settings:
-    """The settings of the run of task `name` (t3_1 is to read `plans_from` a run made before it)."""
-    return Settings(task=name, k=2, sampling=Sampling(max_tokens=16, temperature=0.7))
+def task_settings(name: str, plans: str | None = None) -> Settings:
+    """The settings of the run of task `name` (t3_1 reads `plans` a run stored)."""
+    return Settings(task=name, k=2, sampling=Sampling(max_tokens=16, temperature=0.7),
+                    plans_from=plans if name == "t3_1" else None)
+
+
+def plans_run(instances, pools, folder, backend) -> str:
+    """A run of random legal walks (no model: a readable plan for every instance) whose plans
+    t3_1 verifies."""
+    settings = Settings(strategy="random-legal", k=1)
+    runner.execute(replace(run_config(), settings=settings), instances, pools, folder,
+                   show_progress=False, backend=backend)
+    return str(folder)
 
 
 def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_set, tmp_path):
@@ -119,7 +129,8 @@ def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_s
     runs = []
     for name in tasks.TASKS:
         instances, pools = asked(name, small_set)
-        config = replace(run_config(), settings=task_settings(name))
+        plans = plans_run(instances, pools, tmp_path / "plans", cpu_backend) if name == "t3_1" else None
+        config = replace(run_config(), settings=task_settings(name, plans))
         runner.execute(config, instances, pools, tmp_path / name, show_progress=False,
                        backend=cpu_backend)
         rows = read_samples(tmp_path / name)
@@ -135,4 +146,5 @@ def test_every_task_runs_with_the_cpu_model_and_is_reported(cpu_backend, small_s
     assert set(by_task["task"]) == set(tasks.TASKS)
     assert by_task.groupby("task")["answers"].sum().eq(2 * len(instances)).all()  # 8 of each task
     confusion = pd.read_csv(tmp_path / "report" / "verification_confusion.csv")
-    assert confusion["answers"].sum() == 2 * len(instances)
+    per_run = confusion.groupby("run")["answers"].sum()  # t3's drawn plans, t3_1's stored ones
+    assert len(per_run) == 2 and per_run.eq(2 * len(instances)).all()

@@ -144,17 +144,17 @@ def test_the_scorer_takes_the_plan_and_refuses_a_wrong_one_or_none():
 def test_t5_refuses_instances_of_no_generalization_set(planbench):
     normal = generate_set("blocksworld", (3, 3), (2, 2), 1)
     with pytest.raises(PlanbenchError, match="generate --generalization --domain blocksworld"):
-        get("t5").check(normal)
+        get("t5").check(normal, Settings())
     gripper = domains.get("gripper")
     from planbench_scale.domains.pddl_import import instance as read_instance
 
     problem = read_instance("gripper", gripper.folder / "domain.pddl", gripper.folder / "problems/p01.pddl")
     with pytest.raises(PlanbenchError, match="domain gripper has no generalization generator"):
-        get("t5").check([problem])
-    get("t5").check(setup_set()[0])
+        get("t5").check([problem], Settings())
+    get("t5").check(setup_set()[0], Settings())
     imported = load_instances(planbench / "instances" / "blocksworld")[:1]
     with pytest.raises(PlanbenchError, match="is not of one"):
-        get("t5").check(imported)
+        get("t5").check(imported, Settings())
 
 
 def test_generate_writes_a_generalization_set_and_prompt_asks_it(tmp_path):

@@ -151,11 +151,11 @@ def test_the_scorer_validates_from_the_new_state():
 def test_t6_refuses_unsolvable_instances_and_plans_with_no_event():
     unsolvable = generate_set("blocksworld", (3, 3), (2, 2), 1, unsolvable=0.5)
     with pytest.raises(PlanbenchError, match="is unsolvable"):
-        get("t6").check(unsolvable)
+        get("t6").check(unsolvable, Settings())
     one_step = Instance("one", "logistics", "logistics", ("a0", "c0", "t0", "l0-0", "p0"),
                         (("airplane", "a0"), ("airport", "l0-0"), ("city", "c0"), ("in", "p0", "t0"),
                          ("in-city", "l0-0", "c0"), ("location", "l0-0"), ("obj", "p0"),
                          ("at", "t0", "l0-0"), ("at", "a0", "l0-0"), ("truck", "t0")),
                         (("at", "p0", "l0-0"),), (("unload-truck", "p0", "t0", "l0-0"),))
     with pytest.raises(PlanbenchError, match="no prefix of the optimal plan of one"):
-        get("t6").check([one_step])
+        get("t6").check([one_step], Settings())

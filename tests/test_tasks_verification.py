@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from planbench_scale.config import Settings
+from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import load_instances
 from planbench_scale.records import Reason
 from planbench_scale.tasks import get
@@ -135,3 +136,46 @@ def test_planbench_messages_read_back_as_exactly_right(planbench, seed, number):
     shown = drawn_plan(instance, seed)
     claim = read_claim(template, instance, message(template, instance, shown))
     assert all(grade(instance, claim, verdict_of(instance, shown)).values())
+
+
+def test_t3_1_verifies_the_first_readable_plan_a_run_stored_and_refuses_what_it_cannot(tmp_path):
+    """The plans' run: instance 0 answered an unknown action, then an inapplicable plan, then
+    the optimal one; instance 1 only an empty answer. t3_1 shows instance 0's inapplicable
+    plan in t3's prompt and grades against the validator; instance 1, a missing --plans-from,
+    and an instance the run did not use are refused in one line."""
+    from planbench_scale.backends import Request
+    from planbench_scale.instances import generate_set
+    from planbench_scale.records import Completion
+    from planbench_scale.score import check
+    from planbench_scale.store import RunWriter
+    from planbench_scale.strategies.loop import sample_row
+    from planbench_scale.text.prompts import render
+    from tests.conftest import run_config
+
+    pool = generate_set("blocksworld", (3, 4), (2, 4), 1, seed=3)
+    first, second = pool[0], pool[1]
+    vocab_plan = "\n".join(f"({' '.join(a)})" for a in first.optimal_plan)
+    stored = [(first, 0, "(fly a)"), (first, 1, "(stack a b)\n(pick-up a)"),
+              (first, 2, vocab_plan), (second, 0, "")]
+    rows = [sample_row(i, Request(render(i), 1, 0), index, Completion(text, 1, 1, "stop"),
+                       *check(i, text), "sample") for i, index, text in stored]
+    with RunWriter(tmp_path, run_config(), [first, second]) as writer:
+        writer.append(rows)
+    t3_1, settings = get("t3_1"), Settings(task="t3_1", plans_from=str(tmp_path))
+    t3_1.check([first], settings)
+    shown = (("stack", "a", "b"), ("pick-up", "a"))
+    assert t3_1.shown(first, settings) == shown
+    template = load_template("default", first.domain)
+    assert t3_1.prompt(first, pool, settings).text == verification_prompt(
+        template, examples(first, pool, 0), first, shown)
+    extraction, verdict = t3_1.score(first, "Plan is valid.", settings)
+    assert extraction.actions == ("(stack a b)", "(pick-up a)") and not verdict.valid
+    assert t3_1.score(first, "Plan is invalid. The action at step 1 has an unmet precondition.",
+                      settings)[1].reason == Reason.INAPPLICABLE
+    with pytest.raises(PlanbenchError, match="no answer with a readable plan for 1 of the 2"):
+        t3_1.check([first, second], settings)
+    with pytest.raises(PlanbenchError, match="give it with --plans-from RUN"):
+        t3_1.check([first], Settings(task="t3_1"))
+    other = generate_set("blocksworld", (5, 5), (4, 4), 1, seed=9)[0]
+    with pytest.raises(PlanbenchError, match=f"did not run instance {other.id}"):
+        t3_1.check([other], settings)

@@ -79,16 +79,16 @@ def best_of_n(samples: pd.DataFrame, ks: Sequence[int] | None = None,
 
 def best_of_n_per_instance(samples: pd.DataFrame, ks: Sequence[int] | None = None,
                            by: Sequence[str] = ("domain",)) -> pd.DataFrame:
-    """Per best-of-n run, instance and k: `best_of_n_at_k` as "value". A scoring row's score
-    counts for its parent answer."""
+    """Per best-of-n run, instance and k: `best_of_n_at_k` as "value". The score of a scoring
+    or verification row counts for its parent answer."""
     s = with_run(samples)
     s = s.loc[(s["strategy"].astype(str) == "best-of-n") & (s["round"] == 0)]
-    scoring = metrics.scoring_rows(s)
+    about = ~metrics.answer_rows(s)  # scoring and verification calls
     keys = ["run", "instance_id"]
-    given = s.loc[scoring, [*keys, "parent", "score"]].rename(
+    given = s.loc[about, [*keys, "parent", "score"]].rename(
         columns={"parent": "sample_index", "score": "given"}).dropna(subset=["given"])
-    # (self-verify writes two scoring rows an answer, one of them scored)
-    answers = s.loc[~scoring].merge(given, on=[*keys, "sample_index"], how="left")
+    # (self-verify's probability writes two scoring rows an answer, one of them scored)
+    answers = s.loc[~about].merge(given, on=[*keys, "sample_index"], how="left")
     answers["score"] = answers["given"].combine_first(answers["score"])
     answers = answers.sort_values([*keys, "sample_index"], kind="stable")
     groups = list(answers.groupby(keys, observed=True, sort=True))

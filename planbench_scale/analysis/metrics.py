@@ -99,6 +99,21 @@ def scoring_rows(samples: pd.DataFrame) -> np.ndarray:
     return samples["finish_reason"].astype(str).to_numpy() == "scored"
 
 
+def verification_rows(samples: pd.DataFrame) -> np.ndarray:
+    """Which rows are verification calls (the model verifying an answer of its own: a
+    self-verify verdict, a self critic's critique): generated rows with a parent answer outside
+    a tree (depth 0)."""
+    if "parent" not in samples or "depth" not in samples:
+        return np.zeros(len(samples), dtype=bool)
+    return ((samples["parent"].to_numpy() >= 0) & (samples["depth"].to_numpy() == 0)
+            & ~scoring_rows(samples))
+
+
+def answer_rows(samples: pd.DataFrame) -> np.ndarray:
+    """Which rows are answers: neither scoring calls nor verification calls."""
+    return ~scoring_rows(samples) & ~verification_rows(samples)
+
+
 def row_compute(samples: pd.DataFrame) -> np.ndarray:
     """The compute of each row: its "cost" column where the report put one (`ledger.row_cost`:
     tokens, FLOPs or dollars), else computed tokens as budgets count them
@@ -110,12 +125,13 @@ def row_compute(samples: pd.DataFrame) -> np.ndarray:
 
 
 def per_instance(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, instance): independent answers n (round 0, scoring calls left out),
+    """One row per (run, instance): independent answers n (round 0, scoring and verification
+    calls left out),
     valid among them c, first-sample verdict, token sums and compute (`row_compute`, a float)
     over all rows, and the instance columns (domain, lengths, blocks)."""
     s = with_run(samples)
     group, first_rows = _groups(s, ["run", "instance_id"])
-    answers = (s["round"].to_numpy() == 0) & ~scoring_rows(s)
+    answers = (s["round"].to_numpy() == 0) & answer_rows(s)
     valid = s["valid"].to_numpy(dtype=bool)
     first = answers & (s["sample_index"].to_numpy() == 0)
     counted = {"n": answers, "c": answers & valid, "has_first": first,
@@ -210,9 +226,14 @@ def chain_rounds(samples: pd.DataFrame, strategies: Sequence[str],
 
     A chain (run, instance, sample_index) counts as solved after r rounds when any of its rounds
     0..r is valid; chains stop at their first valid plan. Only samples of the chain `strategies`
-    (names, e.g. revise) are included."""
+    (names, e.g. revise) are included; a verification call (`revise --critic self`) counts in
+    the compute of its chain's round."""
     s = with_run(samples)
     s = s.loc[s["strategy"].isin(list(strategies))]
+    critiques = verification_rows(s)  # a self critic's calls: compute of their chain's round
+    if critiques.any():
+        s = s.assign(sample_index=np.where(critiques, s["parent"], s["sample_index"]),
+                     valid=s["valid"].to_numpy(dtype=bool) & ~critiques)
     kept = [b for b in dict.fromkeys([*by, "optimal_length"]) if b in s]
     s = s[["run", "instance_id", "sample_index", "round", "valid", "prompt_tokens",
            "completion_tokens", *kept]].assign(compute=row_compute(s))

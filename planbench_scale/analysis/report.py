@@ -23,11 +23,12 @@ from planbench_scale.errors import PlanbenchError
 from planbench_scale.config import RunConfig, Settings
 from planbench_scale.interop.answers import verdict_agreement
 from planbench_scale.records import Instance
+from planbench_scale.score import SELF_VERIFY
 from planbench_scale.strategies import STRATEGIES
 from planbench_scale.store import read_config, read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "strategy", "prompt_tokens",
-           "completion_tokens", "valid", "plan", "parent", "score", "finish_reason",
+           "completion_tokens", "valid", "plan", "parent", "depth", "score", "finish_reason",
            "cached_tokens", "computed_tokens", "schema_version")
 """The sample columns the report reads (never the large text column)."""
 
@@ -66,17 +67,20 @@ class Report:
 
 def _label(config: RunConfig, path: Path, scored: bool = False) -> str:
     """"model · strategy" from the config (the folder name without a model); searches add
-    where their steps come from, and runs that store scores their score, marked when it is
-    an oracle."""
+    where their steps come from, revision its critic when not the validator, and runs that
+    store scores their score (self-verify with its mode), marked when it is an oracle."""
     model, settings = config.engine.model, config.settings
     parts = [Path(model).name if model else path.name, settings.strategy]
     if settings.task != Settings().task:
         parts.insert(1, f"task {settings.task}")
     if STRATEGIES.get(settings.strategy) and STRATEGIES[settings.strategy].unit == "nodes":
         parts.append(f"{settings.propose} steps")
+    if settings.critic != Settings().critic:
+        parts.append(f"critic {settings.critic}")
     if scored:
         oracle = " (oracle)" if settings.score in compute.ORACLE_SCORES else ""
-        parts.append(f"score {settings.score}{oracle}")
+        mode = f" ({settings.self_verify})" if settings.score == SELF_VERIFY else ""
+        parts.append(f"score {settings.score}{mode}{oracle}")
     return " · ".join(p for p in parts if p)
 
 
@@ -245,6 +249,7 @@ def compute_tables(runs: Sequence[Run], target: float = 0.9,
         "cost": metrics.cost(inst, by=("domain",)),
         "accuracy_by_task": tasks.accuracy_by_task(runs), **tasks.task_tables(runs),
         "selection_vs_verifier": tasks.selection_vs_verifier(samples, inst),
+        "verification_calls": tasks.verification_calls(runs),
         "imported_verdicts": verdict_agreement(runs),
     }
 

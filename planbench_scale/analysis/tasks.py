@@ -9,22 +9,27 @@ from typing import Sequence
 import pandas as pd
 
 from planbench_scale import domains, tasks
-from planbench_scale.analysis.metrics import wilson_interval
+from planbench_scale.analysis.metrics import answer_rows, verification_rows, wilson_interval
 from planbench_scale.records import Instance
 from planbench_scale.store import read_instances, read_samples
 
 ROW_COLUMNS = ("instance_id", "sample_index", "round", "valid", "outcome", "plan", "n_actions",
-               "reason", "failed_step", "unmet")
+               "reason", "failed_step", "unmet", "parent", "depth", "finish_reason")
 """The sample columns a task's own tables read."""
+SCORE_COLUMNS = ("domain", "answers", "precision", "recall", "verdict_right", "failure_right",
+                 "all_right")
+"""Columns of a table of verification scores."""
 
 
 def accuracy_by_task(runs: Sequence) -> pd.DataFrame:
-    """Share of first answers (round 0) that are right, per run, task, domain and plan length,
-    with the 95% Wilson interval."""
+    """Share of first answers (round 0; scoring and verification calls are none) that are right,
+    per run, task, domain and length of the optimal plan asked for (`tasks.asked_length`: the
+    re-plan's for replanning, the prefix's for plan reuse), with the 95% Wilson interval."""
     frames = []
     for run in runs:
-        rows = run.samples.loc[run.samples["round"] == 0]
-        frames.append(rows.assign(task=run.config.settings.task)
+        rows = run.samples.loc[(run.samples["round"] == 0) & answer_rows(run.samples)]
+        frames.append(rows.assign(task=run.config.settings.task,
+                                  optimal_length=asked_lengths(run, rows["instance_id"]))
                       [["run", "task", "domain", "optimal_length", "valid"]])
     if not frames:
         return pd.DataFrame(columns=["run", "task", "domain", "optimal_length", "answers",
@@ -48,6 +53,16 @@ def task_tables(runs: Sequence) -> dict[str, pd.DataFrame]:
     return {name: pd.concat(frames, ignore_index=True) for name, frames in found.items()}
 
 
+def asked_lengths(run, ids: pd.Series) -> list[int]:
+    """The optimal length of the plan the run's task asked of each instance id."""
+    task, settings = tasks.get(run.config.settings.task), run.config.settings
+    if not hasattr(task, "asked"):
+        return list(run.samples.loc[ids.index, "optimal_length"])
+    known = by_instance(read_instances(run.path))
+    lengths = {i: tasks.asked_length(task, known[i], settings) for i in set(ids)}
+    return [lengths[i] for i in ids]
+
+
 def by_instance(instances: Sequence[Instance]) -> dict[str, Instance]:
     """Instances by id."""
     return {i.id: i for i in instances}
@@ -55,8 +70,13 @@ def by_instance(instances: Sequence[Instance]) -> dict[str, Instance]:
 
 def with_instance(rows: pd.DataFrame, instances: Sequence[Instance]) -> pd.DataFrame:
     """The rows of first answers (round 0) with their instance's domain and plan length."""
+    return placed(rows.loc[(rows["round"] == 0) & answer_rows(rows)], instances)
+
+
+def placed(rows: pd.DataFrame, instances: Sequence[Instance]) -> pd.DataFrame:
+    """The rows of known instances with their instance's domain and plan length."""
     known = by_instance(instances)
-    rows = rows.loc[(rows["round"] == 0) & rows["instance_id"].isin(known)].copy()
+    rows = rows.loc[rows["instance_id"].isin(known)].copy()
     rows["domain"] = [known[i].domain for i in rows["instance_id"]]
     rows["optimal_length"] = [known[i].optimal_length for i in rows["instance_id"]]
     return rows
@@ -77,6 +97,13 @@ def verification(rows: pd.DataFrame, instances: Sequence[Instance]) -> dict[str,
     answer claims) and, per domain, the model as a verifier of "valid": precision and recall
     against the validator, and the share right on the verdict, the failure and the facts."""
     rows = with_instance(rows, instances)
+    confusion, scores = judged_tables(rows, instances)
+    return {"verification_confusion": confusion, "self_verification": scores}
+
+
+def judged_tables(rows: pd.DataFrame, instances: Sequence[Instance]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The confusion and the scores per domain of verification rows (`placed`)."""
     known = by_instance(instances)
     rows["truth"] = [truth_kind(known[i], p) for i, p in zip(rows["instance_id"], rows["plan"])]
     rows["claimed"] = [r if o == "plan" else "no verdict"
@@ -94,7 +121,24 @@ def verification(rows: pd.DataFrame, instances: Sequence[Instance]) -> dict[str,
                        "failure_right": (invalid["claimed"] == invalid["truth"]).mean()
                        if len(invalid) else float("nan"),
                        "all_right": group["valid"].mean()})
-    return {"verification_confusion": confusion, "self_verification": pd.DataFrame(scores)}
+    return confusion, pd.DataFrame(scores, columns=SCORE_COLUMNS)
+
+
+def verification_calls(runs: Sequence) -> pd.DataFrame:
+    """The model as its own verifier in the loop (`best-of-n --score self-verify` in verdict
+    mode, `revise --critic self`), per run and domain: of its verification calls, precision
+    and recall of "valid" against the validator's verdict on the plan it verified, and the
+    share right on the verdict, the failure and all counts."""
+    frames = []
+    for run in runs:
+        rows = read_samples(run.path, ROW_COLUMNS)
+        calls = rows.loc[verification_rows(rows)]
+        if len(calls):
+            instances = read_instances(run.path)
+            scores = judged_tables(placed(calls, instances), instances)[1]
+            frames.append(scores.assign(run=run.name)[["run", *SCORE_COLUMNS]])
+    return (pd.concat(frames, ignore_index=True) if frames
+            else pd.DataFrame(columns=["run", *SCORE_COLUMNS]))
 
 
 def execution(rows: pd.DataFrame, instances: Sequence[Instance]) -> dict[str, pd.DataFrame]:

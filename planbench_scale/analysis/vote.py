@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binom
 
-from planbench_scale.analysis.metrics import k_values, mean_by, with_run
+from planbench_scale.analysis.metrics import answer_rows, k_values, mean_by, with_run
 from planbench_scale.domains import task_for
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Instance, Reason
@@ -149,13 +149,11 @@ def majority_vote(samples: pd.DataFrame, ks: Sequence[int] | None = None,
     """maj@k per run and group: the mean over instances of `vote_at_k`, voting by the `code`
     column ("plan_code" from `plan_codes`, or "state_code" from `state_codes`).
 
-    Voters are the independent answers: round 0, scoring calls left out. NaN for a group with
+    Voters are the independent answers: round 0, scoring and verification calls left out. NaN for a group with
     an instance of fewer than k answers. Needs columns run, instance_id, sample_index, round,
-    valid and `code` (and finish_reason when present)."""
+    valid and `code` (and finish_reason, parent and depth when present)."""
     s = with_run(samples)
-    keep = s["round"].to_numpy() == 0
-    if "finish_reason" in s:
-        keep &= s["finish_reason"].astype(str).to_numpy() != "scored"
+    keep = (s["round"].to_numpy() == 0) & answer_rows(s)
     groups = [b for b in by if b in s]
     s = s.loc[keep, ["run", "instance_id", "sample_index", code, "valid", *groups]]
     s = s.sort_values(["run", "instance_id", "sample_index"], kind="stable")

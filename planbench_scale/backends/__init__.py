@@ -40,6 +40,10 @@ class Request:
     prefix: str = ""
     """Tree searches: the plan so far that each answer continues; an answer is checked (and
     its plan stored) as prefix + answer."""
+    verifies: tuple[str, ...] = ()
+    """A verification call (the model as its own verifier): the plan, canonical actions, that
+    the prompt asks the model to verify; its answers are scored as verdicts on that plan
+    (`tasks.verification.judged`), not as answers of the run's task. Empty for an answer."""
 
 
 @dataclass(frozen=True)

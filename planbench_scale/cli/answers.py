@@ -58,9 +58,9 @@ def prompt(spec: str, style: str, shots: int, templates: str, form: str, task: s
 
     instance, pool = resolve(spec)
     asked = tasks.get(task)
-    asked.check([instance])
-    rendered = asked.prompt(instance, pool, Settings(style=style, shots=shots, templates=templates,
-                                                     task=task, seed=seed))
+    settings = Settings(style=style, shots=shots, templates=templates, task=task, seed=seed)
+    asked.check([instance], settings)
+    rendered = asked.prompt(instance, pool, settings)
     click.echo(json.dumps([{"role": r, "content": c} for r, c in rendered.messages], indent=2)
                if form == "chat" else rendered.text)
 

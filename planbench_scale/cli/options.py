@@ -8,7 +8,9 @@ import click
 
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.score import SELF_VERIFY, STEP_SCORES
+from planbench_scale.strategies.revise import CRITICS
 from planbench_scale.strategies.search import PROPOSALS
+from planbench_scale.strategies.self_verification import MODES
 
 
 def span(text: str) -> tuple[int, int]:
@@ -59,9 +61,21 @@ def search(function):
                          default="valid-prefix", show_default=True,
                          help="Step score: valid-prefix (verifier only), goal-count, distance "
                          "(optimal steps left: an oracle), logprob (the model's own; needs "
-                         "prompt log-probabilities); best-of-n also self-verify (the model's "
-                         "own probability, in PlanBench's zero-shot verification prompt, that "
-                         "the plan is valid).")]):
+                         "prompt log-probabilities); best-of-n also self-verify (the model "
+                         "verifies each plan in PlanBench's zero-shot verification prompt, "
+                         "read as --self-verify says)."),
+            click.option("--self-verify", type=click.Choice(MODES), default="verdict",
+                         show_default=True, help="best-of-n --score self-verify: verdict (the "
+                         "model writes its verification answer; the first answer it calls "
+                         "valid is selected) or probability (its probability of \"Plan is "
+                         "valid.\"; needs log-probabilities)."),
+            click.option("--critic", type=click.Choice(CRITICS), default="validator",
+                         show_default=True, help="revise: who says what is wrong, the "
+                         "validator or the model itself (self: it verifies each plan, the chain "
+                         "stops when it calls it valid, else its critique is the feedback)."),
+            click.option("--plans-from", type=click.Path(exists=True, file_okay=False),
+                         default=None, help="--task t3_1: the run folder whose plans are "
+                         "verified (each instance's first answer with a readable plan).")]):
         function = option(function)
     return function
 

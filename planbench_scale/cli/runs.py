@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from planbench_scale import runner
@@ -28,7 +30,7 @@ from planbench_scale.tasks import TASKS
 @click.option("--form", type=click.Choice(["text", "chat"]), default="text", show_default=True,
               help="text: plain completion prompts; chat: the model's chat template over the messages.")
 @click.option("--strategy", type=click.Choice(list(STRATEGIES)), default="sample", show_default=True,
-              help="sample: k independent answers; revise: chains told the validator's verdict; "
+              help="sample: k independent answers; revise: chains told what is wrong (--critic); "
                    "self-revise: chains only asked to check their plan; beam, dvts: step "
                    "searches; random-legal: k random legal walks (no model).")
 @click.option("--k", default=64, show_default=True, type=click.IntRange(1, 10_000),
@@ -68,6 +70,11 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
     """
     if (replicas > 1 or ray_address) and engine != "ray":
         raise PlanbenchError(f"--replicas and --ray-address need --engine ray (not {engine})")
+    if settings["critic"] != "validator" and settings["strategy"] != "revise":
+        raise PlanbenchError(f"--critic {settings['critic']} needs --strategy revise "
+                             f"(not {settings['strategy']})")
+    if settings["plans_from"]:
+        settings["plans_from"] = str(Path(settings["plans_from"]).resolve())
     sampling = Sampling(temperature, top_p, max_tokens, stop)
     engine_args = options.engine_args(settings, engine)
     engine_config = EngineConfig(engine, model, form, base_url if engine == "openai" else None,

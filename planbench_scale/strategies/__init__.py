@@ -15,6 +15,7 @@ from planbench_scale.backends import Request, Result, ScoreRequest
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Extraction, Instance, Prompt, Verdict
 from planbench_scale.config import Sampling, Settings
+from planbench_scale import tasks
 
 Wave = Request | ScoreRequest | Result
 """One item of a wave: a request to sample, continuations to score, or an answer the strategy
@@ -50,6 +51,13 @@ def within_budget(settings: Settings, samples: int, tokens: float) -> bool:
     """Whether an instance that spent `samples` rows and `tokens` tokens may ask for more."""
     return ((settings.budget_samples is None or samples < settings.budget_samples)
             and (settings.budget_tokens is None or tokens < settings.budget_tokens))
+
+
+def scored_answer(state: InstanceState, text: str, scored: tuple[Extraction, Verdict] | None,
+                  settings: Settings) -> tuple[Extraction, Verdict]:
+    """An answer's score: the one the loop gave, or, for an answer replayed from the store, the
+    run's task's score of `text` (so a resumed run judges answers as the run first did)."""
+    return scored or tasks.get(settings.task).score(state.instance, text, settings)
 
 
 class Strategy(Protocol):

@@ -2,7 +2,9 @@
 
 Every answer is stored as it arrives (batched: at most FLUSH_SAMPLES waiting or FLUSH_SECONDS
 old). A run resumes from its store: answers already stored are skipped, and the strategy is told
-of every stored answer (in index and round order) before new requests go out.
+of every stored answer (in round and index order: a chain's round r, then its verification
+call, then round r + 1) before new requests go out. A verification call (`Request.verifies`)
+is scored as a verdict on the plan it verifies and never counts as a valid plan.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from planbench_scale.config import Sampling, Settings
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies import InstanceState, Strategy, get
 from planbench_scale import tasks
+from planbench_scale.analysis.metrics import answer_rows
+from planbench_scale.tasks.verification import judged
 
 FLUSH_SAMPLES, FLUSH_SECONDS = 256, 1.0
 """Store pending samples once this many are waiting or this long has passed."""
@@ -87,14 +91,16 @@ def _answers(backend: Backend, wave: list, sampling: Sampling) -> Iterator[Resul
 def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Settings) -> None:
     """Fill the per-instance state from what the store already holds (resume)."""
     columns = ["instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
-               "computed_tokens", "finish_reason", "valid"]
+               "computed_tokens", "finish_reason", "valid", "parent", "depth"]
     columns += ["text"] if strategy.replays_text else []
-    stored = read_samples(writer.run_dir, columns).sort_values(["sample_index", "round"])
-    for row in stored.itertuples(index=False):
+    stored = read_samples(writer.run_dir, columns).sort_values(["round", "sample_index"],
+                                                               kind="stable")
+    answers = answer_rows(stored)
+    for row, answer in zip(stored.itertuples(index=False), answers):
         state = states[row.instance_id]
         _count(state, int(row.sample_index),
                compute_tokens(int(row.completion_tokens), int(row.computed_tokens)),
-               bool(row.valid))
+               bool(row.valid) and answer)
         answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
                             int(row.completion_tokens), str(row.finish_reason),
                             computed_tokens=int(row.computed_tokens))
@@ -127,20 +133,28 @@ class _Sink:
             if request.round == 0 and index in state.done:  # stored before: only followed up
                 self.strategy.answered(state, index, 0, completion, None, self.settings)
                 continue
-            extraction, verdict = self.task.score(state.instance, request.prefix + completion.text,
-                                                  self.settings)
+            extraction, verdict = self._score(state, request, completion.text)
             score = self.strategy.answered(state, index, request.round, completion,
                                            (extraction, verdict), self.settings)
             self.pending.append(sample_row(state.instance, request, index, completion,
                                            extraction, verdict, self.strategy.name, score))
+            answer = verdict.valid and not _verifies(request)
             _count(state, index, compute_tokens(completion.completion_tokens,
-                                                completion.prompt_computed), verdict.valid)
-            self.progress.valid += verdict.valid
+                                                completion.prompt_computed), answer)
+            self.progress.valid += answer
             self.progress.tokens += completion.completion_tokens
         self.progress.checking_seconds += time.perf_counter() - started
         if (len(self.pending) >= FLUSH_SAMPLES
                 or time.perf_counter() - self.flushed >= FLUSH_SECONDS):
             self.flush()
+
+    def _score(self, state: InstanceState, request: Request | ScoreRequest, text: str
+               ) -> tuple[Extraction, Verdict]:
+        """An answer scored by the run's task; a verification call's answer as a verdict on the
+        plan it verifies (its `valid`: whether the verdict is right)."""
+        if _verifies(request):
+            return judged(state.instance, request.verifies, text, self.settings)
+        return self.task.score(state.instance, request.prefix + text, self.settings)
 
     def flush(self) -> None:
         """Store what is pending and report progress."""
@@ -155,6 +169,11 @@ class _Sink:
         self.progress.solved = sum(s.solved for s in self.states.values())
         if self.on_progress is not None:
             self.on_progress(self.progress)
+
+
+def _verifies(request: Request | ScoreRequest) -> bool:
+    """Whether the request is a verification call."""
+    return isinstance(request, Request) and bool(request.verifies)
 
 
 def sample_row(instance: Instance, request: Request | ScoreRequest, index: int,

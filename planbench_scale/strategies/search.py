@@ -29,8 +29,8 @@ from planbench_scale.backends import Request, Result, ScoreRequest, derive_seed
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.records import Completion, Prompt, Reason
 from planbench_scale.config import Sampling, Settings
-from planbench_scale.score import applicable, check, check_score, needs_logprobs, state_after, step_score
-from planbench_scale.strategies import within_budget
+from planbench_scale.score import applicable, check_score, needs_logprobs, state_after, step_score
+from planbench_scale.strategies import scored_answer, within_budget
 from planbench_scale.text.prompts import describe_action, step_prompt
 
 ALIVE = (Reason.VALID, Reason.GOAL_NOT_REACHED)
@@ -182,9 +182,8 @@ class StepSearch:
         if node is not None:  # the scoring row of a sampled candidate
             return _rescore(state, node, parent.logprob + answer.logprob,
                             parent.tokens + answer.logprob_tokens, settings)
-        extraction, verdict = scored or check(
-            state.instance, _plan_text(state, parent, settings.templates) + answer.text,
-            settings.templates)
+        extraction, verdict = scored_answer(
+            state, _plan_text(state, parent, settings.templates) + answer.text, scored, settings)
         node = Node(index, parent.tree, extraction.actions, answer.text, parent)
         tree.solved = tree.solved or verdict.valid
         extends = extraction.actions[:len(parent.actions)] == parent.actions

@@ -1,14 +1,16 @@
 """Tasks: what a run asks of the model and how an answer is scored, behind one protocol and a
 registry (PlanBench's task numbers: t1 plan generation, t2 optimal planning, t3 plan
-verification, t4 plan reuse, t5 plan generalization, t6 replanning, t7 plan execution,
-t8_1..t8_3 goal reformulation).
+verification, t3_1 verification of a run's plans, t4 plan reuse, t5 plan generalization,
+t6 replanning, t7 plan execution, t8_1..t8_3 goal reformulation).
 
 Every task is scored by the symbolic core, never by the model. An answer's score is an
 `(Extraction, Verdict)` pair, stored in the run's `Sample` rows as for plan generation:
 `valid` is whether the answer is right. Tasks whose answer is a plan (`answers_plan`) store the
 plan and the validator's verdict on it; the others store what they read in the answer, and
 the truth stays recomputable from the row (see each task's module). Adding a task is one
-module with an object implementing `Task`, plus one line in `_registry`.
+module with an object implementing `Task`, plus one line in `_registry`; a task that asks for a
+plan of a changed instance (a new initial state or goal) also defines `asked(instance,
+settings)`, that instance, so the report places its answers at the length asked for.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ class Task(Protocol):
     """Whether the answer is a plan of the instance itself (then revision and step searches,
     which read and extend plans, fit the task)."""
 
-    def check(self, instances: Sequence[Instance]) -> None:
-        """PlanbenchError when the task cannot be asked of these instances."""
+    def check(self, instances: Sequence[Instance], settings) -> None:
+        """PlanbenchError when the task cannot be asked of these instances under a run's
+        settings."""
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
         """The prompt for `instance` (examples come from `pool`) under a run's settings."""
@@ -55,7 +58,7 @@ def get(name: str) -> Task:
     return TASKS[name]
 
 
-def check_fit(task: Task, strategy, instances: Sequence[Instance]) -> None:
+def check_fit(task: Task, strategy, instances: Sequence[Instance], settings) -> None:
     """PlanbenchError, before any model is loaded, when a strategy or the instances do not fit
     the task: a strategy that reads plans on a task whose answer is no plan."""
     from planbench_scale.strategies import STRATEGIES
@@ -64,7 +67,15 @@ def check_fit(task: Task, strategy, instances: Sequence[Instance]) -> None:
         fitting = ", ".join(s.name for s in STRATEGIES.values() if not s.reads_plans)
         raise PlanbenchError(f"strategy {strategy.name} reads and extends plans; task {task.name} "
                              f"({task.title}) answers no plan: use --strategy {fitting}")
-    task.check(instances)
+    task.check(instances, settings)
+
+
+def asked_length(task: Task, instance: Instance, settings) -> int:
+    """The optimal length of the plan the task asks for `instance` under a run's settings: the
+    instance's own, or that of the instance a task changed (its `asked`, as replanning's new
+    initial state and plan reuse's new goal have)."""
+    asked = getattr(task, "asked", None)
+    return (asked(instance, settings) if asked else instance).optimal_length
 
 
 def need_solvable(task: Task, instances: Sequence[Instance]) -> None:
@@ -82,10 +93,10 @@ def _registry() -> dict[str, Task]:
     from planbench_scale.tasks.reformulation import REFORMULATIONS
     from planbench_scale.tasks.replanning import REPLANNING
     from planbench_scale.tasks.reuse import REUSE
-    from planbench_scale.tasks.verification import VERIFICATION
+    from planbench_scale.tasks.verification import RUN_PLAN_VERIFICATION, VERIFICATION
 
-    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION,
-                                REUSE, GENERALIZATION_TASK, REPLANNING, EXECUTION, *REFORMULATIONS)}
+    return {t.name: t for t in (GENERATION, OPTIMAL, VERIFICATION, RUN_PLAN_VERIFICATION, REUSE,
+                                GENERALIZATION_TASK, REPLANNING, EXECUTION, *REFORMULATIONS)}
 
 
 TASKS: dict[str, Task] = _registry()

@@ -38,7 +38,7 @@ class Execution:
     scored: str = "exactly the resulting set of facts (and the share of facts right)"
     answers_plan: bool = False
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:

@@ -37,7 +37,7 @@ class Generalization:
     scored: str = "the validator's verdict on the extracted plan"
     answers_plan: bool = True
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         for instance in instances:
             if of_generalization_set(instance):
                 continue

@@ -26,7 +26,7 @@ class Generation:
     scored: str = "the validator's verdict on the extracted plan"
     answers_plan: bool = True
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         """Any instance: on an unsolvable one the right answer is a no-plan claim."""
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
@@ -51,7 +51,7 @@ class Optimal:
     scored: str = "valid by the validator and no longer than the certified optimal plan"
     answers_plan: bool = True
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:

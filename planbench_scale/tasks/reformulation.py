@@ -38,7 +38,7 @@ class Reformulation:
         goal is another (the full final state)."""
         return self.query_goal != "full"
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:

@@ -57,7 +57,7 @@ class Replanning:
     answers_plan: bool = False
     """The initial state is another than the instance's: revision and searches do not fit."""
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
         for instance in instances:
             if not fits(instance):
@@ -73,7 +73,11 @@ class Replanning:
         return task_prompt(instance, template, text)
 
     def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
-        return check(replanned(instance, settings.seed)[1], text, settings.templates)
+        return check(self.asked(instance, settings), text, settings.templates)
+
+    def asked(self, instance: Instance, settings) -> Instance:
+        """The instance from the state the event left, with its certified re-plan."""
+        return replanned(instance, settings.seed)[1]
 
     def tables(self, rows, instances) -> dict:
         """No tables of its own: the accuracy per task covers it."""

@@ -33,7 +33,7 @@ class Reuse:
     answers_plan: bool = False
     """The goal is another than the instance's: revision and searches do not fit."""
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
@@ -42,8 +42,11 @@ class Reuse:
         return task_prompt(instance, template, text, shots=0)
 
     def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
-        return check(reused(instance, reuse_prefix(instance, settings.seed)), text,
-                     settings.templates)
+        return check(self.asked(instance, settings), text, settings.templates)
+
+    def asked(self, instance: Instance, settings) -> Instance:
+        """The instance whose goal is the state the drawn prefix reaches (the prefix its plan)."""
+        return reused(instance, reuse_prefix(instance, settings.seed))
 
     def tables(self, rows, instances) -> dict:
         """No tables of its own: the accuracy per task covers it."""

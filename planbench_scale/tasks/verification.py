@@ -12,6 +12,10 @@ whether the answer is right on all counts it is scored on (`grade`), `reason` th
 answer claims ("valid", "inapplicable", "goal_not_reached"; "wrong_answer" for an answer that
 says invalid without a reason, or, with outcome "no_plan", for one that gives no verdict),
 `failed_step` the step it names (0-based) and `unmet` the facts it names.
+
+t3_1 (`RunPlanVerification`) asks the same of plans another run stored (`run_plans`), and the
+model's verification calls in the loop (`strategies.self_verification`) are scored the same way
+(`judged`) against the validator's verdict on the plan they verify.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from planbench_scale import domains
@@ -57,30 +62,44 @@ class Verification:
                    "and the named step and facts")
     answers_plan: bool = False
 
-    def check(self, instances: Sequence[Instance]) -> None:
+    def check(self, instances: Sequence[Instance], settings) -> None:
         need_solvable(self, instances)
 
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
         template = template_of(instance, settings)
         text = verification_prompt(template, examples(instance, pool, settings.seed), instance,
-                                   drawn_plan(instance, settings.seed))
+                                   self.shown(instance, settings))
         return task_prompt(instance, template, text, shots=3)
 
     def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
-        shown = drawn_plan(instance, settings.seed)
-        claim = read_claim(template_of(instance, settings), instance, own_answer(text))
-        vocab = vocabulary_of(instance)
-        outcome = Outcome.PLAN if claim.reason is not None else (
-            Outcome.NO_PLAN if text.strip() else Outcome.EMPTY)
-        right = all(grade(instance, claim, verdict_of(instance, shown)).values())
-        return (Extraction(tuple(vocab.fact(a) for a in shown), outcome),
-                Verdict(right, claim.reason or Reason.WRONG_ANSWER, claim.failed_step,
-                        tuple(vocab.fact(f) for f in claim.facts)))
+        return judged(instance, self.shown(instance, settings), text, settings)
 
     def tables(self, rows, instances) -> dict:
         from planbench_scale.analysis.tasks import verification
 
         return verification(rows, instances)
+
+    def shown(self, instance: Instance, settings) -> tuple[Fact, ...]:
+        """The plan the instance's prompt shows (canonical actions)."""
+        return drawn_plan(instance, settings.seed)
+
+
+@dataclass(frozen=True)
+class RunPlanVerification(Verification):
+    """Plan verification of plans a run stored (PlanBench's
+    `task_3_plan_verification_with_llm_plans`): t3's three-shot prompt, the query's plan an
+    answer of the run in `Settings.plans_from` (`run_plan`)."""
+
+    name: str = "t3_1"
+    title: str = "plan verification of a run's plans"
+    asks: str = "whether a plan another run answered is valid, and if not the failing step and facts"
+
+    def check(self, instances: Sequence[Instance], settings) -> None:
+        need_solvable(self, instances)
+        run_plans(settings, instances)
+
+    def shown(self, instance: Instance, settings) -> tuple[Fact, ...]:
+        return run_plans(settings, (instance,))[instance.id]
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,77 @@ class Claim:
     """The step it names, 0-based (None: none named)."""
     facts: tuple[Fact, ...]
     """The facts it names as unmet (canonical)."""
+
+
+def judged(instance: Instance, shown: Sequence[Fact], text: str, settings
+           ) -> tuple[Extraction, Verdict]:
+    """A verification answer `text` on the plan `shown` (canonical actions) scored against our
+    validator's verdict on it: the plan shown (PDDL), and whether the answer is right on every
+    count (`grade`) with the failure, step and facts it claims."""
+    claim = read_claim(template_of(instance, settings), instance, own_answer(text))
+    vocab = vocabulary_of(instance)
+    outcome = Outcome.PLAN if claim.reason is not None else (
+        Outcome.NO_PLAN if text.strip() else Outcome.EMPTY)
+    right = all(grade(instance, claim, verdict_of(instance, shown)).values())
+    return (Extraction(tuple(vocab.fact(a) for a in shown), outcome),
+            Verdict(right, claim.reason or Reason.WRONG_ANSWER, claim.failed_step,
+                    tuple(vocab.fact(f) for f in claim.facts)))
+
+
+def readable_plan(instance: Instance, actions: Sequence[str]) -> tuple[Fact, ...] | None:
+    """An extracted plan (PDDL actions) as canonical actions, when it can be shown in the
+    template's words: it is not empty and every action of it is one of the instance's (after a
+    failing one too); None otherwise."""
+    task = domains.task_for(instance)
+    if not actions or any(task.find(a) is None for a in actions):
+        return None
+    return tuple(domains.canonical(instance, a, "actions") for a in actions)
+
+
+def run_plans(settings, instances: Sequence[Instance]) -> dict[str, tuple[Fact, ...]]:
+    """The plan t3_1 shows for each instance: of the run in `settings.plans_from`, the first
+    answer (round 0, lowest sample index; scoring and verification calls are no answers) whose
+    plan is readable (`readable_plan`). PlanbenchError without a run, for an instance the run
+    did not use (or used with other facts), or one it has no readable plan of."""
+    if not settings.plans_from:
+        raise PlanbenchError("task t3_1 verifies the plans of another run: give it with "
+                             "--plans-from RUN (a run folder)")
+    known, plans = _run_plans(settings.plans_from)
+    for instance in instances:
+        ran = known.get(instance.id)
+        if ran is None or _facts(ran) != _facts(instance):
+            raise PlanbenchError(f"--plans-from {settings.plans_from} did not run instance "
+                                 f"{instance.id} (or ran other facts under that id): verify a "
+                                 "run of the same instance set")
+    missing = [i.id for i in instances if i.id not in plans]
+    if missing:
+        raise PlanbenchError(f"--plans-from {settings.plans_from} has no answer with a readable "
+                             f"plan for {len(missing)} of the {len(instances)} instances "
+                             f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
+    return {i.id: plans[i.id] for i in instances}
+
+
+def _facts(instance: Instance) -> tuple:
+    return instance.domain, instance.objects, instance.init, instance.goal
+
+
+@lru_cache(maxsize=8)
+def _run_plans(run_dir: str) -> tuple[dict[str, Instance], dict[str, tuple[Fact, ...]]]:
+    """A run's instances by id, and its first readable plan per instance."""
+    from planbench_scale.analysis.metrics import answer_rows
+    from planbench_scale.store import read_instances, read_samples
+
+    known = {i.id: i for i in read_instances(run_dir)}
+    rows = read_samples(run_dir, ["instance_id", "sample_index", "round", "plan", "parent",
+                                  "depth", "finish_reason"])
+    rows = rows.loc[answer_rows(rows) & (rows["round"] == 0)].sort_values("sample_index")
+    plans: dict[str, tuple[Fact, ...]] = {}
+    for instance_id, plan in zip(rows["instance_id"].astype(str), rows["plan"].astype(str)):
+        if instance_id in known and instance_id not in plans:
+            shown = readable_plan(known[instance_id], [a for a in plan.split("\n") if a])
+            if shown is not None:
+                plans[instance_id] = shown
+    return known, plans
 
 
 def drawn_plan(instance: Instance, seed: int, kind: str | None = None) -> tuple[Fact, ...]:
@@ -207,4 +297,4 @@ def grade(instance: Instance, claim: Claim, truth: Verdict) -> dict[str, bool]:
     return counts
 
 
-VERIFICATION = Verification()
+VERIFICATION, RUN_PLAN_VERIFICATION = Verification(), RunPlanVerification()

@@ -21,6 +21,9 @@ def feedback_text(instance: Instance, extraction: Extraction, verdict: Verdict,
     if verdict.reason is Reason.GOAL_NOT_REACHED:
         missing = _facts(instance, verdict.unmet, templates, negate=True)
         return f"The plan can be carried out, but the goal is not reached: {missing}. {ask}"
+    if verdict.reason is Reason.NOT_OPTIMAL:  # optimal planning (t2)
+        return (f"The plan reaches the goal in {len(extraction.actions)} steps, but a plan with "
+                "fewer steps exists. Please give a shorter plan.")
     step = verdict.failed_step + 1
     action = extraction.actions[verdict.failed_step]
     if verdict.reason is Reason.INAPPLICABLE:
