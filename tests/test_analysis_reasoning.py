@@ -101,3 +101,28 @@ def test_figures_are_drawn_only_where_there_is_something_to_draw(tables, tmp_pat
                      for ext in ("png", "svg")}
     empty = {name: table.iloc[0:0] for name, table in tables.items()}
     assert reasoning.draw_figures(empty, tmp_path / "none") == []
+
+
+def test_verification_calls_cost_but_are_no_answers(tmp_path):
+    """A self-verify call per answer (parent: the answer, its `valid`: the verdict was right)
+    adds to the tokens spent but neither to the valid plans nor to the solve rate."""
+    from dataclasses import replace
+
+    from planbench_scale.store import read_samples
+
+    plain = write_run(tmp_path / "plain", "o1")
+    verified = write_run(tmp_path / "verified", "o1")
+    calls = [replace(Sample(i.id, i.domain, i.vocabulary, 2, i.optimal_length, 2 + index, 0,
+                            "best-of-n", "h", "Plan is valid.", 100, 7, "stop", "plan", "", 0,
+                            True, "valid", -1, "", 2 + index), parent=index)
+             for i in INSTANCES for index in range(2)]
+    with RunWriter(verified.path, verified.config, INSTANCES, resume=True) as writer:
+        writer.append(calls)
+    assert len(read_samples(verified.path)) == 12
+    before, after = (reasoning.compute_tables([run]) for run in (plain, verified))
+    for name in ("solve_rate_vs_spend", "reasoning_by_length", "unsolvable"):
+        assert before[name].drop(columns="run", errors="ignore").equals(
+            after[name].drop(columns="run", errors="ignore")), name
+    spent = {name: t["dollars"].set_index("domain") for name, t in (("b", before), ("a", after))}
+    assert (spent["a"]["valid_plans"] == spent["b"]["valid_plans"]).all()
+    assert spent["a"]["generated_tokens"].sum() == spent["b"]["generated_tokens"].sum() + 6 * 7

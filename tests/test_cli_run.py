@@ -118,3 +118,18 @@ def test_seeds_repeat_a_run_and_the_report_gives_the_spread(instance_set, tmp_pa
     build_report(sorted(out.glob("seed-*")), tmp_path / "report")
     spread = pd.read_csv(tmp_path / "report" / "seed_spread.csv")
     assert set(spread["seeds"]) == {3} and (spread["lowest"] <= spread["highest"]).all()
+
+
+def test_options_of_one_strategy_or_task_are_refused_elsewhere(instance_set, tmp_path):
+    """--critic belongs to revise, --plans-from to t3_1: anywhere else one line, before any model."""
+    from click.testing import CliRunner
+
+    from planbench_scale.cli import main
+
+    base = ["run", "--instances", str(instance_set), "--model", str(tmp_path / "nope")]
+    critic = CliRunner().invoke(main, [*base, "--critic", "self", "--out", str(tmp_path / "a")])
+    assert critic.exit_code == 2 and "--critic self needs --strategy revise (not sample)" in critic.output
+    plans = CliRunner().invoke(main, [*base, "--plans-from", str(tmp_path), "--task", "t3",
+                                      "--out", str(tmp_path / "b")])
+    assert plans.exit_code == 2 and "--plans-from gives the plans task t3_1 verifies" in plans.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -32,7 +32,8 @@ from planbench_scale.config import RunConfig
 from planbench_scale.store import read_instances, read_samples
 
 COLUMNS = ("instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
-           "reasoning_tokens", "valid", "outcome", "cached_tokens", "computed_tokens")
+           "reasoning_tokens", "valid", "outcome", "cached_tokens", "computed_tokens",
+           "finish_reason", "parent", "depth")
 """The sample columns these views read."""
 
 
@@ -49,7 +50,8 @@ class RunLike(Protocol):
 
 def answers(run: RunLike) -> pd.DataFrame:
     """The run's samples with its name, the instance columns (domain, optimal_length,
-    solvable) and each answer's dollars (NaN without prices)."""
+    solvable), each row's dollars (NaN without prices) and whether it is an answer (not a
+    scoring or verification call, whose `valid` says something else)."""
     instances = pd.DataFrame(
         [(i.id, i.domain, i.optimal_length, i.solvable) for i in read_instances(run.path)],
         columns=["instance_id", "domain", "optimal_length", "solvable"])
@@ -59,21 +61,25 @@ def answers(run: RunLike) -> pd.DataFrame:
     samples = samples.assign(run=run.name)
     samples["dollars"] = ledger.row_cost(samples, {run.name: run.config.engine}, "dollars")
     samples["no_plan"] = samples["outcome"].astype(str) == Outcome.NO_PLAN.value
+    samples["answer"] = metrics.answer_rows(samples)
     return samples
 
 
 def compute_tables(runs: Sequence[RunLike]) -> dict[str, pd.DataFrame]:
     """The reasoning-model tables, keyed by CSV name."""
     frame = pd.concat([answers(run) for run in runs], ignore_index=True)
-    return {"dollars": dollars(frame), "solve_rate_vs_spend": solve_rate_vs_spend(frame),
-            "reasoning_by_length": reasoning_by_length(frame), "unsolvable": unsolvable(frame)}
+    answered = frame[frame["answer"]]
+    return {"dollars": dollars(frame), "solve_rate_vs_spend": solve_rate_vs_spend(answered),
+            "reasoning_by_length": reasoning_by_length(answered), "unsolvable": unsolvable(answered)}
 
 
 def dollars(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tokens and dollars per instance and per valid plan, per run and domain."""
+    """Tokens and dollars per instance and per valid plan (answers only), per run and domain,
+    over every row (verification and scoring calls cost too)."""
+    frame = frame.assign(valid_answer=frame["valid"] & frame["answer"])
     table = frame.groupby(["run", "domain"], observed=True).agg(
         instances=("instance_id", "nunique"), samples=("valid", "size"),
-        valid_plans=("valid", "sum"), prompt_tokens=("prompt_tokens", "sum"),
+        valid_plans=("valid_answer", "sum"), prompt_tokens=("prompt_tokens", "sum"),
         generated_tokens=("completion_tokens", "sum"),
         reasoning_tokens=("reasoning_tokens", "sum"),
         dollars=("dollars", lambda d: d.sum(min_count=1))).reset_index()

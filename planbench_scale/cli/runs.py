@@ -73,6 +73,9 @@ def run(instances, model, engine, base_url, form, out, resume, limit, tensor_par
     if settings["critic"] != "validator" and settings["strategy"] != "revise":
         raise PlanbenchError(f"--critic {settings['critic']} needs --strategy revise "
                              f"(not {settings['strategy']})")
+    if settings["plans_from"] and settings["task"] != "t3_1":
+        raise PlanbenchError(f"--plans-from gives the plans task t3_1 verifies (not --task "
+                             f"{settings['task']})")
     if settings["plans_from"]:
         settings["plans_from"] = str(Path(settings["plans_from"]).resolve())
     sampling = Sampling(temperature, top_p, max_tokens, stop)
