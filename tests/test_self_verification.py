@@ -86,6 +86,10 @@ def test_verdict_mode_selects_the_first_answer_the_model_calls_valid_and_charges
     samples = load_run(tmp_path).samples
     per = metrics.per_instance(samples).iloc[0]
     assert (per["n"], per["c"], per["compute"]) == (2, 0, 4 * 15)
+    from planbench_scale.analysis.tasks import verification_calls
+
+    calls = verification_calls([load_run(tmp_path)]).iloc[0]  # one right "invalid", one wrong "valid"
+    assert (calls["answers"], calls["precision"], calls["verdict_right"]) == (2, 0.0, 0.5)
 
 
 def test_an_unknown_self_verification_mode_is_refused(instances):
