@@ -100,7 +100,7 @@ def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Setti
         state = states[row.instance_id]
         _count(state, int(row.sample_index),
                compute_tokens(int(row.completion_tokens), int(row.computed_tokens)),
-               bool(row.valid) and answer)
+               bool(row.valid and answer))
         answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
                             int(row.completion_tokens), str(row.finish_reason),
                             computed_tokens=int(row.computed_tokens))
