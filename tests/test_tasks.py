@@ -99,13 +99,13 @@ def test_plan_generalization_refuses_a_set_that_is_not_of_one_pattern(small_set)
 
 
 def asked(name: str, small_set) -> tuple[list, list]:
-    """(instances, pool) a task is asked of in the run below: two of each domain's small set,
+    """(instances, pool) a task is asked of in the run below: one of each domain's small set,
     or of its generalization set for t5."""
     from planbench_scale.instances import load_instances
 
     kind = " generalization" if name == "t5" else ""
     pools = [load_instances(small_set[d + kind]) for d in DOMAINS]
-    return [i for pool in pools for i in pool[:2]], [i for pool in pools for i in pool]
+    return [pool[0] for pool in pools], [i for pool in pools for i in pool]
 
 
 def task_settings(name: str, plans: str | None = None) -> Settings:
