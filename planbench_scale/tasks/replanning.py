@@ -30,6 +30,8 @@ from planbench_scale.tasks.reuse import SHOWN
 from planbench_scale.tasks.wording import plan_block, state, statement, task_prompt, template_of
 from planbench_scale.text.prompts import Template, example_for, intro_text, phrase
 
+REDRAWS = 16
+"""How often an event that leaves the goal met is drawn again at one prefix before the next."""
 REPLANNED = "\nAfter re-planning from the new state, the plan is as follows:\n[PLAN]"
 """PlanBench's t6 words after the event, up to the re-plan."""
 
@@ -89,22 +91,38 @@ def replanned(instance: Instance, seed: int) -> tuple[Event, Instance]:
     """The drawn event, and the instance from the state it leaves (same goal) with its optimal
     plan from our solver."""
     event = drawn_event(instance, seed)
-    now = (set(facts_after(instance, event.prefix)) - set(event.became_false)) | set(event.became_true)
-    moved = replace(instance, init=tuple(sorted(now)), optimal_plan=())
+    moved = replace(instance, init=after(instance, event), optimal_plan=())
     return event, replace(moved, optimal_plan=tuple(domains.get(instance.domain).solve(moved)))
+
+
+def after(instance: Instance, event: Event) -> tuple[Fact, ...]:
+    """The state the event leaves (canonical facts, sorted)."""
+    now = (set(facts_after(instance, event.prefix)) - set(event.became_false)) | set(event.became_true)
+    return tuple(sorted(now))
 
 
 def drawn_event(instance: Instance, seed: int) -> Event:
     """The event: a prefix drawn uniformly among those that admit one, then the event itself,
-    from the run seed and the instance."""
+    from the run seed and the instance. Unlike PlanBench, an event that leaves the goal met
+    (whose re-plan is empty, so that an empty answer is right) is drawn again, REDRAWS times at
+    a prefix, then at the next; only where every draw meets the goal is one kept (at seed 0, 5
+    of PlanBench's first 200 Blocksworld problems, against 38 without the redraws)."""
     rng = random.Random(derive_seed(seed, instance.id, "t6"))
     prefixes = list(range(1, instance.optimal_length)) or [1]
     rng.shuffle(prefixes)
+    met = None
     for prefix in prefixes:
-        changed = unexpected(instance, prefix, rng)
-        if changed is not None:
-            return Event(prefix, *(tuple(sorted(facts)) for facts in changed))
-    raise PlanbenchError(f"no prefix of the optimal plan of {instance.id} admits an unexpected event")
+        for _ in range(REDRAWS):
+            changed = unexpected(instance, prefix, rng)
+            if changed is None:
+                break
+            event = Event(prefix, *(tuple(sorted(facts)) for facts in changed))
+            if not set(instance.goal) <= set(after(instance, event)):
+                return event
+            met = met or event
+    if met is None:
+        raise PlanbenchError(f"no prefix of the optimal plan of {instance.id} admits an unexpected event")
+    return met
 
 
 @lru_cache(maxsize=65536)
