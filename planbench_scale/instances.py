@@ -41,14 +41,14 @@ def generate_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int
     `vocabulary` (any the domain has, such as "randomized:SEED") instead of its default."""
     if not 0 <= unsolvable < 1:
         raise PlanbenchError(f"the unsolvable fraction must be at least 0 and below 1, not {unsolvable}")
-    if vocabulary is not None:
-        domains.get(domain).vocabulary(vocabulary)  # an unknown name fails before any search
-    solvable = domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals, progress,
-                                            time_limit)
-    count = round(len(solvable) * unsolvable / (1 - unsolvable))
-    instances = solvable + domains.get(domain).unsolvable(sizes, count, seed)
-    return instances if vocabulary is None else \
-        [replace(i, vocabulary=vocabulary) for i in instances]
+
+    def made() -> list[Instance]:
+        solvable = domains.get(domain).generate(sizes, steps, per_step, seed, partial_goals,
+                                                progress, time_limit)
+        count = round(len(solvable) * unsolvable / (1 - unsolvable))
+        return solvable + domains.get(domain).unsolvable(sizes, count, seed)
+
+    return _spelled(domain, vocabulary, made)
 
 
 def generalization_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tuple[int, int] = (2, 40),
@@ -62,10 +62,17 @@ def generalization_set(domain: str, sizes: tuple[int, int] = (3, 20), steps: tup
         with_one = ", ".join(n for n, d in domains.DOMAINS.items() if hasattr(d, "generalization"))
         raise PlanbenchError(f"domain {domain} has no generalization generator (domains with one: "
                              f"{with_one})")
-    if vocabulary is not None:
-        family.vocabulary(vocabulary)  # an unknown name fails before any search
-    instances = family.generalization(sizes, steps, per_step, seed, progress, time_limit)
-    return instances if vocabulary is None else [replace(i, vocabulary=vocabulary) for i in instances]
+    return _spelled(domain, vocabulary,
+                    lambda: family.generalization(sizes, steps, per_step, seed, progress, time_limit))
+
+
+def _spelled(domain: str, vocabulary: str | None, made) -> list[Instance]:
+    """The instances `made()` gives, spelled in `vocabulary` (None: the domain's default); an
+    unknown vocabulary fails before `made` searches anything."""
+    if vocabulary is None:
+        return made()
+    domains.get(domain).vocabulary(vocabulary)
+    return [replace(i, vocabulary=vocabulary) for i in made()]
 
 
 def new_folder(out: str | Path) -> Path:

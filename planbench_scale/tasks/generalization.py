@@ -19,23 +19,22 @@ from typing import Sequence
 from planbench_scale import domains
 from planbench_scale.domains.blocksworld.generate import GENERALIZATION
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import Extraction, Instance, Prompt, Verdict
-from planbench_scale.score import check
+from planbench_scale.records import Instance, Prompt
 from planbench_scale.tasks import need_solvable
+from planbench_scale.tasks.generation import Generation
 from planbench_scale.text.prompts import render
 
 _PROBLEM = re.compile(r"\(\s*problem\s+([^\s()]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Generalization:
-    """Plan generalization: a plan of the pattern the example's plan shows."""
+class Generalization(Generation):
+    """Plan generalization: a plan of the pattern the example's plan shows, scored as plan
+    generation scores it."""
 
     name: str = "t5"
     title: str = "plan generalization"
     asks: str = "a plan for an instance of a generalization set, one-shot with the set's previous instance"
-    scored: str = "the validator's verdict on the extracted plan"
-    answers_plan: bool = True
 
     def check(self, instances: Sequence[Instance], settings) -> None:
         for instance in instances:
@@ -53,13 +52,6 @@ class Generalization:
     def prompt(self, instance: Instance, pool: Sequence[Instance], settings) -> Prompt:
         pattern = [p for p in pool if of_generalization_set(p)]
         return render(instance, settings.style, 1, pattern, settings.templates)
-
-    def score(self, instance: Instance, text: str, settings) -> tuple[Extraction, Verdict]:
-        return check(instance, text, settings.templates)
-
-    def tables(self, rows, instances) -> dict:
-        """No tables of its own: the accuracy per task covers it."""
-        return {}
 
 
 def of_generalization_set(instance: Instance) -> bool:
