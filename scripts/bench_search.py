@@ -1,6 +1,7 @@
 """Benchmark: every strategy at the same token budget per instance, and the search's own overhead.
 
-All runs use the CPU default model (loaded once), the same Blocksworld instances, one-shot
+All runs use the CPU default model (loaded once), the same instances (Blocksworld, or Logistics
+with `--domain logistics`; `--only TEXT` runs the strategies whose label holds TEXT), one-shot
 prompts and the same budget of computed tokens per instance (`records.compute_tokens`: prompt
 tokens the model computed, not those its prefix cache served, plus generated tokens, for every
 call alike). Per strategy it prints the solve rate, the tokens spent per instance and per solved
@@ -9,6 +10,7 @@ storing (the loop's checking and storing time) as a share of the rest of the run
 time. Target: under 5%. The machine's other work changes the seconds, not the tokens.
 
 Usage: python scripts/bench_search.py [--instances 6] [--budget 1000] [--quick]
+           [--domain blocksworld|logistics] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from planbench_scale.runner import execute, plan_run
 from planbench_scale.store import read_samples
 
 SCORES = ("valid-prefix", "goal-count", "distance", "logprob")
+OBJECTS = {"blocksworld": (3, 4), "logistics": (5, 9)}
+"""Objects of a problem, by domain (Logistics as in the main job's sets)."""
 
 
 def strategies(base: Settings, quick: bool) -> list[tuple[str, Settings]]:
@@ -65,13 +69,15 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=6)
     parser.add_argument("--budget", type=int, default=1000, help="tokens per instance")
     parser.add_argument("--quick", action="store_true", help="fewer scores, 3 instances")
+    parser.add_argument("--domain", choices=sorted(OBJECTS), default="blocksworld")
+    parser.add_argument("--only", default="", help="the strategies whose label holds this")
     args = parser.parse_args()
     count = 3 if args.quick else args.instances
-    instances = generate_set("blocksworld", (3, 4), (2, 6), per_step=max(1, count // 3),
-                             seed=0)[:count]
+    instances = generate_set(args.domain, OBJECTS[args.domain], (2, 6),
+                             per_step=max(1, count // 3), seed=0)[:count]
     base = Settings(shots=1, budget_tokens=args.budget, seed=0,
                     sampling=Sampling(0.5, 1.0, 128, ("[PLAN END]",)))
-    print(f"{len(instances)} Blocksworld instances (2-6 steps), {args.budget} tokens an "
+    print(f"{len(instances)} {args.domain} instances (2-6 steps), {args.budget} tokens an "
           f"instance, CPU default model")
     backend = open_backend(EngineConfig("vllm", None))
     try:
@@ -79,7 +85,8 @@ def main() -> None:
             folder = Path(scratch) / "set"
             write_set(instances, folder)
             for number, (label, settings) in enumerate(strategies(base, args.quick)):
-                measure(label, settings, folder, backend, Path(scratch) / f"run{number}")
+                if args.only in label:
+                    measure(label, settings, folder, backend, Path(scratch) / f"run{number}")
     finally:
         backend.close()
 

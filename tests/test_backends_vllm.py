@@ -163,6 +163,20 @@ def test_a_second_scoring_call_is_charged_only_what_it_computed(cpu_backend):
     assert 0 <= extra <= 32 and once[0].prompt_computed >= twice[0].prompt_computed
 
 
+def test_steps_that_begin_alike_are_scored_once_from_the_cache_they_share(cpu_backend):
+    shared = "fly airplane a0 from l0-0 to l1-0, then fly airplane a0 from l1-0 to l2-0, then "
+    steps = (shared * 2 + "rest\n", shared * 2 + "unload package p3\n")
+    context = Prompt("shared", LONG.text + "Plan A:\n", ())  # its own: nothing cached yet
+    first, second = next(iter(cpu_backend.score([ScoreRequest(context, steps)]))).completions
+    assert first.logprob_tokens > 32 and second.logprob_tokens > 32  # steps over blocks
+    assert second.cached_tokens > first.cached_tokens  # it found the first's blocks cached ...
+    assert second.prompt_computed == second.prompt_tokens - second.cached_tokens  # ... kept them
+    apart = ScoreRequest(Prompt("alone", LONG.text + "Plan B:\n", ()), steps[1:])
+    [alone] = next(iter(cpu_backend.score([apart]))).completions
+    assert alone.logprob_tokens == second.logprob_tokens  # the same tokens, nothing shared
+    assert abs(second.logprob - alone.logprob) < 0.05 * abs(alone.logprob)
+
+
 def test_model_shape_is_read_from_the_model_config(tmp_path):
     from planbench_scale.backends.vllm_engine import model_shape
 

@@ -221,8 +221,11 @@ class VLLMBackend:
     def score(self, requests: Iterable) -> Iterator[Result]:
         """`backends.ScoreRequest`s answered in one batch: each continuation is read after its
         prompt (`prompt_logprobs=0`, the one token generated is dropped). The prompts are read
-        first, so the scoring calls find them in the prefix cache and compute only the rest (a
-        call whose continuation was partly cached is made again without the cache)."""
+        first, so the scoring calls find them in the prefix cache and compute only the rest.
+        vLLM gives no log-probabilities for tokens its cache held: where a continuation's first
+        tokens were cached by another of the batch (legal steps that begin alike), they are
+        that one's, which the cache served; a call with cached tokens no one of the batch
+        computed is made again without the cache."""
         from vllm import SamplingParams
 
         requests = list(requests)
@@ -232,11 +235,13 @@ class VLLMBackend:
             [self._engine_prompt(text) for text in distinct], SamplingParams(max_tokens=1)))))
         texts = [self._engine_prompt(context + text) for context, request in
                  zip(contexts, requests) for text in request.continuations]
-        outputs = self._prompt_logprobs(texts, skip_reading_prefix_cache=False)
-        for context, request in zip(contexts, requests):
-            known = self._token_ids(context)
-            mine = [next(outputs) for _ in request.continuations]
-            scored = [self._score_one(text, known, output)
+        outputs = iter(self._prompt_logprobs(texts, skip_reading_prefix_cache=False))
+        reads = [(context, self._token_ids(context), [next(outputs) for _ in r.continuations])
+                 for context, r in zip(contexts, requests)]
+        computed = {key: logprob for context, known, mine in reads for output in mine
+                    for key, logprob in _computed_logprobs(context, known, output).items()}
+        for (context, known, mine), request in zip(reads, requests):
+            scored = [self._score_one(text, context, known, output, computed)
                       for text, output in zip(request.continuations, mine)]
             scored[0] = _charged(scored[0], warmed.pop(context, 0))  # the read that warmed the cache
             yield Result(request, tuple(scored))
@@ -257,13 +262,16 @@ class VLLMBackend:
         except Exception as error:  # vLLM raises plain RuntimeErrors and EngineDeadError
             raise self._failed(error) from error
 
-    def _score_one(self, text: str, context_ids: list[int], output) -> Completion:
-        """A scored continuation; read again without the prefix cache where the cache held
-        part of it (vLLM gives no log-probabilities for cached tokens)."""
-        scored = _scored(text, context_ids, output)
+    def _score_one(self, text: str, context: str, context_ids: list[int], output,
+                   computed: dict) -> Completion:
+        """A scored continuation (`_scored`), read again without the prefix cache where the
+        cache held a part of it that no read of the batch computed."""
+        scored = _scored(text, context, context_ids, output, computed)
         if scored is None:
-            again = {"prompt_token_ids": list(output.prompt_token_ids)}
-            rescored = _scored(text, context_ids, next(self._prompt_logprobs([again])))
+            fresh = {"prompt_token_ids": list(output.prompt_token_ids)}
+            again = next(self._prompt_logprobs([fresh]))
+            rescored = _scored(text, context, context_ids, again,
+                               _computed_logprobs(context, context_ids, again))
             return _charged(rescored, _computed(output))
         return scored
 
@@ -375,16 +383,37 @@ def from_config(config: EngineConfig, run_dir: str | Path | None = None,
                        **files, **{**config.engine_args, **options})
 
 
-def _scored(text: str, context_ids: list[int], output) -> Completion | None:
-    """A scored continuation: the log-probabilities of the prompt tokens past the context's
-    (None when the prefix cache held some of them)."""
-    ids = list(output.prompt_token_ids)
+def _continuation_start(ids: list[int], context_ids: list[int]) -> int:
+    """Where a read's continuation begins: its first token past the context's (at least 1:
+    the first token of a prompt has no log-probability)."""
     start = next((i for i, (a, b) in enumerate(zip(ids, context_ids)) if a != b),
                  min(len(ids), len(context_ids)))
-    if max(start, 1) <= (output.num_cached_tokens or 0):
+    return max(start, 1)
+
+
+def _computed_logprobs(context: str, context_ids: list[int], output) -> dict:
+    """The log-probability of every continuation token a read computed, keyed by the context,
+    where its continuation starts and the continuation's tokens up to that one: equal keys,
+    equal prefixes, so a read served from another's cache takes that one's values. A token's
+    log-probability comes from the position before it: those of the tokens the prefix cache
+    held and of the first token after them are not computed (vLLM's entries there are not the
+    token's)."""
+    ids = list(output.prompt_token_ids)
+    start = _continuation_start(ids, context_ids)
+    first = max(start, (output.num_cached_tokens or 0) + 1)
+    return {(context, start, tuple(ids[start:p + 1])): output.prompt_logprobs[p][ids[p]].logprob
+            for p in range(first, len(ids))}
+
+
+def _scored(text: str, context: str, context_ids: list[int], output, computed: dict
+            ) -> Completion | None:
+    """A scored continuation: the log-probabilities of the prompt tokens past the context's,
+    from `computed` (`_computed_logprobs` of the batch); None when one of them is not there."""
+    ids = list(output.prompt_token_ids)
+    start = _continuation_start(ids, context_ids)
+    own = [computed.get((context, start, tuple(ids[start:p + 1]))) for p in range(start, len(ids))]
+    if None in own:
         return None
-    own = [entries[token].logprob for token, entries in
-           zip(ids[max(start, 1):], output.prompt_logprobs[max(start, 1):])]
     cached = output.num_cached_tokens or 0
     return Completion(text, len(ids), 0, "scored", sum(own), len(own), cached_tokens=cached,
                       computed_tokens=len(ids) - cached)
