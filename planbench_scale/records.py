@@ -18,7 +18,7 @@ from functools import cached_property
 Fact = tuple[str, ...]
 """A ground fact or action as a tuple: ("on", "a", "b"), ("handempty",), ("stack", "a", "b")."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the `Sample` row layout; bumped whenever a column changes meaning.
 
 2: `n_blocks` became `n_objects`; `parent`, `depth` and `score` were added for tree searches.
@@ -27,11 +27,14 @@ the answer in `text`).
 4: the compute ledger: `cached_tokens` and `computed_tokens` (prompt tokens served from the
 prefix cache, and computed). Older rows still read (see `store.read_samples`); their
 `computed_tokens` is the old count (a scoring call's whole prompt, no other prompt) and their
-`cached_tokens` unknown."""
+`cached_tokens` unknown.
+5: `logprob` and `logprob_tokens` were added (a scored row's log-probability, so that a resumed
+search need not score its stored nodes again); older rows have none (null and 0)."""
 
 LEDGERS = {4: "computed tokens (prompt tokens computed + generated)",
            3: "old count (generated tokens + scoring prompts)"}
-"""The compute ledger a row's schema version was measured with (versions 1-3: the old one)."""
+"""The compute ledger a row's schema version was measured with: versions 1-3 the old one,
+4 and later the computed tokens."""
 
 
 @dataclass(frozen=True)
@@ -288,5 +291,10 @@ class Sample:
     """`Completion.cached_tokens`: prompt tokens served from the prefix cache, -1 when unknown."""
     computed_tokens: int = 0
     """`Completion.prompt_computed`: prompt tokens the model computed for this row."""
+    logprob: float | None = None
+    """`Completion.logprob`: the summed log-probability of the text's tokens, where the backend
+    scored them (a search's scoring rows); a resumed search ranks its stored nodes with it."""
+    logprob_tokens: int = 0
+    """`Completion.logprob_tokens`: how many tokens `logprob` sums over."""
     schema_version: int = SCHEMA_VERSION
     """Layout version of this row."""

@@ -76,17 +76,19 @@ def execute(config: RunConfig, instances: Sequence[Instance], pool: Sequence[Ins
 class OnDemand:
     """The backend a config names, opened when the run first needs the model: a run whose
     requests are all answered without one (random-legal, legal steps with a symbolic score, a
-    finished run) never loads it."""
+    finished run, a search's stored scoring rows) never loads it."""
 
     def __init__(self, engine: EngineConfig, out: str | Path, on_wait):
         self.engine, self.out, self.on_wait = engine, out, on_wait
-        self.model, self.backend = engine.model, None
+        self.model, self.backend, self.logprobs = engine.model, None, False
 
     def _open(self) -> backends.Backend:
         if self.backend is None:
             self.backend = backends.open_backend(self.engine, self.out)
             if hasattr(self.backend, "on_wait"):  # backends that tell of requests in flight
                 self.backend.on_wait = self._waiting
+            if self.logprobs:
+                self.backend.require_logprobs()
         return self.backend
 
     def _waiting(self, in_flight: int, seconds: float) -> None:
@@ -105,7 +107,11 @@ class OnDemand:
             yield from self._open().score(requests)
 
     def require_logprobs(self) -> None:
-        self._open().require_logprobs()
+        """Checked when the model opens, before its first request: a finished run resumed
+        neither loads the model nor probes the server."""
+        self.logprobs = True
+        if self.backend is not None:
+            self.backend.require_logprobs()
 
     def close(self) -> None:
         if self.backend is not None:

@@ -44,7 +44,8 @@ SAMPLE_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[str(field.type)])
 
 LEGACY = {"n_blocks": ("n_objects", pa.int64())}
 """Columns of older row layouts: old name -> (current name, type)."""
-DEFAULTS = {"parent": -1, "depth": 0, "reasoning": "", "reasoning_tokens": 0, "cached_tokens": -1}
+DEFAULTS = {"parent": -1, "depth": 0, "reasoning": "", "reasoning_tokens": 0, "cached_tokens": -1,
+            "logprob_tokens": 0}
 """Values of columns that older rows lack (others are null, or derived: `OLD_LEDGER`)."""
 OLD_LEDGER = ("computed_tokens", ("prompt_tokens", "finish_reason"))
 """Rows before the ledger (schema 4) lack `computed_tokens`; it is derived from these columns as

@@ -1,6 +1,6 @@
 """End to end with the real CPU default model: the main job (demo) runs every way of spending
 compute on one set at one token budget and reports them side by side; run again, it finds
-everything stored and stores nothing new."""
+everything stored, stores nothing new and loads no model."""
 
 import os
 import subprocess
@@ -57,9 +57,11 @@ def test_demo_runs_every_strategy_on_one_set_and_reports(demo):
     assert all(strategy in html for strategy in ("sample", "revise", "beam", "random-legal"))
 
 
-def test_demo_again_resumes_without_new_samples(demo):
+def test_demo_again_resumes_without_new_samples_or_the_model(demo):
     before = {name: len(read_samples(demo / f"run-{name}", ["sample_index"])) for name in RUNS}
+    logged = (demo / "engine.log").stat().st_size
     again = cli("demo", "--out", demo, *DEMO)
     assert again.returncode == 0, again.stderr[-3000:]
     after = {name: len(read_samples(demo / f"run-{name}", ["sample_index"])) for name in RUNS}
     assert after == before and again.stderr.count(": 0 new samples") == len(RUNS)
+    assert (demo / "engine.log").stat().st_size == logged  # the beam's scores came from the store

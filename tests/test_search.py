@@ -8,14 +8,15 @@ from dataclasses import replace
 import pytest
 from blocks_bfs import bfs_plan, strips_rules
 
-from planbench_scale.backends import ScoreRequest
+from planbench_scale import backends
+from planbench_scale.backends import Request, ScoreRequest
 from planbench_scale.domains import canonical, get as domain, task_for, vocabulary_of
 from planbench_scale.errors import PlanbenchError
 from planbench_scale.instances import generate_set, write_set
 from planbench_scale.records import Prompt
 from planbench_scale.config import EngineConfig, InstanceSource, RunConfig, Sampling, Settings
 from planbench_scale.score import STEP_SCORES, applicable, state_after
-from planbench_scale.runner import execute, plan_run
+from planbench_scale.runner import OnDemand, execute, plan_run
 from planbench_scale.store import RunWriter, read_samples
 from planbench_scale.strategies.loop import run
 from planbench_scale.strategies.random_legal import walk
@@ -286,7 +287,8 @@ def test_dvts_of_the_cpu_model_stores_a_consistent_forest(tmp_path, cpu_backend)
     assert (live.score >= 0).all() and (live.score <= 1).all()
 
 
-def test_a_search_of_the_cpu_model_resumes_from_its_stored_nodes(tmp_path, cpu_backend):
+def test_a_search_of_the_cpu_model_resumes_from_its_stored_nodes(tmp_path, cpu_backend,
+                                                                 monkeypatch):
     settings = Settings(strategy="beam", k=2, beam_width=2, propose="legal", score="logprob",
                         shots=0, seed=3)
     _, whole = search(tmp_path / "whole", cpu_backend, settings, SHORT)
@@ -301,3 +303,36 @@ def test_a_search_of_the_cpu_model_resumes_from_its_stored_nodes(tmp_path, cpu_b
     assert resumed.sample_index.is_unique
     check_tree(resumed)
     assert (resumed.depth == 1).sum() == len(kept) and resumed.depth.max() > 1
+    same = whole.merge(resumed, on="sample_index", suffixes=("", "_resumed"))
+    assert len(same) == len(whole) and (same.score == same.score_resumed).all()
+    assert (same.logprob == same.logprob_resumed).all() and same.logprob.notna().all()
+    assert opened_to_resume(tmp_path / "part", settings, SHORT, monkeypatch) == []
+
+
+def opened_to_resume(folder, settings, instances, monkeypatch) -> list:
+    """The backends `runner.OnDemand` opened to resume the finished run in `folder`."""
+    opened = []
+    monkeypatch.setattr(backends, "open_backend", lambda *args: opened.append(args) or NoModel())
+    progress, _ = search(folder, OnDemand(EngineConfig("vllm", "m"), folder, None), settings,
+                         instances)
+    assert progress.samples == 0
+    return opened
+
+
+def test_a_model_opened_on_demand_is_asked_for_log_probabilities_before_any_request(monkeypatch):
+    asked = []
+
+    class Recording(NoModel):
+        def require_logprobs(self):
+            asked.append("logprobs")
+
+        def generate(self, requests, sampling):
+            asked.append("generate")
+            return iter(())
+
+    monkeypatch.setattr(backends, "open_backend", lambda *args: Recording())
+    on_demand = OnDemand(EngineConfig("vllm", "m"), "out", None)
+    on_demand.require_logprobs()
+    assert asked == []
+    list(on_demand.generate([Request(Prompt("i", "text", ()), 1, seed=0)], Sampling()))
+    assert asked == ["logprobs", "generate"]

@@ -33,13 +33,16 @@ def sample(index: int, text: str = "ok") -> Sample:
                   completion_tokens=5, finish_reason="stop", outcome="plan",
                   plan="(unstack a b)", n_actions=1, valid=index % 3 == 0,
                   reason="valid" if index % 3 == 0 else "goal_not_reached",
-                  failed_step=-1, unmet="", seed=index // 4)
+                  failed_step=-1, unmet="", seed=index // 4,
+                  logprob=None if index % 2 else -index / 7, logprob_tokens=0 if index % 2 else 3)
 
 
 def rows(run_dir) -> list[dict]:
-    """The stored samples as dicts, sorted by sample index (a missing score reads as None)."""
+    """The stored samples as dicts, sorted by sample index (a missing score or log-probability
+    reads as None)."""
     frame = read_samples(run_dir).sort_values("sample_index")
-    frame["score"] = frame["score"].astype(object).where(frame["score"].notna(), None)
+    for name in ("score", "logprob"):
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
             for row in frame.to_dict("records")]
 

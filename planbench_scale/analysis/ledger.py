@@ -25,7 +25,7 @@ import pandas as pd
 
 from planbench_scale.config import EngineConfig
 from planbench_scale.errors import PlanbenchError
-from planbench_scale.records import LEDGERS, SCHEMA_VERSION
+from planbench_scale.records import LEDGERS
 
 UNITS = {"tokens": "tokens", "flops": "FLOPs", "dollars": "USD"}
 """The compute axes and the unit each is counted in."""
@@ -79,7 +79,7 @@ def ledger_names(samples: pd.DataFrame) -> pd.DataFrame:
     version = samples["schema_version"].to_numpy()
     frame = pd.DataFrame({
         "run": samples["run"].astype(str).to_numpy(),
-        "ledger": np.where(version >= SCHEMA_VERSION, LEDGERS[SCHEMA_VERSION], LEDGERS[3]),
+        "ledger": np.where(version >= max(LEDGERS), LEDGERS[max(LEDGERS)], LEDGERS[min(LEDGERS)]),
         "rows": 1, "cache_unknown": samples["cached_tokens"].to_numpy() < 0,
         "computed_tokens": samples["computed_tokens"].to_numpy(),
         "cached_tokens": np.clip(samples["cached_tokens"].to_numpy(), 0, None),

@@ -88,7 +88,8 @@ class Strategy(Protocol):
                  scored: tuple[Extraction, Verdict] | None, settings: Settings) -> float | None:
         """Take note of an answer and give the score to store with it. `scored` is None for an
         answer stored before: replayed from the store (`answer` then holds its text only when
-        `replays_text`, and no log-probability), or given again in a wave."""
+        `replays_text`, and the stored log-probability: None for rows that have none), or
+        given again in a wave."""
 
     def sampling(self, settings: Settings) -> Sampling:
         """The sampling settings of the run's requests."""

@@ -9,6 +9,7 @@ is scored as a verdict on the plan it verifies and never counts as a valid plan.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
@@ -91,7 +92,8 @@ def _answers(backend: Backend, wave: list, sampling: Sampling) -> Iterator[Resul
 def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Settings) -> None:
     """Fill the per-instance state from what the store already holds (resume)."""
     columns = ["instance_id", "sample_index", "round", "prompt_tokens", "completion_tokens",
-               "computed_tokens", "finish_reason", "valid", "parent", "depth"]
+               "computed_tokens", "finish_reason", "valid", "parent", "depth", "logprob",
+               "logprob_tokens"]
     columns += ["text"] if strategy.replays_text else []
     stored = read_samples(writer.run_dir, columns).sort_values(["round", "sample_index"],
                                                                kind="stable")
@@ -103,7 +105,8 @@ def _replay(states: dict, writer: RunWriter, strategy: Strategy, settings: Setti
                bool(row.valid and answer))
         answer = Completion(getattr(row, "text", ""), int(row.prompt_tokens),
                             int(row.completion_tokens), str(row.finish_reason),
-                            computed_tokens=int(row.computed_tokens))
+                            None if math.isnan(row.logprob) else float(row.logprob),
+                            int(row.logprob_tokens), computed_tokens=int(row.computed_tokens))
         strategy.answered(state, int(row.sample_index), int(row.round), answer, None, settings)
 
 
@@ -194,4 +197,5 @@ def sample_row(instance: Instance, request: Request | ScoreRequest, index: int,
                   depth=request.depth, score=score, reasoning=completion.reasoning,
                   reasoning_tokens=completion.reasoning_tokens,
                   cached_tokens=-1 if completion.cached_tokens is None else completion.cached_tokens,
-                  computed_tokens=completion.prompt_computed)
+                  computed_tokens=completion.prompt_computed, logprob=completion.logprob,
+                  logprob_tokens=completion.logprob_tokens)

@@ -16,8 +16,9 @@ steps for it (with legal steps the root is expanded once and its best distinct c
 the subtrees). A node none of whose sampled candidates applies is asked again with new seeds, up
 to `retries` times. The logprob score of a plan is the mean log-probability per token of its
 lines, so long and short actions compare fairly. Node ids (sample indices)
-are handed out in a fixed order, so a resumed search rebuilds the same tree: stored sampled
-answers are given again from the store, scoring calls are made again (their rows are not).
+are handed out in a fixed order, so a resumed search rebuilds the same tree: stored answers are
+given again from the store, scoring rows with their stored log-probabilities (those stored
+without one, before schema 5, are scored again; their rows are not stored again).
 """
 
 from __future__ import annotations
@@ -284,7 +285,7 @@ def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: i
     tree, first = state.open["tree"], where["first"]
     if all(i in tree.stored for i in range(first, first + n)):
         stored = tuple(tree.stored.pop(i) for i in range(first, first + n))
-        if settings.propose == "sample":  # scoring calls and legal steps are made again
+        if settings.propose == "sample" or _scored(stored, settings):  # else written again
             return Result(Request(prompt, n, 0, **where), stored)
     if settings.propose == "legal" and needs_logprobs(settings.score):
         return ScoreRequest(prompt, lines, **where)
@@ -292,6 +293,11 @@ def _ask(state, settings: Settings, prompt: Prompt, lines: tuple[str, ...], n: i
         return Result(Request(prompt, n, 0, **where),
                       tuple(Completion(line, 0, 0, "legal") for line in lines))
     return Request(prompt, n, derive_seed(settings.seed, state.instance.id, first), **where)
+
+
+def _scored(answers: tuple[Completion, ...], settings: Settings) -> bool:
+    """Whether stored answers carry the log-probabilities the run's score needs."""
+    return needs_logprobs(settings.score) and all(a.logprob is not None for a in answers)
 
 
 def _legal_lines(state, node: Node, templates: str) -> tuple[str, ...]:
@@ -308,9 +314,11 @@ def _score_children(state, settings: Settings) -> list[ScoreRequest]:
         plan = _plan_text(state, child.parent, settings.templates)
         prompt = step_prompt(state.prompt, plan, settings.templates, state.instance.domain)
         tree.waiting[tree.next] = (child.parent, child)
-        tree.stored.pop(tree.next, None)
-        items.append(ScoreRequest(prompt, (child.line.rstrip("\n") + "\n",), tree.next,
-                                  child.id, tree.depth + 1, prefix=plan))
+        stored = tree.stored.pop(tree.next, None)
+        request = ScoreRequest(prompt, (child.line.rstrip("\n") + "\n",), tree.next, child.id,
+                               tree.depth + 1, prefix=plan)
+        items.append(Result(request, (stored,)) if stored and _scored((stored,), settings)
+                     else request)
         tree.next += 1
     return items
 
