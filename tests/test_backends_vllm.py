@@ -100,25 +100,6 @@ def test_a_prompt_longer_than_the_model_takes_is_a_clear_error(cpu_backend):
     assert result.completions[0].completion_tokens > 0
 
 
-def test_vllm_messages_go_to_the_log_file_and_the_console_stays_quiet(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-    from planbench_scale.instances import generate_set, write_set
-    write_set(generate_set("blocksworld", (3, 3), (2, 4), per_step=1, seed=0), tmp_path / "set")
-    run = subprocess.run([sys.executable, "-m", "planbench_scale.cli", "run", "--instances",
-                          str(tmp_path / "set"), "--k", "1", "--max-tokens", "4",
-                          "--gpu-memory-utilization", str(GPU_SHARE),
-                          "--out", str(tmp_path / "run")],
-                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
-    console = run.stdout + run.stderr
-    assert run.returncode == 0, console[-3000:]
-    log = (tmp_path / "run" / "engine.log").read_text()
-    for line in ("WARNING", "Triton", "Loading safetensors checkpoint", "EngineCore pid="):
-        assert line in log and line not in console
-    assert console.endswith(f"{tmp_path / 'run'}: 2 new samples, 0 valid; 0/2 instances solved\n")
-
-
 def test_an_engine_that_cannot_start_is_one_line_naming_the_log(tmp_path, capfd):
     log = tmp_path / "engine.log"
     with pytest.raises(PlanbenchError) as caught:
